@@ -1,0 +1,39 @@
+# The two commands a new user runs (see README):
+#   make build   set up .venv and build every image and kernel output into out/
+#   make test    set up .venv and the test oracles, then run the whole test suite
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+OUT    ?= out
+
+.PHONY: build test test-slow bless bench deps venv clean
+
+venv: $(VENV)/.stamp
+$(VENV)/.stamp: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+build: venv
+	$(BIN)/vdsotool build --bits 32 --out $(OUT)
+	$(BIN)/vdsotool build --bits 64 --out $(OUT)
+	$(BIN)/vdsotool build --bits 64 --endian little --out $(OUT)
+
+deps:
+	scripts/install-test-deps.sh
+
+test: venv deps
+	$(BIN)/python -m pytest -q -n 2
+
+test-slow: venv deps
+	$(BIN)/python -m pytest -q --slow
+
+# Rewrite golden files from the current output, on purpose; review the diff before committing.
+bless: venv deps
+	BLESS=1 $(BIN)/python -m pytest -q
+
+bench: venv deps
+	$(BIN)/python -m vdsotool.bench --out $(OUT)/bench.json
+
+clean:
+	rm -rf $(OUT) .pytest_cache

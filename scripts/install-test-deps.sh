@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install the real oracles the tests use (Debian cross binutils/gcc for powerpc, powerpc64,
+# powerpc64le, qemu-user, elfutils) when they are missing and we can (root + apt-get).
+# Without them the tests that need them skip, except under CI=true, where they fail.
+set -u
+pkgs=(binutils-powerpc-linux-gnu binutils-powerpc64-linux-gnu binutils-powerpc64le-linux-gnu
+      gcc-powerpc-linux-gnu gcc-powerpc64-linux-gnu gcc-powerpc64le-linux-gnu
+      qemu-user elfutils)
+tools=(powerpc-linux-gnu-as powerpc64-linux-gnu-ld powerpc64le-linux-gnu-gcc
+       powerpc-linux-gnu-gcc powerpc64-linux-gnu-gcc qemu-ppc qemu-ppc64 qemu-ppc64le eu-readelf)
+missing=0
+for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing=1; done
+[ "$missing" = 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-test-deps: some oracles are missing and this is not root with apt-get;" >&2
+    echo "install-test-deps: install: ${pkgs[*]}" >&2
+    exit 0
+fi
+echo "install-test-deps: installing ${pkgs[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null \
+    || { echo "install-test-deps: apt-get failed" >&2; exit 1; }

@@ -1,0 +1,75 @@
+"""Shared test fixtures: the real oracles (GNU cross tools, qemu-user, elfutils), golden
+files with a bless switch, and running the CLI.
+
+Oracles: a test that needs a tool asks for it with ``need_tool("powerpc64-linux-gnu-as")``.
+Missing tools skip the test with the reason, except under ``CI=true`` where the run fails:
+CI installs them (``scripts/install-test-deps.sh``), so a missing one is a broken setup.
+
+Golden files live under ``tests/golden/``; ``BLESS=1`` (or ``make bless``) rewrites them
+from the current output instead of comparing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = ROOT / "tests" / "golden"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+BLESS = os.environ.get("BLESS", "") not in ("", "0")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", help="run the slow suite (full-size fuzzing)")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--slow"):
+        return
+    skip = pytest.mark.skip(reason="slow suite: run with --slow (make test-slow)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+def need_tool(name: str) -> str:
+    """Path of an oracle tool; skips (or fails under CI) when it is not installed."""
+    path = shutil.which(name)
+    if path:
+        return path
+    msg = f"{name} not installed (run scripts/install-test-deps.sh as root)"
+    if IN_CI:
+        pytest.fail(f"CI needs {msg}")
+    pytest.skip(msg)
+
+
+def check_golden(name: str, actual: str | bytes) -> None:
+    """Compare with tests/golden/<name>; with BLESS=1, (re)write it instead."""
+    path = GOLDEN / name
+    binary = isinstance(actual, bytes)
+    if BLESS:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(actual) if binary else path.write_text(actual)
+        return
+    if not path.exists():
+        pytest.fail(f"golden file {path.relative_to(ROOT)} missing: run with BLESS=1 to create it")
+    expected = path.read_bytes() if binary else path.read_text()
+    assert actual == expected, f"output differs from {path.relative_to(ROOT)} (BLESS=1 to update)"
+
+
+def run_cli(*args: str, cwd: str | Path | None = None, input: str | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run ``vdsotool`` as a user would (a fresh process), capturing text output."""
+    return subprocess.run([sys.executable, "-m", "vdsotool", *map(str, args)], cwd=cwd,
+                          input=input, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def cli():
+    return run_cli

@@ -1,0 +1,3 @@
+from vdsotool.cli import main
+
+main()

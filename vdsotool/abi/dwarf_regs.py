@@ -1,0 +1,57 @@
+"""DWARF register numbers for PowerPC as used in ``.eh_frame`` (GCC rs6000 numbering).
+
+r0–r31 = 0–31, f0–f31 = 32–63, 64 = MQ, 65 = LR, 66 = CTR, 67 = AP (the "arg pointer",
+which the vDSO signal-frame CFI uses as return-address column holding the interrupted NIP),
+68–75 = CR0–CR7, 76 = XER, 77–108 = VR0–VR31, 109 = VRSAVE, 110 = VSCR.
+
+(The SysV ``.debug_frame`` numbering differs; the vDSO, libgcc and GNU as use these.)
+"""
+
+from __future__ import annotations
+
+GPR0 = 0
+FPR0 = 32
+MQ = 64
+LR = 65
+CTR = 66
+AP = 67
+CR0 = 68
+XER = 76
+VR0 = 77
+VRSAVE = 109
+VSCR = 110
+
+# The return-address column an ordinary (non-signal) PowerPC frame uses.
+DEFAULT_RETURN_COLUMN = LR
+# What the signal-frame CIEs use instead: NIP is described as the "ap" column.
+SIGNAL_RETURN_COLUMN = AP
+
+_SPECIAL = {MQ: "mq", LR: "lr", CTR: "ctr", AP: "ap", XER: "xer", VRSAVE: "vrsave", VSCR: "vscr"}
+
+
+def reg_name(n: int) -> str:
+    """Human name of a DWARF register number (``r5``, ``f31``, ``lr``, ``cr2``, ``v0``)."""
+    if 0 <= n < 32:
+        return f"r{n}"
+    if FPR0 <= n < FPR0 + 32:
+        return f"f{n - FPR0}"
+    if CR0 <= n < CR0 + 8:
+        return f"cr{n - CR0}"
+    if VR0 <= n < VR0 + 32:
+        return f"v{n - VR0}"
+    return _SPECIAL.get(n, f"reg{n}")
+
+
+def parse_reg(name: str) -> int | None:
+    """Inverse of :func:`reg_name`, also accepting ``%r5`` and bare numbers; None if unknown."""
+    s = name.strip().lower().lstrip("%")
+    if s.isdigit():
+        return int(s)
+    for n, special in _SPECIAL.items():
+        if s == special:
+            return n
+    for prefix, base, count in (("r", 0, 32), ("f", FPR0, 32), ("cr", CR0, 8), ("v", VR0, 32)):
+        rest = s[len(prefix):]
+        if s.startswith(prefix) and rest.isdigit() and int(rest) < count:
+            return base + int(rest)
+    return None

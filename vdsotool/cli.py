@@ -1,0 +1,88 @@
+"""The command line. Commands only parse arguments, call a stage and render its result.
+
+Exit status: 0 success, 1 bad input or a failed check, 2 usage error. Diagnostics go to
+stderr as ``file:line:col: error: message`` with the source line and a caret; data goes to
+stdout. No traceback is ever shown: an unexpected exception becomes a one-line
+"internal error" (exit 70) that asks for a bug report.
+
+Heavy libraries are imported inside the commands that need them, so ``vdsotool build``
+never pays for LIEF or capstone.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from vdsotool import __version__
+from vdsotool.errors import VdsoError
+
+app = typer.Typer(
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    no_args_is_help=True,
+    help="Build, check and inspect PowerPC vDSO images (ppc32, ppc64, ppc64le).",
+)
+
+EXIT_BAD_INPUT = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"vdsotool {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Build, check and inspect PowerPC vDSO images (ppc32, ppc64, ppc64le)."""
+
+
+def target_option(bits: int, endian: str):
+    """Resolve --bits/--endian to a Target, as a usage error when there is none."""
+    from vdsotool.abi.targets import target_for
+
+    if endian not in ("big", "little"):
+        raise typer.BadParameter("must be 'big' or 'little'", param_hint="--endian")
+    try:
+        return target_for(bits, endian)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--bits/--endian") from None
+
+
+def fail(err: VdsoError) -> None:
+    """Render a VdsoError's diagnostics to stderr and exit 1."""
+    sys.stderr.write(str(err) + "\n")
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+# --- commands ----------------------------------------------------------------------------
+# Each stage adds its command below, in pipeline order: asm, build, check, verify, patch,
+# cpus, dump, bench.
+
+
+def main() -> None:
+    """Console entry point: run the app, turning any escaped exception into a diagnostic."""
+    try:
+        app(standalone_mode=True)
+    except SystemExit:
+        raise
+    except VdsoError as err:
+        sys.stderr.write(str(err) + "\n")
+        sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        sys.stderr.write("vdsotool: interrupted\n")
+        sys.exit(130)
+    except Exception as exc:  # noqa: BLE001 - the one place allowed to catch everything
+        sys.stderr.write(f"vdsotool: internal error: {type(exc).__name__}: {exc}\n"
+                         "vdsotool: this is a bug; please report it with the command line\n")
+        sys.exit(EXIT_INTERNAL)
