@@ -1,0 +1,15 @@
+# PLACEHOLDER written by the sources engineer so the images link: the signal-frame
+# engineer owns this file and replaces it with the real trampolines and their CFI.
+	.include "vdso_target.inc"
+	.include "vdso_macros.inc"
+	.text
+	nop
+V_FUNCTION_BEGIN __kernel_sigtramp32
+	li	r0,119			# __NR_sigreturn
+	sc
+V_FUNCTION_END __kernel_sigtramp32
+	nop
+V_FUNCTION_BEGIN __kernel_sigtramp_rt32
+	li	r0,172			# __NR_rt_sigreturn
+	sc
+V_FUNCTION_END __kernel_sigtramp_rt32

@@ -1,0 +1,82 @@
+"""The GNU reference build: the same asm/ sources and linker_scripts/ through GNU as + ld.
+
+``gnu_build(target, workdir)`` is the oracle vdsotool's own build is compared with, and the
+image the execution tests run before vdsotool can build one itself:
+
+1. the generated includes (``vdsotool.abi.generated``) are written to ``workdir/include``;
+2. each source of ``asm/images.toml`` is assembled with ``<prefix>-as`` and
+   ``target.gnu_as_flags -I asm -I workdir/include`` (``defines`` become ``--defsym``);
+3. ``<prefix>-ld -shared -soname=<soname> --hash-style=both --eh-frame-hdr -T <script>``
+   links ``<image>.so.dbg`` (with .symtab);
+4. ``<prefix>-objcopy -S`` makes the shipped ``<image>.so``: like the kernel's ``-s``, it
+   drops only .symtab/.strtab, keeping the section headers the kernel looks up by name.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tomllib
+from pathlib import Path
+
+from vdsotool.abi.targets import Target
+
+ROOT = Path(__file__).resolve().parent.parent
+ASM = ROOT / "asm"
+SCRIPTS = ROOT / "linker_scripts"
+
+
+def image_sources(target: Target) -> list[Path]:
+    """The ordered source list of ``target``'s image, from asm/images.toml."""
+    table = tomllib.loads((ASM / "images.toml").read_text())
+    return [ASM / name for name in table[target.name]["sources"]]
+
+
+def write_includes(target: Target, directory: Path) -> None:
+    from vdsotool.abi import generated
+
+    try:
+        generated.write_asm_includes(target, directory)
+    except ModuleNotFoundError as err:
+        # Until vdsotool/cfi/sigframe.py lands, build without vdso_sigframe.inc (only the
+        # signal trampolines include it).
+        if err.name != "vdsotool.cfi.sigframe":
+            raise
+        from vdsotool.abi import datapage
+        from vdsotool.util.atomic import write_atomic
+
+        write_atomic(directory / "vdso_target.inc", generated.target_include(target))
+        write_atomic(directory / "vdso_datapage.inc", datapage.asm_include(target))
+
+
+def _run(cmd: list[str]) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr}")
+
+
+def gnu_build(target: Target, workdir: str | Path, defines: dict[str, int] | None = None,
+              need_tool=None) -> Path:
+    """Build ``target``'s image with GNU tools in ``workdir``; returns the stripped .so
+    (``<image>.so.dbg`` lies beside it). ``need_tool`` (conftest's) skips when a tool is
+    missing; without it a missing tool raises."""
+    workdir = Path(workdir)
+    tools = {t: target.gnu_tool(t) for t in ("as", "ld", "objcopy")}
+    if need_tool is not None:
+        tools = {t: need_tool(name) for t, name in tools.items()}
+    include = workdir / "include"
+    include.mkdir(parents=True, exist_ok=True)
+    write_includes(target, include)
+    defsyms = [f"--defsym={name}={value}" for name, value in sorted((defines or {}).items())]
+    objects = []
+    for src in image_sources(target):
+        obj = workdir / (src.stem + ".o")
+        _run([tools["as"], *target.gnu_as_flags, "-I", str(ASM), "-I", str(include),
+              *defsyms, "-o", str(obj), str(src)])
+        objects.append(str(obj))
+    dbg = workdir / f"{target.image}.so.dbg"
+    _run([tools["ld"], "-shared", f"-soname={target.soname}", "--hash-style=both",
+          "--eh-frame-hdr", "-T", str(SCRIPTS / target.linker_script), "-o", str(dbg),
+          *objects])
+    so = workdir / f"{target.image}.so"
+    _run([tools["objcopy"], "-S", str(dbg), str(so)])
+    return so
