@@ -70,6 +70,32 @@ def fail(err: VdsoError) -> None:
 # cpus, dump, bench.
 
 
+@app.command()
+def verify(
+    image: Path = typer.Argument(..., help="vDSO image (.so or .so.dbg) of any target."),
+    json_out: bool = typer.Option(False, "--json", help="Print the results as JSON."),
+    no_exec: bool = typer.Option(False, "--no-exec", help="Structural checks only."),
+) -> None:
+    """Check an image: structure, then run every export under qemu-user (exit 1 on failure)."""
+    from vdsotool.verify.run import verify as verify_image
+
+    try:
+        report = verify_image(image, run_code=not no_exec)
+    except VdsoError as err:
+        fail(err)
+    if json_out:
+        import json
+
+        typer.echo(json.dumps(report.to_json(), indent=2))
+    else:
+        typer.echo(f"{report.image}: {report.target}")
+        for row in report.rows:
+            typer.echo(f"  {row.status.upper():4}  {row.symbol:26} {row.reason}")
+        typer.echo("OK" if report.ok else "FAILED")
+    if not report.ok:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
 def main() -> None:
     """Console entry point: run the app, turning any escaped exception into a diagnostic."""
     try:
