@@ -36,10 +36,12 @@ def write_includes(target: Target, directory: Path) -> None:
 
     try:
         generated.write_asm_includes(target, directory)
-    except ModuleNotFoundError as err:
+    except ImportError:
         # Until vdsotool/cfi/sigframe.py lands, build without vdso_sigframe.inc (only the
         # signal trampolines include it).
-        if err.name != "vdsotool.cfi.sigframe":
+        import importlib.util
+
+        if importlib.util.find_spec("vdsotool.cfi.sigframe") is not None:
             raise
         from vdsotool.abi import datapage
         from vdsotool.util.atomic import write_atomic
@@ -80,3 +82,49 @@ def gnu_build(target: Target, workdir: str | Path, defines: dict[str, int] | Non
     so = workdir / f"{target.image}.so"
     _run([tools["objcopy"], "-S", str(dbg), str(so)])
     return so
+
+
+# --- images shared by the execution tests --------------------------------------------------
+
+BUILDERS = ("gnu", "vdsotool")
+_IMAGE_CACHE: dict[tuple[str, str, bool], Path] = {}
+
+
+def built_image(builder: str, target: Target, test_timebase: bool, need_tool) -> Path:
+    """An image of ``target`` built by ``builder`` ("gnu" or "vdsotool"), with the test
+    timebase or the shipped mftb one; built once per process into a temp directory."""
+    import pytest
+
+    key = (builder, target.name, test_timebase)
+    if key in _IMAGE_CACHE:
+        return _IMAGE_CACHE[key]
+    import tempfile
+
+    workdir = Path(tempfile.mkdtemp(prefix=f"vdso-{builder}-{target.name}-"))
+    defines = {"VDSO_TEST_TIMEBASE": 1} if test_timebase else None
+    if builder == "gnu":
+        path = gnu_build(target, workdir, defines, need_tool=need_tool)
+    else:
+        path = _vdsotool_build(target, workdir, defines, pytest)
+    _IMAGE_CACHE[key] = path
+    return path
+
+
+def _vdsotool_build(target: Target, workdir: Path, defines, pytest) -> Path:
+    """vdsotool's own build, through ``vdsotool.pipeline.build_image(target, defines=...)``
+    (returning the stripped image bytes) once the pipeline exists."""
+    import importlib.util
+
+    if importlib.util.find_spec("vdsotool.pipeline") is None:
+        pytest.skip("vdsotool.pipeline not written yet")
+    from vdsotool import pipeline
+
+    build = getattr(pipeline, "build_image", None)
+    if build is None:
+        pytest.skip("vdsotool.pipeline has no build_image(target, defines=...) yet")
+    data = build(target, defines=defines)
+    if isinstance(data, (str, Path)):
+        return Path(data)
+    path = workdir / f"{target.image}.so"
+    path.write_bytes(data if isinstance(data, bytes) else bytes(data))
+    return path

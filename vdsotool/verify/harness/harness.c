@@ -344,10 +344,13 @@ static void publish(uint64_t orig, uint64_t tb, uint64_t stamp)
 #define TICKS 768000000ULL
 static uint64_t state_orig(unsigned k) { return (uint64_t)k * 0x9E3779B1ULL; }
 
+#define RACE_STATES 1000000
+#define RACE_MIN_READS 2000
+
 static volatile int race_stop;
 static long race_usec;
 static gtod_fn race_fn;
-struct reader { long reads, bad; };
+struct reader { volatile long reads; long bad; };
 
 static void *race_reader(void *arg)
 {
@@ -356,12 +359,22 @@ static void *race_reader(void *arg)
 		struct timeval tv;
 		race_fn(&tv, NULL);
 		r->reads++;
-		if (tv.tv_sec < 1000 || tv.tv_sec > 1000 + 1000000 || tv.tv_usec != race_usec)
+		if (tv.tv_sec < 1000 || tv.tv_sec >= 1000 + RACE_STATES || tv.tv_usec != race_usec)
 			r->bad++;
 	}
 	return NULL;
 }
 
+
+static int readers_done(struct reader *rd, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (rd[i].reads < RACE_MIN_READS) return 0;
+	return 1;
+}
+
+/* race N READERS: publish at least N states, and until every reader has read
+ * RACE_MIN_READS times (states cycle through 1000 .. 1000 + RACE_STATES - 1 seconds). */
 static void cmd_race(unsigned nstates, int nreaders)
 {
 	race_fn = c_pointer(must("__kernel_gettimeofday"));
@@ -370,12 +383,16 @@ static void cmd_race(unsigned nstates, int nreaders)
 	race_fn(&tv, NULL);
 	race_usec = tv.tv_usec;
 	pthread_t th[16];
-	struct reader rd[16] = {{0, 0}};
+	struct reader rd[16];
+	memset(rd, 0, sizeof rd);
 	if (nreaders > 16) nreaders = 16;
 	race_stop = 0;
 	for (int i = 0; i < nreaders; i++) pthread_create(&th[i], NULL, race_reader, &rd[i]);
-	for (unsigned k = 1; k < nstates; k++)
-		publish(state_orig(k), state_orig(k) + TICKS, (1000ULL + k) << 20);
+	unsigned long k;
+	for (k = 1; k < nstates || !readers_done(rd, nreaders); k++) {
+		unsigned s = k % RACE_STATES;
+		publish(state_orig(s), state_orig(s) + TICKS, (1000ULL + s) << 20);
+	}
 	race_stop = 1;
 	long reads = 0, bad = 0;
 	for (int i = 0; i < nreaders; i++) {
@@ -383,7 +400,7 @@ static void cmd_race(unsigned nstates, int nreaders)
 		reads += rd[i].reads;
 		bad += rd[i].bad;
 	}
-	printf("race states=%u reads=%ld bad=%ld first_sec=%ld usec=%ld\n", nstates, reads, bad,
+	printf("race states=%lu reads=%ld bad=%ld first_sec=%ld usec=%ld\n", k, reads, bad,
 	       (long)tv.tv_sec, race_usec);
 }
 
