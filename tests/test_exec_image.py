@@ -95,3 +95,57 @@ def test_datapage_uses_power8_safe_bcl(built):
     word_at = {s.name: s["st_value"] for s in f.get_section_by_name(".dynsym").iter_symbols()}[
         "__kernel_datapage_offset"]
     assert words[(word_at - base) // 4] == 0, "the unpatched word is 0"
+
+
+def _lr_moves(code: bytes, order: str):
+    """(index, kind, reg) of every mflr rX / mtlr rX instruction word."""
+    for i in range(0, len(code) - 3, 4):
+        w = int.from_bytes(code[i:i + 4], order)
+        if w & 0xFC1FFFFF == 0x7C0802A6:
+            yield i, "mflr", (w >> 21) & 31
+        elif w & 0xFC1FFFFF == 0x7C0803A6:
+            yield i, "mtlr", (w >> 21) & 31
+
+
+def test_cfi_tracks_lr_at_every_instruction(built):
+    """For every function of asm/ (not the trampolines) one FDE covers it exactly, and at
+    each instruction the LR rule says where the return address is: in rX from just after
+    "mflr rX" up to and including "mtlr rX", in LR itself elsewhere."""
+    from elftools.dwarf.callframe import FDE
+
+    target, path = built
+    f = elf(path)
+    order = "little" if target.little else "big"
+    text = f.get_section_by_name(".text")
+    syms = {s.name: s for s in elf(str(path) + ".dbg").get_section_by_name(".symtab")
+            .iter_symbols()}
+    fdes = {e.header["initial_location"]: e for e in f.get_dwarf_info().EH_CFI_entries()
+            if isinstance(e, FDE)}
+    checked = 0
+    for name in ("__get_datapage", "__kernel_gettimeofday", "__kernel_get_syscall_map",
+                 "__kernel_sync_dicache", "__kernel_sync_dicache_p5"):
+        start, size = syms[name]["st_value"], syms[name]["st_size"]
+        fde = fdes[start]
+        assert fde.header["address_range"] == size, name
+        code = text.data()[start - text["sh_addr"]:start - text["sh_addr"] + size]
+        saved_in = {}  # instruction offset -> register holding the return address
+        holder = None
+        moves = dict((i, (k, r)) for i, k, r in _lr_moves(code, order))
+        for i in range(0, size, 4):
+            saved_in[i] = holder
+            kind, reg = moves.get(i, (None, None))
+            if kind == "mflr" and holder is None:
+                holder = reg
+            elif kind == "mtlr" and reg == holder:
+                holder = None
+        rows = fde.get_decoded().table
+        for i in range(0, size, 4):
+            row = [r for r in rows if r["pc"] <= start + i][-1]
+            rule = row.get(65)
+            if saved_in[i] is None:
+                assert rule is None or rule.type == "SAME_VALUE", (name, hex(i), rule)
+            else:
+                assert rule is not None and rule.type == "REGISTER" and \
+                    rule.arg == saved_in[i], (name, hex(i), rule)
+            checked += 1
+    assert checked > 50
