@@ -126,15 +126,9 @@ def test_gettimeofday_reference_vectors(builder, name):
         assert (int(fallback["sec"]), int(fallback["usec"])) == (1_100_000_008, 388_607)
 
 
-@pytest.mark.parametrize("builder", BUILDERS)
-@pytest.mark.parametrize("name", TARGET_NAMES)
-def test_gettimeofday_random_states(builder, name):
-    """1000 random data-page states per target, in one harness run."""
-    target = TARGETS[name]
-    path = image(builder, target)
-    rng = random.Random(f"gtod-{name}")
+def random_states(target: Target, rng: random.Random, n: int) -> list[model.TimeState]:
     states = []
-    for _ in range(1000):
+    for _ in range(n):
         orig = rng.getrandbits(64)
         if target.bits == 32 and rng.random() < 0.97:
             t = rng.getrandbits(rng.choice((8, 20, 31, 32)))  # the kernel keeps t < 2^31
@@ -144,6 +138,14 @@ def test_gettimeofday_random_states(builder, name):
         stamp = rng.getrandbits(rng.choice((52, 60, 64)))
         states.append(model.TimeState(orig, tbxs, stamp, (orig + t) % 2**64,
                                       rng.randrange(-720, 721), rng.randrange(0, 2)))
+    return states
+
+
+def check_random_states(builder: str, name: str, n: int, seed: str) -> None:
+    target = TARGETS[name]
+    path = image(builder, target)
+    rng = random.Random(seed)
+    states = random_states(target, rng, n)
     commands = []
     for s in states:
         commands += gtod_commands(target, s, count=2 * rng.randrange(1 << 20))
@@ -153,6 +155,21 @@ def test_gettimeofday_random_states(builder, name):
         check_gtod(target, state, line)
     if target.bits == 32:
         assert any(model.uses_syscall(target, s) for s in states)
+
+
+@pytest.mark.parametrize("builder", BUILDERS)
+@pytest.mark.parametrize("name", TARGET_NAMES)
+def test_gettimeofday_random_states(builder, name):
+    """1000 random data-page states per target, in one harness run."""
+    check_random_states(builder, name, 1000, f"gtod-{name}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("builder", BUILDERS)
+@pytest.mark.parametrize("name", TARGET_NAMES)
+def test_gettimeofday_random_states_full(builder, name):
+    """The full-size run: 50 000 states per target."""
+    check_random_states(builder, name, 50_000, f"gtod-full-{name}")
 
 
 @pytest.mark.parametrize("builder", BUILDERS)
