@@ -75,3 +75,23 @@ def test_verify_no_exec_structure_only(name, cli):
     res = cli("verify", "--no-exec", shipped(name))
     assert res.returncode == 0, res.stdout + res.stderr
     assert "SKIP" in res.stdout and "execution not requested" in res.stdout
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_verify_checks_sigtramp_sequence(name, cli, tmp_path):
+    """A trampoline whose sc is gone is not recognisable by unwinders: verify fails it."""
+    need_tool(TARGETS[name].gnu_tool("as"))
+    target = TARGETS[name]
+    path = shipped(name)
+    tramp = "__kernel_sigtramp_rt64" if target.bits == 64 else "__kernel_sigtramp_rt32"
+    at = dynamic_symbols(str(path))[tramp]
+    data = bytearray(path.read_bytes())
+    words = [int.from_bytes(data[at + i:at + i + 4], target.byteorder) for i in range(0, 16, 4)]
+    sc = words.index(0x44000002)
+    data[at + 4 * sc:at + 4 * sc + 4] = (0x60000000).to_bytes(4, target.byteorder)  # nop
+    broken = tmp_path / "broken.so"
+    broken.write_bytes(bytes(data))
+    res = cli("verify", "--no-exec", broken)
+    assert res.returncode == 1
+    line = next(l for l in res.stdout.splitlines() if tramp in l)
+    assert "FAIL" in line and "sigreturn sequence" in line

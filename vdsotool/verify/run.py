@@ -119,18 +119,48 @@ def verify(path: str | Path, run_code: bool = True) -> Report:
     for name in exports(target):
         if name not in symbols:
             report.rows.append(Row(name, "fail", "not exported in .dynsym"))
+    static = _check_sigtramps(target, data, symbols)
     if not run_code:
-        report.rows += [Row(n, "skip", "execution not requested") for n in present]
+        report.rows += [static.get(n, Row(n, "skip", "execution not requested"))
+                        for n in present]
         return report
     from vdsotool.verify import harness
 
     missing = harness.missing_tools(target)
     if missing:
-        report.rows += [Row(n, "skip", f"{', '.join(missing)} not installed") for n in present]
+        report.rows += [static.get(n, Row(n, "skip", f"{', '.join(missing)} not installed"))
+                        for n in present]
         return report
     checks = _run_checks(target, path, present)
+    checks.update(static)
     report.rows += [checks.get(n, Row(n, "pass", "exported")) for n in present]
     return report
+
+
+# The instruction words at each trampoline that libgcc's unwinder (linux-unwind.h)
+# recognises a signal frame by: li r0,119 / li r0,172; sc (64-bit: after addi r1,r1,128).
+SIGTRAMP_WORDS = {
+    "__kernel_sigtramp32": (0x38000077, 0x44000002),
+    "__kernel_sigtramp_rt32": (0x380000AC, 0x44000002),
+    "__kernel_sigtramp_rt64": (0x38210080, 0x380000AC, 0x44000002),
+}
+
+
+def _check_sigtramps(target: Target, data: bytes, symbols: dict[str, int]) -> dict[str, Row]:
+    rows = {}
+    for name in SIGTRAMPS[target.bits]:
+        if name not in symbols:
+            continue
+        want = SIGTRAMP_WORDS[name]
+        at = symbols[name]
+        got = tuple(int.from_bytes(data[at + 4 * i:at + 4 * i + 4], target.byteorder)
+                    for i in range(len(want)))
+        if got != want:
+            rows[name] = Row(name, "fail", "code is not the sigreturn sequence unwinders "
+                             "recognise: " + " ".join(f"{w:08x}" for w in got))
+        else:
+            rows[name] = Row(name, "pass", "sigreturn sequence libgcc recognises")
+    return rows
 
 
 # --- execution checks ---------------------------------------------------------------------
