@@ -90,3 +90,21 @@ def test_c_header_static_asserts_hold(gcc, tmp_path):
     header.write_text(datapage.c_header().replace("tb_to_xs) == 0x40", "tb_to_xs) == 0x48"))
     bad = subprocess.run(cmd, capture_output=True, text=True)
     assert bad.returncode != 0 and "tb_to_xs offset" in bad.stderr
+
+
+def test_includes_command_writes_header_and_includes(cli, tmp_path):
+    import importlib.util
+
+    if importlib.util.find_spec("vdsotool.cfi.sigframe") is None:
+        pytest.skip("vdsotool/cfi/sigframe.py not written yet (vdso_sigframe.inc)")
+    res = cli("includes", "--bits", "32", "-o", tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "vdso_datapage.h").read_text() == datapage.c_header()
+    text = (tmp_path / "vdso_datapage.inc").read_text()
+    assert ".set CFG_SYSCALL_MAP, 0x94" in text
+    assert {p.name for p in tmp_path.iterdir()} >= {"vdso_target.inc", "vdso_sigframe.inc"}
+
+
+def test_includes_command_rejects_bad_target(cli, tmp_path):
+    res = cli("includes", "--bits", "32", "--endian", "little", "-o", tmp_path)
+    assert res.returncode == 2

@@ -71,6 +71,22 @@ def fail(err: VdsoError) -> None:
 
 
 @app.command()
+def includes(
+    out: Path = typer.Option(..., "--out", "-o", help="Directory to write into."),
+    bits: int = typer.Option(64, "--bits", help="32 or 64."),
+    endian: str = typer.Option("big", "--endian", help="big or little."),
+) -> None:
+    """Write the generated asm includes and the data-page C header (vdso_datapage.h)."""
+    target = target_option(bits, endian)
+    from vdsotool.abi import datapage
+    from vdsotool.abi.generated import write_asm_includes
+    from vdsotool.util.atomic import write_atomic
+
+    write_asm_includes(target, out)
+    write_atomic(out / "vdso_datapage.h", datapage.c_header())
+
+
+@app.command()
 def verify(
     image: Path = typer.Argument(..., help="vDSO image (.so or .so.dbg) of any target."),
     json_out: bool = typer.Option(False, "--json", help="Print the results as JSON."),
