@@ -404,10 +404,11 @@ static void cmd_race(unsigned nstates, int nreaders)
 	       (long)tv.tv_sec, race_usec);
 }
 
-static volatile int odd_done;
+static volatile int odd_done, odd_started;
 static void *odd_reader(void *arg)
 {
 	struct timeval tv;
+	odd_started = 1;
 	race_fn(&tv, NULL);
 	*(long *)arg = tv.tv_sec;
 	odd_done = 1;
@@ -420,10 +421,11 @@ static void cmd_oddwait(int ms)
 	race_fn = c_pointer(must("__kernel_gettimeofday"));
 	publish(state_orig(0), state_orig(0) + TICKS, 4242ULL << 20);
 	DP64(CFG_TB_UPDATE_COUNT) += 1;
-	odd_done = 0;
+	odd_done = odd_started = 0;
 	long sec = 0;
 	pthread_t th;
 	pthread_create(&th, NULL, odd_reader, &sec);
+	while (!odd_started) usleep(1000); /* the reader is about to call: now give it time */
 	usleep(ms * 1000);
 	int blocked = !odd_done;
 	DP64(CFG_TB_UPDATE_COUNT) += 1;
