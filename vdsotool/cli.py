@@ -87,6 +87,30 @@ def includes(
 
 
 @app.command()
+def check(
+    image: Path = typer.Argument(..., help="vDSO image (.so or .so.dbg) of any target."),
+    json_out: bool = typer.Option(False, "--json", help="Print the defects as JSON."),
+) -> None:
+    """Check an image's structure (one PT_LOAD, no dynamic relocs, versions, eh_frame)."""
+    from vdsotool.inspect.check import check_image, report_json
+
+    try:
+        defects = check_image(str(image))
+    except VdsoError as err:
+        fail(err)
+    if json_out:
+        import json
+
+        typer.echo(json.dumps(report_json(str(image), defects), indent=2))
+    else:
+        for d in defects:
+            sys.stderr.write(d.render() + "\n")
+        typer.echo(f"{image}: {'OK' if not defects else f'{len(defects)} defect(s)'}")
+    if defects:
+        raise typer.Exit(EXIT_BAD_INPUT)
+
+
+@app.command()
 def verify(
     image: Path = typer.Argument(..., help="vDSO image (.so or .so.dbg) of any target."),
     json_out: bool = typer.Option(False, "--json", help="Print the results as JSON."),
