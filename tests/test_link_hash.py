@@ -1,0 +1,54 @@
+""".hash and .gnu.hash: built from the .dynsym of GNU ld's image, ours are byte-identical
+to GNU ld's sections, for every target; and GNU's .dynsym order is our bucket order."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import need_tool
+from gnu import built_image
+
+from vdsotool.abi.targets import TARGETS
+from vdsotool.inspect.elfread import read_elf
+from vdsotool.link.gnu_hash import build_gnu_hash, gnu_hash, order_for_buckets
+from vdsotool.link.hash import bucket_count, build_hash, elf_hash
+
+
+def gnu_image(name):
+    target = TARGETS[name]
+    need_tool(target.gnu_tool("as"))
+    path = built_image("gnu", target, False, need_tool)
+    return read_elf(path.read_bytes(), str(path))
+
+
+def section_bytes(img, name):
+    sec = img.section(name)
+    return img.data[sec.offset:sec.offset + sec.size]
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_sysv_hash_identical_to_gnu_ld(name):
+    img = gnu_image(name)
+    names = [s.name for s in img.dynsyms()]
+    assert build_hash(names, not img.little) == section_bytes(img, ".hash")
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_gnu_hash_identical_to_gnu_ld(name):
+    img = gnu_image(name)
+    names = [s.name for s in img.dynsyms()]
+    ours = build_gnu_hash(names, 1, img.bits, not img.little)
+    assert ours == section_bytes(img, ".gnu.hash")
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_dynsym_order_is_bucket_order(name):
+    names = [s.name for s in gnu_image(name).dynsyms()][1:]
+    assert order_for_buckets(names) == names
+
+
+def test_hash_functions_reference_values():
+    # values from the System V ABI and the GNU hash specification examples
+    assert elf_hash("") == 0 and gnu_hash("") == 5381
+    assert elf_hash("printf") == 0x077905A6
+    assert gnu_hash("printf") == 0x156B2BB8
+    assert [bucket_count(n) for n in (0, 1, 2, 3, 16, 17, 36, 37)] == [1, 1, 1, 3, 3, 17, 17, 37]
