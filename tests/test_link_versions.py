@@ -1,0 +1,45 @@
+""".gnu.version_d and .gnu.version: byte-identical to GNU ld's for every target, given the
+.dynstr GNU ld wrote (our .dynstr layout is tested separately)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import need_tool
+from gnu import built_image
+
+from vdsotool.abi.targets import TARGETS
+from vdsotool.inspect.elfread import read_elf
+from vdsotool.link.script import read_script
+from vdsotool.link.verdef import build_verdef
+from vdsotool.link.versym import build_versym
+from conftest import ROOT
+
+
+def gnu_image(name):
+    target = TARGETS[name]
+    need_tool(target.gnu_tool("as"))
+    path = built_image("gnu", target, False, need_tool)
+    return read_elf(path.read_bytes(), str(path))
+
+
+def section_bytes(img, name):
+    sec = img.section(name)
+    return img.data[sec.offset:sec.offset + sec.size]
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_verdef_identical_to_gnu_ld(name):
+    target = TARGETS[name]
+    img = gnu_image(name)
+    dynstr = section_bytes(img, ".dynstr")
+    node = read_script(str(ROOT / "linker_scripts" / target.linker_script)).versions[0].name
+    names = [target.soname, node]
+    offsets = {n: dynstr.index(n.encode() + b"\0") for n in names}
+    assert build_verdef(names, offsets, not img.little) == section_bytes(img, ".gnu.version_d")
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_versym_identical_to_gnu_ld(name):
+    img = gnu_image(name)
+    indices = [0] + [2] * (len(img.dynsyms()) - 1)  # every exported symbol in the node
+    assert build_versym(indices, not img.little) == section_bytes(img, ".gnu.version")
