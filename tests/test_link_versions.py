@@ -43,3 +43,25 @@ def test_versym_identical_to_gnu_ld(name):
     img = gnu_image(name)
     indices = [0] + [2] * (len(img.dynsyms()) - 1)  # every exported symbol in the node
     assert build_versym(indices, not img.little) == section_bytes(img, ".gnu.version")
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_dynstr_identical_to_gnu_ld_for_its_name_order(name):
+    from vdsotool.link.dynstr import build_dynstr
+
+    img = gnu_image(name)
+    gnu = section_bytes(img, ".dynstr")
+    order = [n.decode() for n in gnu.split(b"\0") if n]
+    data, offsets = build_dynstr(order)
+    assert data == gnu
+    for sym in img.dynsyms()[1:]:
+        assert offsets[sym.name] == gnu.index(sym.name.encode() + b"\0")
+
+
+def test_dynstr_shares_tails():
+    from vdsotool.link.dynstr import build_dynstr
+
+    data, offsets = build_dynstr(["bar", "foobar", "x", "bar"])
+    assert data == b"\0foobar\0x\0"
+    assert offsets == {"": 0, "foobar": 1, "bar": 4, "x": 8}
+    assert data[offsets["bar"]:].split(b"\0")[0] == b"bar"
