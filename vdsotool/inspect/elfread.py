@@ -43,6 +43,7 @@ class Shdr:
     size: int
     link: int
     entsize: int
+    align: int = 1
 
 
 @dataclass(frozen=True)
@@ -188,11 +189,11 @@ def _read_phdr(img: ElfImage, index: int, at: int) -> Phdr:
 
 
 def _read_shdr(img: ElfImage, at: int) -> tuple:
-    """(name offset, type, addr, offset, size, link, entsize) of one section header."""
+    """(name offset, type, addr, offset, size, link, entsize, align) of one section header."""
     if img.bits == 64:
-        name, stype, _flags, addr, offset, size, link, _info, _align, entsize = \
+        name, stype, _flags, addr, offset, size, link, _info, align, entsize = \
             img.unpack("IIQQQQIIQQ", at)
     else:
-        name, stype, _flags, addr, offset, size, link, _info, _align, entsize = \
+        name, stype, _flags, addr, offset, size, link, _info, align, entsize = \
             img.unpack("IIIIIIIIII", at)
-    return name, stype, addr, offset, size, link, entsize
+    return name, stype, addr, offset, size, link, entsize, align

@@ -1,0 +1,79 @@
+"""Address assignment: walk the script's SECTIONS in order and place each output section.
+
+Rules (those of GNU ld, for the constructs the script reader accepts):
+
+* the location counter ``.`` starts at 0; ``. = expr`` moves it (``SIZEOF_HEADERS`` is the
+  size of the ELF header plus program headers, so the first section follows them inside
+  the one PT_LOAD);
+* an output section with no input is dropped (no header, no space), as GNU ld drops empty
+  sections; ``/DISCARD/`` never gets an address;
+* otherwise its address is its address expression if given (``.opd ALIGN(8)``), else
+  ``.``, then aligned up to the largest alignment of its inputs; ``.`` moves past it;
+* symbol assignments record the current value; ``PROVIDE`` ones only count when the
+  symbol is not defined by an input (the caller decides that).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vdsotool.errors import VdsoError
+from vdsotool.link.script import Assignment, LinkerScript, evaluate
+
+
+@dataclass(frozen=True)
+class SectionContent:
+    size: int
+    align: int
+
+
+@dataclass(frozen=True)
+class Placed:
+    name: str
+    address: int
+    size: int
+    align: int
+    phdrs: tuple[str, ...]
+
+
+@dataclass
+class Layout:
+    sections: list[Placed]
+    symbols: dict[str, int]  # script-defined symbols (including PROVIDEd ones)
+    end: int
+
+
+def align_up(value: int, align: int) -> int:
+    return (value + align - 1) // align * align if align > 1 else value
+
+
+def lay_out(script: LinkerScript, contents: dict[str, SectionContent],
+            sizeof_headers: int, defined: dict[str, int] | None = None) -> Layout:
+    """Place the output sections; ``contents`` holds each output section's gathered input
+    size and alignment (absent: no input); ``defined`` are symbols the inputs define."""
+    symbols = dict(defined or {})
+    placed, dot = [], 0
+    for item in script.sections:
+        if isinstance(item, Assignment):
+            value = _value(item, symbols, dot, sizeof_headers)
+            if item.symbol == ".":
+                dot = value
+            elif not (item.provide and item.symbol in symbols):
+                symbols[item.symbol] = value
+            continue
+        content = contents.get(item.name)
+        if item.discard or content is None:
+            continue
+        start = dot if item.address is None else evaluate(item.address, symbols, dot,
+                                                          sizeof_headers)
+        address = align_up(start, content.align)
+        placed.append(Placed(item.name, address, content.size, content.align, item.phdrs))
+        dot = address + content.size
+    return Layout(placed, {k: v for k, v in symbols.items() if k not in (defined or {})}, dot)
+
+
+def _value(item: Assignment, symbols: dict[str, int], dot: int, sizeof_headers: int) -> int:
+    try:
+        return evaluate(item.expr, symbols, dot, sizeof_headers)
+    except KeyError as missing:
+        raise VdsoError.at(item.loc, f"undefined symbol {missing} in expression") from None
