@@ -1,0 +1,30 @@
+""".dynamic: given the section addresses of GNU ld's image, byte-identical to its .dynamic."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import need_tool
+from gnu import built_image
+
+from vdsotool.abi.targets import TARGETS
+from vdsotool.inspect.elfread import read_elf
+from vdsotool.link.dynamic import DynamicInputs, build_dynamic, dynamic_size
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_dynamic_identical_to_gnu_ld(name):
+    target = TARGETS[name]
+    need_tool(target.gnu_tool("as"))
+    path = built_image("gnu", target, False, need_tool)
+    img = read_elf(path.read_bytes(), str(path))
+    sec = {s.name: s for s in img.sections}
+    dynstr = img.data[sec[".dynstr"].offset:sec[".dynstr"].offset + sec[".dynstr"].size]
+    inputs = DynamicInputs(
+        soname_offset=dynstr.index(target.soname.encode() + b"\0"),
+        hash=sec[".hash"].addr, gnu_hash=sec[".gnu.hash"].addr, dynstr=sec[".dynstr"].addr,
+        dynstr_size=sec[".dynstr"].size, dynsym=sec[".dynsym"].addr,
+        verdef=sec[".gnu.version_d"].addr, verdef_count=2, versym=sec[".gnu.version"].addr)
+    ours = build_dynamic(inputs, target.bits, not target.little)
+    gnu = img.data[sec[".dynamic"].offset:sec[".dynamic"].offset + sec[".dynamic"].size]
+    assert ours == gnu
+    assert dynamic_size(target.bits) == len(gnu)
