@@ -28,3 +28,20 @@ def test_dynamic_identical_to_gnu_ld(name):
     gnu = img.data[sec[".dynamic"].offset:sec[".dynamic"].offset + sec[".dynamic"].size]
     assert ours == gnu
     assert dynamic_size(target.bits) == len(gnu)
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_eh_frame_hdr_identical_to_gnu_ld(name):
+    from vdsotool.inspect.check import read_fdes
+    from vdsotool.link.eh_frame_hdr import build_eh_frame_hdr, eh_frame_hdr_size
+
+    target = TARGETS[name]
+    need_tool(target.gnu_tool("as"))
+    path = built_image("gnu", target, False, need_tool)
+    img = read_elf(path.read_bytes(), str(path))
+    eh, hdr = img.section(".eh_frame"), img.section(".eh_frame_hdr")
+    fdes = [(f.pc_begin, eh.addr + f.offset - eh.offset)
+            for f in read_fdes(img, eh.offset, eh.addr, eh.size)]
+    ours = build_eh_frame_hdr(hdr.addr, eh.addr, list(reversed(fdes)), not target.little)
+    assert ours == img.data[hdr.offset:hdr.offset + hdr.size]
+    assert eh_frame_hdr_size(len(fdes)) == hdr.size
