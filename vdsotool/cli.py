@@ -136,6 +136,35 @@ def verify(
         raise typer.Exit(EXIT_BAD_INPUT)
 
 
+@app.command()
+def dump(
+    image: Path = typer.Argument(..., help="ELF image to inspect (any PowerPC vDSO)."),
+    headers: bool = typer.Option(False, "--headers", help="ELF header, phdrs, sections."),
+    symbols: bool = typer.Option(False, "--symbols", help=".dynsym with versions."),
+    cfi: bool = typer.Option(False, "--cfi", help="CIE/FDE instructions and row tables."),
+    disasm: bool = typer.Option(False, "--disasm", help="Disassembly of .text."),
+    patches: bool = typer.Option(False, "--patches", help="Per-CPU patch tables."),
+    all_parts: bool = typer.Option(False, "--all", help="Everything."),
+    json_out: bool = typer.Option(False, "--json", help="The same content as JSON."),
+) -> None:
+    """Show an image's headers, symbols, CFI, disassembly and patches."""
+    from vdsotool.inspect.dump import PART_NAMES, build_report, render_text
+
+    chosen = dict(headers=headers, symbols=symbols, cfi=cfi, disasm=disasm, patches=patches)
+    parts = tuple(p for p in PART_NAMES if all_parts or chosen[p])
+    parts = parts or ("headers", "symbols", "cfi")
+    try:
+        report = build_report(str(image), parts)
+    except VdsoError as err:
+        fail(err)
+    if json_out:
+        import json
+
+        typer.echo(json.dumps(report, indent=2, sort_keys=True))
+    else:
+        typer.echo(render_text(report), nl=False)
+
+
 def main() -> None:
     """Console entry point: run the app, turning any escaped exception into a diagnostic."""
     try:

@@ -1,0 +1,283 @@
+"""``vdsotool dump``: an image and its CFI made readable (text) or machine-readable (JSON).
+
+The report is built once as plain JSON-able values (``build_report``) and rendered by
+``render_text`` or ``json.dumps``; both printers show the same content. Decoding is done
+by our own bounds-checked readers (:mod:`vdsotool.inspect.elfread`,
+:mod:`vdsotool.cfi.decode`), so a hostile image yields a diagnostic, never a traceback.
+Parts that cannot be decoded are reported in the ``problems`` list and the rest is shown.
+"""
+
+from __future__ import annotations
+
+from vdsotool.cfi import dwarf as D
+from vdsotool.cfi import model as M
+from vdsotool.errors import VdsoError
+
+FORMAT_VERSION = 1
+PART_NAMES = ("headers", "symbols", "cfi", "disasm", "patches")
+PT_NAMES = {0: "NULL", 1: "LOAD", 2: "DYNAMIC", 3: "INTERP", 4: "NOTE", 6: "PHDR",
+            0x6474E550: "GNU_EH_FRAME", 0x6474E551: "GNU_STACK"}
+STT = {0: "NOTYPE", 1: "OBJECT", 2: "FUNC", 3: "SECTION", 4: "FILE"}
+STB = {0: "LOCAL", 1: "GLOBAL", 2: "WEAK"}
+
+
+def build_report(path: str, parts: tuple[str, ...]) -> dict:
+    from vdsotool.inspect.elfread import read_elf
+
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise VdsoError.at(None, f"cannot read {path}: {e.strerror}") from None
+    img = read_elf(data, path)
+    report: dict = {"format_version": FORMAT_VERSION, "image": path,
+                    "class": f"ELF{img.bits}", "endian": "little" if img.little else "big",
+                    "machine": img.e_machine, "problems": []}
+    if img.e_machine not in (20, 21):
+        report["problems"].append(f"not a PowerPC image (e_machine {img.e_machine}): "
+                                  "disassembly and signal-frame notes unavailable")
+    for part in parts:
+        try:
+            report[part] = _PARTS[part](img)
+        except VdsoError as err:
+            report[part] = None
+            report["problems"].extend(d.render() for d in err.diagnostics)
+    return report
+
+
+# --- parts -------------------------------------------------------------------------------
+
+def _headers(img) -> dict:
+    return {
+        "elf": {"type": img.e_type, "machine": img.e_machine, "flags": img.e_flags,
+                "phnum": img.e_phnum},
+        "program_headers": [
+            {"type": PT_NAMES.get(p.type, hex(p.type)), "offset": p.offset,
+             "vaddr": p.vaddr, "filesz": p.filesz, "memsz": p.memsz, "flags": p.flags}
+            for p in img.phdrs],
+        "sections": [{"name": s.name, "type": s.type, "addr": s.addr, "offset": s.offset,
+                      "size": s.size} for s in img.sections if s.index],
+        "dynamic": [{"tag": tag, "value": val} for tag, val, _at in img.dynamic()],
+    }
+
+
+def _symbols(img) -> dict:
+    versions = _version_names(img)
+    vers = img.versyms() or []
+    out = []
+    for s in img.dynsyms():
+        if s.index == 0:
+            continue
+        ver = vers[s.index] & 0x7FFF if s.index < len(vers) else None
+        out.append({"name": s.name, "value": s.value, "size": s.size,
+                    "type": STT.get(s.type, str(s.type)), "bind": STB.get(s.bind, str(s.bind)),
+                    "version": versions.get(ver) if ver is not None else None})
+    return {"dynsym": out}
+
+
+def _version_names(img) -> dict[int, str]:
+    """Version index -> name, from .gnu.version_d (bounded by its entry count)."""
+    sec = img.section(".gnu.version_d")
+    if sec is None or sec.link >= len(img.sections):
+        return {}
+    strtab = img.sections[sec.link]
+    names, at = {}, sec.offset
+    for _ in range(min(sec.size // 20 + 1, 256)):
+        _ver, _flags, ndx, cnt, _hash, aux, nxt = img.unpack("HHHHIII", at)
+        if cnt:
+            names[ndx] = img.cstring(strtab.offset + img.unpack("I", at + aux)[0])
+        if not nxt:
+            break
+        at += nxt
+    return names
+
+
+def _cfi(img) -> dict:
+    from vdsotool.cfi.decode import Cie, decode_eh_frame
+    from vdsotool.inspect.cfi_rows import cie_rows, columns, fde_rows, reg_label
+
+    sec = img.section(".eh_frame")
+    if sec is None:
+        return {"records": [], "note": "no .eh_frame section"}
+    word = img.bits // 8
+    eh = decode_eh_frame(img.data, sec.offset, sec.size, sec.addr, img.little, word, img.path)
+    records = []
+    for rec in eh.records:
+        if isinstance(rec, Cie):
+            cie, rows = rec, cie_rows(rec)
+            head = {"kind": "CIE", "augmentation": rec.augmentation,
+                    "code_align": rec.code_align, "data_align": rec.data_align,
+                    "ra": rec.ra_reg, "signal_frame": rec.signal_frame}
+        else:
+            cie = eh.cies[rec.cie_offset]
+            rows = fde_rows(cie, rec)
+            head = {"kind": "FDE", "cie": rec.cie_offset - sec.offset,
+                    "pc_begin": rec.pc_begin, "pc_end": rec.pc_begin + rec.pc_range}
+        cols = columns(cie, rows)
+        records.append({
+            **head, "offset": rec.offset - sec.offset, "length": rec.length,
+            "instructions": [{"offset": d.offset - sec.offset, "bytes": d.raw.hex(" "),
+                              "text": instr_text(d.instr, d.expr)} for d in rec.instrs],
+            "columns": [reg_label(c, cie.ra_reg) for c in cols],
+            "rows": [{"loc": r.loc, "cfa": r.cfa,
+                      "regs": {reg_label(c, cie.ra_reg): r.regs.get(c, "u") for c in cols}}
+                     for r in rows],
+        })
+    return {"records": records, "eh_frame_hdr": _hdr(img, eh)}
+
+
+def _hdr(img, eh) -> dict:
+    """Decode .eh_frame_hdr's search table and check it against the FDEs."""
+    sec = img.section(".eh_frame_hdr")
+    if sec is None:
+        return {"present": False, "problems": []}
+    version, _ptr_enc, cnt_enc, tab_enc = img.unpack("BBBB", sec.offset)
+    if version != 1 or cnt_enc != 0x03 or tab_enc != 0x3B:
+        return {"present": True, "problems": ["unsupported .eh_frame_hdr encodings"]}
+    count = img.unpack("I", sec.offset + 8)[0]
+    if count > sec.size // 8:
+        return {"present": True, "problems": [f"table count {count} exceeds the section"]}
+    table = [img.unpack("ii", sec.offset + 12 + 8 * i) for i in range(count)]
+    entries = [((sec.addr + pc) & 0xFFFFFFFFFFFFFFFF, sec.addr + fde) for pc, fde in table]
+    ehsec = img.section(".eh_frame")
+    want = sorted((f.pc_begin, ehsec.addr + f.offset - ehsec.offset) for f in eh.fdes)
+    problems = []
+    if [pc for pc, _ in entries] != sorted(pc for pc, _ in entries):
+        problems.append("search table not sorted")
+    if sorted(entries) != want:
+        problems.append("search table does not match the FDEs")
+    return {"present": True, "count": count, "problems": problems,
+            "table": [{"pc": pc, "fde": fde} for pc, fde in entries]}
+
+
+def _disasm(img) -> dict:
+    sec = img.section(".text")
+    if sec is None or img.e_machine not in (20, 21):
+        return {"lines": [], "note": "no PowerPC .text to disassemble"}
+    import capstone
+
+    mode = capstone.CS_MODE_64 if img.bits == 64 else capstone.CS_MODE_32
+    mode |= capstone.CS_MODE_LITTLE_ENDIAN if img.little else capstone.CS_MODE_BIG_ENDIAN
+    cs = capstone.Cs(capstone.CS_ARCH_PPC, mode)
+    labels = {s.value: s.name for s in img.dynsyms() if s.name}
+    code = img.bytes_at(sec.offset, sec.size)
+    lines = []
+    for addr in range(sec.addr, sec.addr + len(code) - 3, 4):
+        chunk = code[addr - sec.addr:addr - sec.addr + 4]
+        insn = next(cs.disasm(chunk, addr), None)
+        text = f"{insn.mnemonic} {insn.op_str}".strip() if insn else ".long 0x" + chunk.hex()
+        lines.append({"addr": addr, "label": labels.get(addr), "bytes": chunk.hex(),
+                      "text": text})
+    return {"lines": lines}
+
+
+def _patches(img) -> dict:
+    try:
+        from vdsotool.emit import patches  # noqa: F401  (written by the emit engineer)
+    except ImportError:
+        return {"available": False,
+                "note": "per-CPU patch tables unavailable (vdsotool.emit.patches absent)"}
+    return {"available": False, "note": "patch-table decoding not wired up yet"}
+
+
+_PARTS = {"headers": _headers, "symbols": _symbols, "cfi": _cfi, "disasm": _disasm,
+          "patches": _patches}
+
+
+# --- instruction and expression text ------------------------------------------------------
+
+def expr_text(ops) -> str:
+    parts = []
+    for d in ops:
+        op = d.op
+        name = "DW_OP_" + D.op_name(op.opcode)
+        if op.opcode in (D.DW_OP_skip, D.DW_OP_bra):
+            target = d.offset + len(d.raw) + op.operands[0]
+            parts.append(f"{name} {op.operands[0]:+d} (to {target:#x})")
+        else:
+            parts.append(" ".join([name, *(str(v) for v in op.operands)]))
+    return "; ".join(parts)
+
+
+def instr_text(instr: M.Instr, expr=()) -> str:
+    name = "DW_CFA_" + "".join("_" + c.lower() if c.isupper() else c
+                               for c in type(instr).__name__).lstrip("_")
+    if isinstance(instr, (M.DefCfaExpression, M.Expression, M.ValExpression)):
+        reg = "" if isinstance(instr, M.DefCfaExpression) else f"r{instr.reg} "
+        return f"{name} {reg}({expr_text(expr)})"
+    fields = [f"{k}={v}" for k, v in vars(instr).items()]
+    return " ".join([name, *fields])
+
+
+# --- text printer --------------------------------------------------------------------------
+
+def render_text(report: dict) -> str:
+    out = [f"{report['image']}: {report['class']} {report['endian']}-endian, "
+           f"machine {report['machine']}"]
+    for part in PART_NAMES:
+        if part in report and report[part] is not None:
+            out.append("")
+            out.extend(_TEXT[part](report[part]))
+    for p in report["problems"]:
+        out.append(f"problem: {p}")
+    return "\n".join(out) + "\n"
+
+
+def _text_headers(h: dict) -> list[str]:
+    out = ["Program headers:", "  TYPE          OFFSET     VADDR      FILESZ   MEMSZ    FLG"]
+    for p in h["program_headers"]:
+        out.append(f"  {p['type']:13} {p['offset']:#010x} {p['vaddr']:#010x} "
+                   f"{p['filesz']:#08x} {p['memsz']:#08x} {p['flags']}")
+    out += ["Sections:", "  NAME                ADDR       OFFSET     SIZE"]
+    for s in h["sections"]:
+        out.append(f"  {s['name']:19} {s['addr']:#010x} {s['offset']:#010x} {s['size']:#x}")
+    out.append("Dynamic: " + ", ".join(f"{d['tag']:#x}={d['value']:#x}" for d in h["dynamic"]))
+    return out
+
+
+def _text_symbols(s: dict) -> list[str]:
+    out = [".dynsym:"]
+    for sym in s["dynsym"]:
+        out.append(f"  {sym['value']:#010x} {sym['size']:5} {sym['type']:7} {sym['bind']:6} "
+                   f"{sym['name']}@{sym['version'] or '?'}")
+    return out
+
+
+def _text_cfi(c: dict) -> list[str]:
+    out = [".eh_frame:"]
+    for rec in c["records"]:
+        if rec["kind"] == "CIE":
+            out.append(f"{rec['offset']:08x} CIE \"{rec['augmentation']}\" "
+                       f"cf={rec['code_align']} df={rec['data_align']} ra={rec['ra']}")
+        else:
+            out.append(f"{rec['offset']:08x} FDE cie={rec['cie']:08x} "
+                       f"pc={rec['pc_begin']:08x}..{rec['pc_end']:08x}")
+        for i in rec["instructions"]:
+            out.append(f"  {i['offset']:06x} | {i['bytes']:24} | {i['text']}")
+        out.append("   LOC     CFA      " + " ".join(f"{c:6}" for c in rec["columns"]))
+        for r in rec["rows"]:
+            out.append(f"  {r['loc']:08x} {r['cfa']:8} "
+                       + " ".join(f"{r['regs'][c]:6}" for c in rec["columns"]))
+        out.append("")
+    hdr = c.get("eh_frame_hdr", {})
+    if hdr.get("present"):
+        out.append(f".eh_frame_hdr: {hdr.get('count', '?')} entries, "
+                   + ("; ".join(hdr["problems"]) or "sorted and complete"))
+    return out
+
+
+def _text_disasm(d: dict) -> list[str]:
+    out = [".text:"] if d["lines"] else [d.get("note", "")]
+    for line in d["lines"]:
+        if line["label"]:
+            out.append(f"<{line['label']}>:")
+        out.append(f"  {line['addr']:08x}: {line['bytes']}  {line['text']}")
+    return out
+
+
+def _text_patches(p: dict) -> list[str]:
+    return [f"patches: {p['note']}"]
+
+
+_TEXT = {"headers": _text_headers, "symbols": _text_symbols, "cfi": _text_cfi,
+         "disasm": _text_disasm, "patches": _text_patches}
