@@ -45,3 +45,26 @@ def test_eh_frame_hdr_identical_to_gnu_ld(name):
     ours = build_eh_frame_hdr(hdr.addr, eh.addr, list(reversed(fdes)), not target.little)
     assert ours == img.data[hdr.offset:hdr.offset + hdr.size]
     assert eh_frame_hdr_size(len(fdes)) == hdr.size
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_dynsym_identical_to_gnu_ld(name):
+    """Fed GNU's export values/sizes/types, our entries (types, bindings, the ABS version symbol,
+    field packing) are GNU's bytes."""
+    from vdsotool.link.dynsym import DynSymEntry, build_dynsym, version_symbol
+
+    target = TARGETS[name]
+    need_tool(target.gnu_tool("as"))
+    path = built_image("gnu", target, False, need_tool)
+    img = read_elf(path.read_bytes(), str(path))
+    text_index = img.section(".text").index
+    dynstr = img.section(".dynstr")
+    raw = img.data[dynstr.offset:dynstr.offset + dynstr.size]
+    entries = [version_symbol(s.name) if s.name == "LINUX_2.6.15"
+               else DynSymEntry(s.name, s.value, s.size, ("notype", "object", "func")[s.type],
+                                text_index)
+               for s in img.dynsyms()[1:]]
+    offsets = {s.name: raw.index(s.name.encode() + b"\0") for s in entries}
+    dynsym = img.section(".dynsym")
+    assert build_dynsym(entries, offsets, target.bits, not target.little) == \
+        img.data[dynsym.offset:dynsym.offset + dynsym.size]
