@@ -117,7 +117,7 @@ def _cfi(img) -> dict:
         records.append({
             **head, "offset": rec.offset - sec.offset, "length": rec.length,
             "instructions": [{"offset": d.offset - sec.offset, "bytes": d.raw.hex(" "),
-                              "text": instr_text(d.instr, d.expr)} for d in rec.instrs],
+                              "text": instr_text(d.instr, d.expr, sec.offset)} for d in rec.instrs],
             "columns": [reg_label(c, cie.ra_reg) for c in cols],
             "rows": [{"loc": r.loc, "cfa": r.cfa,
                       "regs": {reg_label(c, cie.ra_reg): r.regs.get(c, "u") for c in cols}}
@@ -186,25 +186,26 @@ _PARTS = {"headers": _headers, "symbols": _symbols, "cfi": _cfi, "disasm": _disa
 
 # --- instruction and expression text ------------------------------------------------------
 
-def expr_text(ops) -> str:
+def expr_text(ops, base: int = 0) -> str:
+    """Ops as text; skip/bra targets shown as section offsets (``base`` = section start)."""
     parts = []
     for d in ops:
         op = d.op
         name = "DW_OP_" + D.op_name(op.opcode)
         if op.opcode in (D.DW_OP_skip, D.DW_OP_bra):
-            target = d.offset + len(d.raw) + op.operands[0]
+            target = d.offset + len(d.raw) + op.operands[0] - base
             parts.append(f"{name} {op.operands[0]:+d} (to {target:#x})")
         else:
             parts.append(" ".join([name, *(str(v) for v in op.operands)]))
     return "; ".join(parts)
 
 
-def instr_text(instr: M.Instr, expr=()) -> str:
+def instr_text(instr: M.Instr, expr=(), base: int = 0) -> str:
     name = "DW_CFA_" + "".join("_" + c.lower() if c.isupper() else c
                                for c in type(instr).__name__).lstrip("_")
     if isinstance(instr, (M.DefCfaExpression, M.Expression, M.ValExpression)):
         reg = "" if isinstance(instr, M.DefCfaExpression) else f"r{instr.reg} "
-        return f"{name} {reg}({expr_text(expr)})"
+        return f"{name} {reg}({expr_text(expr, base)})"
     fields = [f"{k}={v}" for k, v in vars(instr).items()]
     return " ".join([name, *fields])
 

@@ -1,0 +1,172 @@
+"""vdsotool dump: row tables equal GNU readelf's, expressions equal eu-readelf's ops,
+hostile input never escapes as a traceback."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import need_tool
+from vdsotool.abi.targets import PPC32, PPC64, PPC64LE
+from vdsotool.errors import VdsoError
+from vdsotool.inspect.dump import PART_NAMES, build_report, render_text
+
+FIXTURE = Path(__file__).parent / "data" / "dump_kstyle.S"
+TARGETS = [PPC32, PPC64, PPC64LE]
+
+
+@pytest.fixture(scope="session")
+def gnu_images(tmp_path_factory):
+    from gnu import gnu_build
+
+    return {t.name: gnu_build(t, tmp_path_factory.mktemp(t.name), need_tool=need_tool)
+            for t in TARGETS}
+
+
+@pytest.fixture(scope="session")
+def kstyle_image(tmp_path_factory):
+    work = tmp_path_factory.mktemp("kstyle")
+    obj, so = work / "k.o", work / "k.so"
+    subprocess.run([need_tool("powerpc64-linux-gnu-as"), "-a64", "-mbig", "-o", obj,
+                    FIXTURE], check=True)
+    subprocess.run([need_tool("powerpc64-linux-gnu-ld"), "-shared", "-o", so, obj],
+                   check=True)
+    return so
+
+
+def readelf_rows(tool: str, image: Path) -> dict[int, list[tuple[int, str, dict]]]:
+    """Parse ``readelf --debug-dump=frames-interp``: record offset -> rows."""
+    text = subprocess.run([tool, "--debug-dump=frames-interp", str(image)], check=True,
+                          capture_output=True, text=True).stdout
+    records, current, cols = {}, None, []
+    for line in text.splitlines():
+        head = re.match(r"^([0-9a-f]{8}) [0-9a-f]+ [0-9a-f]+ (CIE|FDE)", line)
+        if head:
+            current = records.setdefault(int(head.group(1), 16), [])
+        elif line.strip().startswith("LOC") and current is not None:
+            cols = line.split()[2:]
+        elif re.match(r"^[0-9a-f]{8,16} ", line) and "ZERO" not in line and current is not None:
+            loc, cfa, *cells = line.split()
+            current.append((int(loc, 16), cfa, dict(zip(cols, cells))))
+    return records
+
+
+def our_rows(image: Path) -> dict[int, list[tuple[int, str, dict]]]:
+    report = build_report(str(image), ("cfi",))
+    return {rec["offset"]: [(r["loc"], r["cfa"], r["regs"]) for r in rec["rows"]]
+            for rec in report["cfi"]["records"]}
+
+
+def assert_same_rows(ours, theirs):
+    assert ours.keys() == theirs.keys()
+    for off, rows in theirs.items():
+        mine = ours[off]
+        if not rows:  # readelf prints no table for an FDE without rules
+            continue
+        assert [(loc, cfa) for loc, cfa, _ in mine] == [(loc, cfa) for loc, cfa, _ in rows]
+        for (_, _, my_regs), (_, _, regs) in zip(mine, rows):
+            for col in set(my_regs) | set(regs):
+                assert my_regs.get(col, "u") == regs.get(col, "u"), (off, col)
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
+def test_rows_equal_gnu_readelf_on_gnu_images(gnu_images, target):
+    image = gnu_images[target.name]
+    assert_same_rows(our_rows(image), readelf_rows(need_tool(target.gnu_tool("readelf")), image))
+
+
+def test_rows_equal_readelf_on_kernel_style_cfi(kstyle_image):
+    theirs = readelf_rows(need_tool("powerpc64-linux-gnu-readelf"), kstyle_image)
+    ours = our_rows(kstyle_image)
+    assert_same_rows(ours, theirs)
+    assert any(cfa == "exp" for rows in ours.values() for _, cfa, _ in rows)
+
+
+def test_expression_ops_equal_eu_readelf(kstyle_image):
+    """Every op eu-readelf lists ([n] name operand) appears, in order, in our text."""
+    text = subprocess.run([need_tool("eu-readelf"), "--debug-dump=frames", str(kstyle_image)],
+                          check=True, capture_output=True, text=True).stdout
+    theirs = [m.group(1) for m in re.finditer(r"^\s+\[\s*\d+\] ([a-z]\w*)", text, re.M)]
+    report = build_report(str(kstyle_image), ("cfi",))
+    ours = [op.split()[0].removeprefix("DW_OP_")
+            for rec in report["cfi"]["records"] for i in rec["instructions"]
+            if "(" in i["text"] for op in i["text"].split("(", 1)[1].rstrip(")").split("; ")]
+    assert ours == theirs
+    # the backwards skip lands on v0's DW_OP_breg1, which lies outside its own expression
+    skip = next(i for rec in report["cfi"]["records"] for i in rec["instructions"]
+                if "skip" in i["text"])
+    target = int(re.search(r"to (0x[0-9a-f]+)", skip["text"]).group(1), 16)
+    v0 = next(i for rec in report["cfi"]["records"] for i in rec["instructions"]
+              if i["text"].startswith("DW_CFA_expression r77"))
+    assert target == v0["offset"] + 3 and bytes.fromhex(v0["bytes"])[3] == 0x71
+
+
+def test_json_has_format_version_and_all_parts(cli, gnu_images):
+    r = cli("dump", "--all", "--json", gnu_images["ppc64le"])
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["format_version"] == 1
+    assert all(doc[p] is not None for p in PART_NAMES if p != "patches")
+    names = {s["name"]: s["version"] for s in doc["symbols"]["dynsym"]}
+    assert names["__kernel_gettimeofday"] == "LINUX_2.6.15"
+    assert doc["cfi"]["eh_frame_hdr"]["problems"] == []
+
+
+def test_dump_all_is_fast(gnu_images):
+    start = time.perf_counter()
+    render_text(build_report(str(gnu_images["ppc64"]), PART_NAMES))
+    assert time.perf_counter() - start < 0.5
+
+
+def test_non_elf_and_missing_file_are_diagnostics(cli, tmp_path):
+    bad = tmp_path / "x"
+    bad.write_bytes(b"hello")
+    for path in (bad, tmp_path / "missing"):
+        r = cli("dump", path)
+        assert r.returncode == 1 and "Traceback" not in r.stderr and "error" in r.stderr
+
+
+def _mutations():
+    return st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(0, 255)),
+                    min_size=1, max_size=8)
+
+
+def _fuzz_one(data: bytes, tmp: Path) -> None:
+    path = tmp / "m.so"
+    path.write_bytes(data)
+    start = time.perf_counter()
+    try:
+        render_text(build_report(str(path), ("headers", "symbols", "cfi")))
+    except VdsoError:
+        pass
+    assert time.perf_counter() - start < 2.0
+
+
+def _run_fuzz(base: bytes, tmp: Path, cases: int) -> None:
+    @settings(max_examples=cases, deadline=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(_mutations(), st.integers(0, len(base)))
+    def run(muts, cut):
+        data = bytearray(base[:max(cut, 64)])
+        for at, val in muts:
+            data[at % len(data)] = val
+        _fuzz_one(bytes(data), tmp)
+
+    run()
+
+
+def test_fuzz_mutated_images(gnu_images, tmp_path):
+    _run_fuzz(gnu_images["ppc64"].with_suffix(".so.dbg").read_bytes(), tmp_path, 300)
+
+
+@pytest.mark.slow
+def test_fuzz_mutated_images_slow(gnu_images, kstyle_image, tmp_path):
+    for image in (gnu_images["ppc32"], gnu_images["ppc64le"], kstyle_image):
+        _run_fuzz(image.read_bytes(), tmp_path, 2000)
