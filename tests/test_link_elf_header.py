@@ -1,0 +1,36 @@
+"""ELF header and program headers: from the script's PHDRS and the layout of GNU ld's own
+sections, our header bytes equal GNU ld's (everything before the first section)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ROOT, need_tool
+from gnu import built_image
+
+from vdsotool.abi.targets import TARGETS
+from vdsotool.inspect.elfread import read_elf
+from vdsotool.link.elf_header import (build_elf_header, build_phdrs, segments,
+                                      sizeof_headers)
+from vdsotool.link.layout import SectionContent, lay_out
+from vdsotool.link.script import read_script
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_headers_identical_to_gnu_ld(name):
+    target = TARGETS[name]
+    need_tool(target.gnu_tool("as"))
+    path = built_image("gnu", target, False, need_tool)
+    img = read_elf(path.read_bytes(), str(path))
+    script = read_script(str(ROOT / "linker_scripts" / target.linker_script))
+    allocated = [s for s in img.sections if s.addr]
+    layout = lay_out(script, {s.name: SectionContent(s.size, s.align) for s in allocated},
+                     sizeof_headers(target.bits, len(script.phdrs)))
+    flags = {".text": "ax", ".got": "aw", ".dynamic": "aw"}
+    segs = segments(script.phdrs, layout.sections, flags)
+    shoff = int.from_bytes(img.data[0x20:0x24] if target.bits == 32 else img.data[0x28:0x30],
+                           "little" if target.little else "big")
+    shstrndx = img.section(".shstrtab").index
+    ours = build_elf_header(target, len(script.phdrs), shoff, len(img.sections), shstrndx)
+    ours += build_phdrs(segs, target.bits, not target.little)
+    assert ours == img.data[:len(ours)]
+    assert len(ours) == sizeof_headers(target.bits, img.e_phnum)
