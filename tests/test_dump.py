@@ -170,3 +170,86 @@ def test_fuzz_mutated_images(gnu_images, tmp_path):
 def test_fuzz_mutated_images_slow(gnu_images, kstyle_image, tmp_path):
     for image in (gnu_images["ppc32"], gnu_images["ppc64le"], kstyle_image):
         _run_fuzz(image.read_bytes(), tmp_path, 2000)
+
+
+# --- JSON schema (tiny validator for the subset docs/dump.schema.json uses) ---------------
+
+SCHEMA = Path(__file__).resolve().parent.parent / "docs" / "dump.schema.json"
+_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+
+
+def _type_ok(value, name: str) -> bool:
+    if name == "integer":
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, _TYPES[name])
+
+
+def schema_errors(value, schema: dict, where: str = "$") -> list[str]:
+    errors = []
+    if "const" in schema and value != schema["const"]:
+        errors.append(f"{where}: expected {schema['const']!r}")
+    if "enum" in schema and value not in schema["enum"]:
+        errors.append(f"{where}: {value!r} not in {schema['enum']}")
+    if "type" in schema:
+        names = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+        if not any(_type_ok(value, n) for n in names):
+            return errors + [f"{where}: {type(value).__name__} is not {names}"]
+    if isinstance(value, dict):
+        errors += [f"{where}: missing {k}" for k in schema.get("required", ()) if k not in value]
+        props = schema.get("properties", {})
+        for key, item in value.items():
+            sub = props.get(key, schema.get("additionalProperties"))
+            if isinstance(sub, dict):
+                errors += schema_errors(item, sub, f"{where}.{key}")
+    if isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            errors += schema_errors(item, schema["items"], f"{where}[{i}]")
+    return errors
+
+
+def test_schema_validator_rejects_wrong_documents():
+    schema = json.loads(SCHEMA.read_text())
+    assert schema_errors({"format_version": 2}, schema)
+    good = {"format_version": 1, "image": "x", "class": "ELF32", "endian": "big",
+            "machine": 20, "problems": []}
+    assert schema_errors(good, schema) == []
+    assert schema_errors({**good, "symbols": {"dynsym": [{"name": 1}]}}, schema)
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
+def test_json_matches_schema(gnu_images, target):
+    schema = json.loads(SCHEMA.read_text())
+    report = json.loads(json.dumps(build_report(str(gnu_images[target.name]), PART_NAMES)))
+    assert schema_errors(report, schema) == []
+
+
+def test_kstyle_json_matches_schema(kstyle_image):
+    report = json.loads(json.dumps(build_report(str(kstyle_image), PART_NAMES)))
+    assert schema_errors(report, json.loads(SCHEMA.read_text())) == []
+
+
+# --- golden text -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
+def test_golden_dump_of_gnu_image(gnu_images, target):
+    from conftest import check_golden
+
+    report = build_report(str(gnu_images[target.name]), PART_NAMES)
+    report["image"] = target.image + ".so"  # the temp directory must not reach the golden
+    check_golden(f"dump/{target.name}-gnu.txt", render_text(report))
+
+
+def test_cli_survives_mutated_files(cli, gnu_images, tmp_path):
+    import random
+
+    base = gnu_images["ppc32"].read_bytes()
+    rng = random.Random(7)
+    for case in range(12):
+        data = bytearray(base[:rng.randrange(64, len(base))])
+        for _ in range(4):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        path = tmp_path / f"m{case}.so"
+        path.write_bytes(bytes(data))
+        r = cli("dump", "--all", path, timeout=20)
+        assert r.returncode in (0, 1), r.stderr
+        assert "Traceback" not in r.stderr and "internal error" not in r.stderr
