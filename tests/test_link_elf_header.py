@@ -34,3 +34,22 @@ def test_headers_identical_to_gnu_ld(name):
     ours += build_phdrs(segs, target.bits, not target.little)
     assert ours == img.data[:len(ours)]
     assert len(ours) == sizeof_headers(target.bits, img.e_phnum)
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_shstrtab_and_section_headers_identical_to_gnu_ld(name):
+    from vdsotool.link.shdrs import OutSection, build_section_headers, build_shstrtab
+
+    target = TARGETS[name]
+    need_tool(target.gnu_tool("as"))
+    path = built_image("gnu", target, False, need_tool)
+    img = read_elf(path.read_bytes(), str(path))
+    letters = {".text": "ax", ".got": "awx" if target.bits == 32 else "aw", ".dynamic": "aw"}
+    sections = [OutSection(s.name, letters.get(s.name, "a" if s.addr else ""), s.addr,
+                           s.offset, s.size, s.align) for s in img.sections[1:]]
+    strtab, offsets = build_shstrtab([s.name for s in sections])
+    shstr = img.section(".shstrtab")
+    assert strtab == img.data[shstr.offset:shstr.offset + shstr.size]
+    ours = build_section_headers(sections, offsets, target.bits, not target.little)
+    shoff = len(img.data) - len(ours)
+    assert ours == img.data[shoff:]
