@@ -117,13 +117,22 @@ def _cfi(img) -> dict:
         records.append({
             **head, "offset": rec.offset - sec.offset, "length": rec.length,
             "instructions": [{"offset": d.offset - sec.offset, "bytes": d.raw.hex(" "),
-                              "text": instr_text(d.instr, d.expr, sec.offset)} for d in rec.instrs],
+                              "text": instr_text(d.instr, d.expr, sec.offset),
+                              "note": _note(d, word)} for d in rec.instrs],
             "columns": [reg_label(c, cie.ra_reg) for c in cols],
             "rows": [{"loc": r.loc, "cfa": r.cfa,
                       "regs": {reg_label(c, cie.ra_reg): r.regs.get(c, "u") for c in cols}}
                      for r in rows],
         })
     return {"records": records, "eh_frame_hdr": _hdr(img, eh)}
+
+
+def _note(d, word: int) -> str | None:
+    from vdsotool.inspect.sigframe_notes import note_for
+
+    if not d.expr:
+        return None
+    return note_for(d.expr, word, is_cfa=isinstance(d.instr, M.DefCfaExpression))
 
 
 def _hdr(img, eh) -> dict:
@@ -255,6 +264,8 @@ def _text_cfi(c: dict) -> list[str]:
                        f"pc={rec['pc_begin']:08x}..{rec['pc_end']:08x}")
         for i in rec["instructions"]:
             out.append(f"  {i['offset']:06x} | {i['bytes']:24} | {i['text']}")
+            if i.get("note"):
+                out.append(f"  {'':6} | {'':24} |   ; {i['note']}")
         out.append("   LOC     CFA      " + " ".join(f"{c:6}" for c in rec["columns"]))
         for r in rec["rows"]:
             out.append(f"  {r['loc']:08x} {r['cfa']:8} "
