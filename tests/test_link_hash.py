@@ -52,3 +52,12 @@ def test_hash_functions_reference_values():
     assert elf_hash("printf") == 0x077905A6
     assert gnu_hash("printf") == 0x156B2BB8
     assert [bucket_count(n) for n in (0, 1, 2, 3, 16, 17, 36, 37)] == [1, 1, 1, 3, 3, 17, 17, 37]
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_gnu_ld_dynsym_order_from_any_input_order(name):
+    from vdsotool.link.gnu_hash import gnu_ld_dynsym_order
+
+    names = [s.name for s in gnu_image(name).dynsyms()][1:]
+    assert gnu_ld_dynsym_order(sorted(names)) == names
+    assert gnu_ld_dynsym_order(sorted(names, reverse=True)) == names

@@ -18,7 +18,7 @@ Sizes follow GNU ld: nbuckets as for .hash; Bloom size from the symbol count (se
 
 from __future__ import annotations
 
-from vdsotool.link.hash import bucket_count
+from vdsotool.link.hash import bucket_count, gnu_ld_walk_order
 
 
 def gnu_hash(name: str) -> int:
@@ -49,6 +49,13 @@ def order_for_buckets(names: list[str]) -> list[str]:
     """Hashed names in .dynsym order: grouped by bucket, stable within a bucket."""
     nbuckets = bucket_count(len(names))
     return sorted(names, key=lambda n: gnu_hash(n) % nbuckets)
+
+
+def gnu_ld_dynsym_order(names: list[str]) -> list[str]:
+    """GNU ld's .dynsym order: its symbol-table walk order (link/hash.py), then grouped by
+    .gnu.hash bucket."""
+    walk = gnu_ld_walk_order([""] + names)
+    return order_for_buckets([names[i - 1] for i in walk])
 
 
 def build_gnu_hash(names: list[str], symoffset: int, bits: int, big_endian: bool) -> bytes:

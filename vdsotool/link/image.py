@@ -21,7 +21,7 @@ from vdsotool.link.dynsym import DynSymEntry, build_dynsym, version_symbol
 from vdsotool.link.eh_frame_hdr import build_eh_frame_hdr, eh_frame_hdr_size
 from vdsotool.link.elf_header import (build_elf_header, build_phdrs, segments,
                                       sizeof_headers)
-from vdsotool.link.gnu_hash import build_gnu_hash, order_for_buckets
+from vdsotool.link.gnu_hash import build_gnu_hash, gnu_ld_dynsym_order
 from vdsotool.link.hash import build_hash
 from vdsotool.link.layout import SectionContent, lay_out
 from vdsotool.link.script import LinkerScript
@@ -53,7 +53,7 @@ def write_image(target: Target, script: LinkerScript, exports: list[DynSymEntry]
     nodes = [v.name for v in script.versions]
     names = [e.name for e in exports] + nodes
     dynstr, offsets = build_dynstr([e.name for e in exports] + [target.soname] + nodes)
-    order = dynsym_order or order_for_buckets(names)
+    order = dynsym_order or gnu_ld_dynsym_order(names)
     dynsym_names = [""] + order
     by_name = {e.name: e for e in exports} | {n: version_symbol(n) for n in nodes}
 
