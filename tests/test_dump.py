@@ -143,7 +143,7 @@ def _fuzz_one(data: bytes, tmp: Path) -> None:
     path.write_bytes(data)
     start = time.perf_counter()
     try:
-        render_text(build_report(str(path), ("headers", "symbols", "cfi")))
+        render_text(build_report(str(path), PART_NAMES))
     except VdsoError:
         pass
     assert time.perf_counter() - start < 2.0
@@ -274,3 +274,22 @@ def test_signal_frame_notes():
     assert "MSR_VEC" in note_for(ops(vr0), 8)
     assert note_for(ops(b"\x35\x2f\xff\xe0"), 8).startswith("VR5")
     assert note_for(ops(b"\x71\x08"), 8) is None
+
+
+def test_disasm_interleaves_rule_changes_and_dbg_symtab(gnu_images):
+    dbg = gnu_images["ppc32"].with_suffix(".so.dbg")
+    report = build_report(str(dbg), PART_NAMES)
+    lines = {line["addr"]: line for line in report["disasm"]["lines"]}
+    for rec in report["cfi"]["records"]:
+        if rec["kind"] == "FDE" and rec["pc_end"] > rec["pc_begin"]:
+            assert lines[rec["pc_begin"]]["cfi"].startswith("CFA=")
+            for before, row in zip(rec["rows"], rec["rows"][1:]):
+                changed = [k for k, v in row["regs"].items() if before["regs"][k] != v]
+                if changed:
+                    assert all(f"{k}={row['regs'][k]}" in lines[row["loc"]]["cfi"]
+                               for k in changed)
+    dynamic = {s["name"] for s in report["symbols"]["dynsym"]}
+    local = {s["name"] for s in report["symbols"]["symtab"]}
+    assert "__kernel_gettimeofday" in dynamic and "__kernel_gettimeofday" in local
+    assert lines[next(s["value"] for s in report["symbols"]["dynsym"]
+                      if s["name"] == "__kernel_gettimeofday")]["label"]

@@ -72,7 +72,34 @@ def _symbols(img) -> dict:
         out.append({"name": s.name, "value": s.value, "size": s.size,
                     "type": STT.get(s.type, str(s.type)), "bind": STB.get(s.bind, str(s.bind)),
                     "version": versions.get(ver) if ver is not None else None})
-    return {"dynsym": out}
+    symtab = [{"name": s.name, "value": s.value, "size": s.size,
+               "type": STT.get(s.type, str(s.type)), "bind": STB.get(s.bind, str(s.bind))}
+              for s in _read_syms(img, ".symtab") if s.index]
+    return {"dynsym": out, "symtab": symtab}
+
+
+def _all_symbols(img):
+    return [*img.dynsyms(), *_read_syms(img, ".symtab")]
+
+
+def _read_syms(img, name: str):
+    """Symbols of a symbol-table section (``.symtab`` of a .dbg image), bounds-checked."""
+    from vdsotool.inspect.elfread import DynSym
+
+    sec = img.section(name)
+    if sec is None or sec.entsize == 0 or sec.link >= len(img.sections):
+        return []
+    strtab = img.sections[sec.link]
+    syms = []
+    for i in range(min(sec.size // sec.entsize, 100_000)):
+        at = sec.offset + i * sec.entsize
+        if img.bits == 64:
+            nm, info, _other, shndx, value, size = img.unpack("IBBHQQ", at)
+        else:
+            nm, value, size, info, _other, shndx = img.unpack("IIIBBH", at)
+        syms.append(DynSym(i, img.cstring(strtab.offset + nm), value, size, info >> 4,
+                           info & 0xF, shndx))
+    return syms
 
 
 def _version_names(img) -> dict[int, str]:
@@ -168,7 +195,8 @@ def _disasm(img) -> dict:
     mode = capstone.CS_MODE_64 if img.bits == 64 else capstone.CS_MODE_32
     mode |= capstone.CS_MODE_LITTLE_ENDIAN if img.little else capstone.CS_MODE_BIG_ENDIAN
     cs = capstone.Cs(capstone.CS_ARCH_PPC, mode)
-    labels = {s.value: s.name for s in img.dynsyms() if s.name}
+    labels = {s.value: s.name for s in _all_symbols(img) if s.name and s.type in (0, 2)}
+    changes = _cfi_changes(img)
     code = img.bytes_at(sec.offset, sec.size)
     lines = []
     for addr in range(sec.addr, sec.addr + len(code) - 3, 4):
@@ -176,8 +204,29 @@ def _disasm(img) -> dict:
         insn = next(cs.disasm(chunk, addr), None)
         text = f"{insn.mnemonic} {insn.op_str}".strip() if insn else ".long 0x" + chunk.hex()
         lines.append({"addr": addr, "label": labels.get(addr), "bytes": chunk.hex(),
-                      "text": text})
+                      "text": text, "cfi": changes.get(addr)})
     return {"lines": lines}
+
+
+def _cfi_changes(img) -> dict[int, str]:
+    """Address -> the CFA/rules that take effect there, as ``CFA=r1+0 ra=r12``; the first
+    row of an FDE shows everything, later rows only what changed."""
+    try:
+        cfi = _cfi(img)
+    except VdsoError:
+        return {}
+    out: dict[int, str] = {}
+    for rec in cfi["records"]:
+        if rec["kind"] != "FDE":
+            continue
+        prev: dict[str, str] = {}
+        for row in rec["rows"]:
+            cells = {"CFA": row["cfa"], **row["regs"]}
+            diff = {k: v for k, v in cells.items() if prev.get(k, "u") != v or not prev}
+            if diff:
+                out[row["loc"]] = " ".join(f"{k}={v}" for k, v in diff.items())
+            prev = cells
+    return out
 
 
 def _patches(img) -> dict:
@@ -250,6 +299,11 @@ def _text_symbols(s: dict) -> list[str]:
     for sym in s["dynsym"]:
         out.append(f"  {sym['value']:#010x} {sym['size']:5} {sym['type']:7} {sym['bind']:6} "
                    f"{sym['name']}@{sym['version'] or '?'}")
+    if s.get("symtab"):
+        out.append(".symtab:")
+        for sym in s["symtab"]:
+            out.append(f"  {sym['value']:#010x} {sym['size']:5} {sym['type']:7} "
+                       f"{sym['bind']:6} {sym['name']}")
     return out
 
 
@@ -283,7 +337,8 @@ def _text_disasm(d: dict) -> list[str]:
     for line in d["lines"]:
         if line["label"]:
             out.append(f"<{line['label']}>:")
-        out.append(f"  {line['addr']:08x}: {line['bytes']}  {line['text']}")
+        out.append(f"  {line['addr']:08x}: {line['bytes']}  {line['text']}"
+                   + (f"    ; cfi: {line['cfi']}" if line.get("cfi") else ""))
     return out
 
 
