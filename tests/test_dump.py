@@ -142,10 +142,14 @@ def _fuzz_one(data: bytes, tmp: Path) -> None:
     path = tmp / "m.so"
     path.write_bytes(data)
     start = time.perf_counter()
-    try:
-        render_text(build_report(str(path), PART_NAMES))
-    except VdsoError:
-        pass
+    from vdsotool.inspect.check import check_image
+
+    for stage in (lambda: render_text(build_report(str(path), PART_NAMES)),
+                  lambda: check_image(str(path))):
+        try:
+            stage()
+        except VdsoError:
+            pass
     assert time.perf_counter() - start < 2.0
 
 
@@ -293,3 +297,24 @@ def test_disasm_interleaves_rule_changes_and_dbg_symtab(gnu_images):
     assert "__kernel_gettimeofday" in dynamic and "__kernel_gettimeofday" in local
     assert lines[next(s["value"] for s in report["symbols"]["dynsym"]
                       if s["name"] == "__kernel_gettimeofday")]["label"]
+
+
+def test_row_table_size_is_bounded():
+    """A hostile FDE (5000 registers x 5000 advances) is refused, not built."""
+    from vdsotool.cfi import model as M
+    from vdsotool.cfi.decode import Cie, DecodedInstr, Fde
+    from vdsotool.inspect.cfi_rows import fde_rows
+
+    cie = Cie(0, 0, "zR", 4, -8, 65, 0x1B, False)
+    instrs = [DecodedInstr(0, b"", M.Offset(r, 8)) for r in range(5000)]
+    instrs += [DecodedInstr(0, b"", M.AdvanceLoc(4))] * 5000
+    with pytest.raises(VdsoError, match="larger than"):
+        fde_rows(cie, Fde(0x40, 0, 0, 0, 100, instrs), "img")
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
+def test_rows_equal_gnu_readelf_on_vdsotool_images(target):
+    from gnu import built_image
+
+    image = built_image("vdsotool", target, False, need_tool)
+    assert_same_rows(our_rows(image), readelf_rows(need_tool(target.gnu_tool("readelf")), image))

@@ -13,8 +13,12 @@ from dataclasses import dataclass
 
 from vdsotool.cfi import model as M
 from vdsotool.cfi.decode import Cie, Fde
+from vdsotool.errors import ImageLoc, VdsoError
 
 MAX_STATE_DEPTH = 64
+# A hostile FDE can set thousands of registers and advance thousands of times; the table
+# would grow as their product. Real vDSO tables hold a few hundred cells.
+MAX_CELLS = 200_000
 
 
 @dataclass(frozen=True)
@@ -92,7 +96,7 @@ def cie_rows(cie: Cie) -> list[Row]:
     return [Row(0, state.cfa(), dict(state.regs))]
 
 
-def fde_rows(cie: Cie, fde: Fde) -> list[Row]:
+def fde_rows(cie: Cie, fde: Fde, path: str = "<image>") -> list[Row]:
     """The row table of one FDE: a row at pc_begin, then one per advance that changes it."""
     state = _State()
     for d in cie.instrs:
@@ -101,9 +105,14 @@ def fde_rows(cie: Cie, fde: Fde) -> list[Row]:
     stack: list[_State] = []
     rows: list[Row] = []
     loc = fde.pc_begin
+    cells = 0
     for d in fde.instrs:
         instr = d.instr
         if isinstance(instr, (M.AdvanceLoc, M.SetLoc)):
+            cells += len(state.regs) + 1
+            if cells > MAX_CELLS:
+                raise VdsoError.at(ImageLoc(path, fde.offset),
+                                   f"FDE row table larger than {MAX_CELLS} cells")
             rows.append(Row(loc, state.cfa(), dict(state.regs)))
             loc = loc + instr.delta if isinstance(instr, M.AdvanceLoc) else instr.address
         else:

@@ -137,7 +137,7 @@ def _cfi(img) -> dict:
                     "ra": rec.ra_reg, "signal_frame": rec.signal_frame}
         else:
             cie = eh.cies[rec.cie_offset]
-            rows = fde_rows(cie, rec)
+            rows = fde_rows(cie, rec, img.path)
             head = {"kind": "FDE", "cie": rec.cie_offset - sec.offset,
                     "pc_begin": rec.pc_begin, "pc_end": rec.pc_begin + rec.pc_range}
         cols = columns(cie, rows)
