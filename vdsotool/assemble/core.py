@@ -1,0 +1,549 @@
+"""The two-pass assembler: source statements -> :class:`ObjectFile`.
+
+Each pass interprets the statements in order (macros, repetition and conditionals expanded
+as they are met); pass 1 only learns label offsets (unknown symbols count as 0), the final
+pass encodes with every label known and raises all collected diagnostics. Passes repeat
+until label offsets stop moving.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+from dataclasses import dataclass, field
+
+from vdsotool.abi import dwarf_regs
+from vdsotool.abi.targets import Target
+from vdsotool.assemble import isa, keystone_backend
+from vdsotool.assemble.expr import ExprError, Parser, Value
+from vdsotool.cfi import model as cfi
+from vdsotool.errors import Diagnostic, SourceLoc, VdsoError
+from vdsotool.objfile import FrameDescription, ObjectFile, Relocation, Section, Symbol
+
+NOP = 0x60000000
+MAX_PASSES = 5
+MAX_EXPANSION = 100000
+CR_BITS = {"lt": 0, "gt": 1, "eq": 2, "so": 3, "un": 3}
+_LABEL = re.compile(r"\s*([A-Za-z_.$][A-Za-z0-9_.$]*|\d+)\s*:(?!=)")
+_SET = re.compile(r"\s*([A-Za-z_.$][A-Za-z0-9_.$]*)\s*=(?!=)(.*)")
+_REG = re.compile(r"%?(r|f|v|cr)(\d+)$")
+
+
+class Fail(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass
+class Line:
+    loc: SourceLoc
+    text: str
+
+
+@dataclass
+class Macro:
+    params: list[tuple[str, str | None]]
+    body: list[Line]
+
+
+def strip_comments(text: str) -> str:
+    """Remove ``/* */`` (possibly multi-line, keeping line count) and ``#`` comments."""
+    out, i, in_str, in_block = [], 0, False, False
+    while i < len(text):
+        c = text[i]
+        if in_block:
+            if text.startswith("*/", i):
+                in_block, i = False, i + 2
+                continue
+            out.append("\n" if c == "\n" else " ")
+        elif in_str:
+            out.append(c)
+            if c == "\\" and i + 1 < len(text):
+                out.append(text[i + 1])
+                i += 1
+            elif c in '"\n':
+                in_str = False
+        elif c == '"':
+            in_str = True
+            out.append(c)
+        elif text.startswith("/*", i):
+            in_block, i = True, i + 2
+            out.append("  ")
+            continue
+        elif c == "#":
+            j = text.find("\n", i)
+            i = len(text) if j < 0 else j
+            continue
+        elif c == "'" and i + 1 < len(text):
+            # a character literal: keep '#' or ';' inside it
+            n = 3 if text[i + 1] == "\\" else 2
+            out.append(text[i:i + n])
+            i += n
+            continue
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def split_statements(text: str) -> list[str]:
+    parts, cur, in_str, i = [], [], False, 0
+    while i < len(text):
+        c = text[i]
+        if in_str and c == "\\":
+            cur.append(text[i:i + 2])
+            i += 2
+            continue
+        if c == '"':
+            in_str = not in_str
+        if c == "'" and not in_str and i + 1 < len(text):
+            n = 3 if text[i + 1] == "\\" else 2
+            cur.append(text[i:i + n])
+            i += n
+            continue
+        if c == ";" and not in_str:
+            parts.append("".join(cur))
+            cur = []
+        else:
+            cur.append(c)
+        i += 1
+    parts.append("".join(cur))
+    return parts
+
+
+def split_operands(text: str) -> list[str]:
+    out, depth, cur, in_str = [], 0, [], False
+    for c in text:
+        if c == '"':
+            in_str = not in_str
+        if not in_str and c == "(":
+            depth += 1
+        if not in_str and c == ")":
+            depth -= 1
+        if c == "," and depth == 0 and not in_str:
+            out.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(c)
+    last = "".join(cur).strip()
+    if last or out:
+        out.append(last)
+    return out
+
+
+def parse_string(text: str) -> bytes:
+    text = text.strip()
+    if len(text) < 2 or text[0] != '"' or text[-1] != '"':
+        raise Fail(f"expected a string, got '{text}'")
+    out, i, body = bytearray(), 0, text[1:-1]
+    while i < len(body):
+        c = body[i]
+        if c != "\\":
+            out += c.encode()
+            i += 1
+            continue
+        nxt = body[i + 1:i + 2]
+        if nxt in ("n", "t", "r", "b", "f", "\\", '"', "'"):
+            out.append({"n": 10, "t": 9, "r": 13, "b": 8, "f": 12}.get(nxt, ord(nxt or "\\")))
+            i += 2
+        elif nxt == "x":
+            m = re.match(r"[0-9a-fA-F]+", body[i + 2:])
+            if not m:
+                raise Fail("bad \\x escape")
+            out.append(int(m.group(), 16) & 0xFF)
+            i += 2 + m.end()
+        elif nxt.isdigit():
+            m = re.match(r"[0-7]{1,3}", body[i + 1:])
+            if not m:
+                raise Fail("bad octal escape")
+            out.append(int(m.group(), 8) & 0xFF)
+            i += 1 + m.end()
+        else:
+            raise Fail(f"unknown escape '\\{nxt}'")
+    return bytes(out)
+
+
+@dataclass
+class State:
+    target: Target
+    labels: dict[str, Value]  # from the previous pass
+    final: bool
+    obj: ObjectFile = None
+    section: str = ".text"
+    section_stack: list[tuple[str, str]] = field(default_factory=list)
+    previous: str = ".text"
+    symbols: dict[str, Value] = field(default_factory=dict)
+    local_counts: dict[str, int] = field(default_factory=dict)
+    frame: FrameDescription | None = None
+    cfa_stack: list = field(default_factory=list)
+    errors: list[Diagnostic] = field(default_factory=list)
+    abiversion: int | None = None
+    listing: list[tuple[str, int, bytes, SourceLoc]] = field(default_factory=list)
+
+
+class Assembler:
+    def __init__(self, target: Target, include_dirs, virtual_includes, defines):
+        self.target = target
+        self.include_dirs = [str(d) for d in include_dirs]
+        self.virtual = dict(virtual_includes or {})
+        self.defines = dict(defines or {})
+        self.macros: dict[str, Macro] = {}
+        self.expanded = 0
+
+    # ---- driver
+    def assemble(self, text: str, path: str) -> ObjectFile:
+        labels: dict[str, Value] = {}
+        for _ in range(MAX_PASSES):
+            st = self.run_pass(text, path, labels, final=False)
+            new = {k: v for k, v in st.symbols.items()}
+            if new == labels:
+                break
+            labels = new
+        st = self.run_pass(text, path, labels, final=True)
+        if st.errors:
+            raise VdsoError(st.errors)
+        self.obj_listing = st.listing
+        return st.obj
+
+    def run_pass(self, text: str, path: str, labels, final: bool) -> State:
+        self.macros = {}
+        self.expanded = 0
+        st = State(self.target, labels, final)
+        st.obj = ObjectFile(path=path, target=self.target)
+        for name, value in self.defines.items():
+            st.symbols[name] = Value(int(value))
+        self.section_of(st, ".text")
+        lines = self.read_lines(text, path)
+        try:
+            self.run(st, lines, depth=0)
+        except Fail as f:  # fatal (e.g. runaway expansion)
+            st.errors.append(Diagnostic(f.message, lines[-1].loc if lines else None))
+        if st.frame is not None:
+            st.errors.append(Diagnostic("unterminated .cfi_startproc at end of file", st.frame.loc))
+        self.finish_symbols(st)
+        return st
+
+    def read_lines(self, text: str, path: str) -> list[Line]:
+        raw = text.split("\n")
+        clean = strip_comments(text).split("\n")
+        lines = []
+        for n, (orig, c) in enumerate(zip(raw, clean), 1):
+            for stmt in split_statements(c):
+                col = orig.find(stmt.strip()) + 1 if stmt.strip() else 0
+                lines.append(Line(SourceLoc(path, n, max(col, 1), orig), stmt))
+        return lines
+
+    # ---- statement interpreter (conditionals, macros, repetition)
+    def run(self, st: State, lines: list[Line], depth: int) -> None:
+        if depth > 50:
+            raise Fail("macro/include nesting too deep")
+        i = 0
+        while i < len(lines):
+            line = lines[i]
+            word, rest = self.head(line.text)
+            try:
+                if word in (".macro",):
+                    i = self.define_macro(lines, i)
+                    continue
+                if word in (".rept", ".irp", ".irpc"):
+                    i = self.repeat(st, lines, i, depth)
+                    continue
+                if word.startswith(".if"):
+                    i = self.conditional(st, lines, i, depth)
+                    continue
+                if word in (".else", ".elseif", ".endif", ".endm", ".endr"):
+                    raise Fail(f"'{word}' without a matching opening directive")
+                if word == ".include":
+                    self.include(st, line, rest, depth)
+                elif word in self.macros:
+                    self.call_macro(st, line, word, rest, depth)
+                else:
+                    self.statement(st, line)
+            except Fail as f:
+                st.errors.append(Diagnostic(f.message, line.loc))
+            i += 1
+
+    @staticmethod
+    def head(text: str) -> tuple[str, str]:
+        s = text.strip()
+        m = _LABEL.match(s)
+        if m and s[m.end():].strip():
+            s2 = s[m.end():].strip()
+            w = s2.split(None, 1)
+            if w and (w[0].startswith(".if") or w[0] in (".macro", ".rept", ".irp", ".endif", ".else", ".endm", ".endr")):
+                return w[0].lower(), (w[1] if len(w) > 1 else "")
+        parts = s.split(None, 1)
+        if not parts:
+            return "", ""
+        return parts[0].lower() if parts[0].startswith(".") else parts[0], parts[1] if len(parts) > 1 else ""
+
+    def block_end(self, lines, i, opens, closes) -> int:
+        depth = 0
+        for j in range(i + 1, len(lines)):
+            w, _ = self.head(lines[j].text)
+            if w in opens:
+                depth += 1
+            elif w in closes:
+                if depth == 0:
+                    return j
+                depth -= 1
+        raise Fail(f"missing {closes[0]}")
+
+    def define_macro(self, lines, i) -> int:
+        _, rest = self.head(lines[i].text)
+        end = self.block_end(lines, i, (".macro",), (".endm",))
+        parts = rest.replace(",", " ").split()
+        if not parts:
+            raise Fail(".macro needs a name")
+        params = []
+        for p in parts[1:]:
+            name, _, default = p.partition("=")
+            params.append((name, default if "=" in p else None))
+        self.macros[parts[0]] = Macro(params, lines[i + 1:end])
+        return end + 1
+
+    def call_macro(self, st, line, name, rest, depth) -> None:
+        macro = self.macros[name]
+        args = split_operands(rest) if "," in rest else rest.split()
+        values = {}
+        for idx, (pname, default) in enumerate(macro.params):
+            given = None
+            for a in args:
+                if a.startswith(pname + "="):
+                    given = a[len(pname) + 1:]
+            if given is None and idx < len(args) and "=" not in args[idx]:
+                given = args[idx]
+            values[pname] = given if given not in (None, "") else (default or "")
+        if len(args) > len(macro.params):
+            raise Fail(f"too many arguments to macro '{name}'")
+        body = [Line(l.loc, self.substitute(l.text, values)) for l in macro.body]
+        self.count(len(body))
+        self.run(st, body, depth + 1)
+
+    @staticmethod
+    def substitute(text: str, values: dict[str, str]) -> str:
+        for pname in sorted(values, key=len, reverse=True):
+            text = text.replace("\\" + pname, values[pname])
+        return text.replace("\\()", "")
+
+    def count(self, n: int) -> None:
+        self.expanded += n
+        if self.expanded > MAX_EXPANSION:
+            raise Fail("too many statements from macro/.rept expansion")
+
+    def repeat(self, st, lines, i, depth) -> int:
+        word, rest = self.head(lines[i].text)
+        end = self.block_end(lines, i, (".rept", ".irp", ".irpc"), (".endr",))
+        body = lines[i + 1:end]
+        if word == ".rept":
+            n = self.absolute(st, rest)
+            if n < 0 or n * max(len(body), 1) > MAX_EXPANSION:
+                raise Fail(f"bad .rept count {n}")
+            for _ in range(n):
+                self.count(len(body))
+                self.run(st, body, depth + 1)
+        else:
+            parts = split_operands(rest)
+            if not parts or not parts[0]:
+                raise Fail(f"{word} needs a parameter name")
+            name = parts[0]
+            items = parts[1:] if word == ".irp" else list("".join(parts[1:]))
+            for item in items:
+                self.count(len(body))
+                self.run(st, [Line(l.loc, self.substitute(l.text, {name: item})) for l in body], depth + 1)
+        return end + 1
+
+    def conditional(self, st, lines, i, depth) -> int:
+        """Find the branches of .if/.elseif/.else/.endif and run the first true one."""
+        branches, start, cond_line, nest = [], i, lines[i], 0
+        j = i + 1
+        while j < len(lines):
+            w, _ = self.head(lines[j].text)
+            if w.startswith(".if"):
+                nest += 1
+            elif w == ".endif":
+                if nest == 0:
+                    branches.append((cond_line, lines[start + 1:j]))
+                    break
+                nest -= 1
+            elif w in (".else", ".elseif") and nest == 0:
+                branches.append((cond_line, lines[start + 1:j]))
+                start, cond_line = j, lines[j]
+            j += 1
+        else:
+            raise Fail("missing .endif")
+        for cline, body in branches:
+            if self.condition_true(st, cline):
+                self.run(st, body, depth + 1)
+                break
+        return j + 1
+
+    def condition_true(self, st, line: Line) -> bool:
+        word, rest = self.head(line.text)
+        if word == ".else":
+            return True
+        if word in (".ifdef", ".ifndef"):
+            name = rest.strip()
+            known = name in st.symbols or name in self.defines
+            return known if word == ".ifdef" else not known
+        if word in (".ifb", ".ifnb"):
+            return (not rest.strip()) == (word == ".ifb")
+        if word in (".ifc", ".ifnc"):
+            a, _, b = rest.partition(",")
+            return (a.strip() == b.strip()) == (word == ".ifc")
+        v = self.absolute(st, rest)
+        tests = {".if": v != 0, ".elseif": v != 0, ".ifne": v != 0, ".ifeq": v == 0,
+                 ".ifgt": v > 0, ".ifge": v >= 0, ".iflt": v < 0, ".ifle": v <= 0}
+        if word not in tests:
+            raise Fail(f"unknown conditional '{word}'")
+        return tests[word]
+
+    def include(self, st, line: Line, rest: str, depth: int) -> None:
+        name = parse_string(rest).decode()
+        base = os.path.dirname(line.loc.path)
+        for d in [base, *self.include_dirs]:
+            p = os.path.join(d, name)
+            if os.path.isfile(p):
+                with open(p, encoding="utf-8", errors="replace") as f:
+                    self.run(st, self.read_lines(f.read(), p), depth + 1)
+                return
+        if name in self.virtual:
+            self.run(st, self.read_lines(self.virtual[name], name), depth + 1)
+            return
+        raise Fail(f"include file '{name}' not found")
+
+    # ---- one statement
+    def statement(self, st: State, line: Line) -> None:
+        text = line.text.strip()
+        while True:
+            m = _LABEL.match(text)
+            if not m:
+                break
+            self.define_label(st, m.group(1))
+            text = text[m.end():].strip()
+        if not text:
+            return
+        m = _SET.match(text)
+        if m and not text.startswith("."):
+            self.set_symbol(st, m.group(1), m.group(2))
+            return
+        word, rest = self.head(text)
+        if word.startswith("."):
+            from vdsotool.assemble import directives
+
+            directives.run(self, st, line, word, rest)
+        else:
+            self.instruction(st, line, word, rest)
+
+    def define_label(self, st, name: str) -> None:
+        if name.isdigit():
+            n = st.local_counts.get(name, 0) + 1
+            st.local_counts[name] = n
+            name = f"{name}\x02{n}"
+        elif name in st.symbols and st.symbols[name].section is not None and st.final and name in st.obj.symbols and st.obj.symbols[name].defined:
+            raise Fail(f"symbol '{name}' is already defined")
+        st.symbols[name] = Value(self.here(st), st.section)
+        sym = st.obj.symbols.get(name) or Symbol(name, st.section, 0)
+        sym.section, sym.value, sym.defined = st.section, self.here(st), True
+        st.obj.symbols[name] = sym
+
+    def set_symbol(self, st, name: str, expr: str) -> None:
+        v = self.value(st, expr)
+        if v.symbol is not None:
+            raise Fail(f"cannot set '{name}' to an undefined symbol")
+        st.symbols[name] = v
+        sym = st.obj.symbols.get(name) or Symbol(name, None, 0)
+        sym.section, sym.value, sym.defined = v.section, v.const, True
+        st.obj.symbols[name] = sym
+
+    def finish_symbols(self, st) -> None:
+        for name in list(st.obj.symbols):
+            if "\x02" in name:
+                del st.obj.symbols[name]
+
+    # ---- sections and output
+    def section_of(self, st, name: str, flags: str | None = None, type_: str = "progbits") -> Section:
+        if name not in st.obj.sections:
+            default = {".text": "ax", ".data": "aw", ".bss": "aw", ".rodata": "a"}.get(name, "")
+            st.obj.sections[name] = Section(name, flags if flags is not None else default,
+                                            "nobits" if name == ".bss" else type_, 1)
+        return st.obj.sections[name]
+
+    def here(self, st) -> int:
+        return st.obj.sections[st.section].size
+
+    def emit(self, st, data: bytes, line: Line | None = None) -> None:
+        sec = st.obj.sections[st.section]
+        if line is not None:
+            st.listing.append((st.section, sec.size, bytes(data), line.loc))
+        sec.data += data
+
+    def word(self, value: int, size: int) -> bytes:
+        return (value & ((1 << (8 * size)) - 1)).to_bytes(size, self.target.byteorder)
+
+    # ---- expressions
+    def lookup(self, st):
+        def find(name: str) -> Value | None:
+            if name == ".":
+                return Value(self.here(st), st.section)
+            m = re.fullmatch(r"(\d+)([bf])", name)
+            if m:
+                return self.local_label(st, m.group(1), m.group(2))
+            if name in st.symbols:
+                return st.symbols[name]
+            if name in st.labels and st.labels[name].section is not None:
+                return st.labels[name]
+            low = name.lower()
+            if low in CR_BITS:
+                return Value(CR_BITS[low])
+            reg = _REG.match(low)
+            if reg and low.startswith("cr") and int(reg.group(2)) < 8:
+                return Value(int(reg.group(2)))
+            if st.final and name in st.labels:
+                return st.labels[name]
+            return Value(0, None, name)
+
+        return find
+
+    def local_label(self, st, num: str, direction: str) -> Value | None:
+        n = st.local_counts.get(num, 0)
+        key = f"{num}\x02{n if direction == 'b' else n + 1}"
+        if direction == "b":
+            return st.symbols.get(key)
+        v = st.labels.get(key)
+        if v is None and not st.final:
+            return Value(self.here(st), st.section)
+        return v
+
+    def value(self, st, text: str) -> Value:
+        try:
+            return Parser(text, self.lookup(st)).parse()
+        except ExprError as e:
+            raise Fail(str(e)) from None
+        except (RecursionError, OverflowError, ValueError, MemoryError):
+            raise Fail(f"expression too complex: '{text.strip()[:40]}'") from None
+
+    def absolute(self, st, text: str) -> int:
+        v = self.value(st, text)
+        if not v.absolute:
+            if not st.final:
+                return 0
+            raise Fail(f"expression '{text.strip()}' is not an absolute value")
+        return v.const
+
+    # ---- instructions
+    def instruction(self, st, line: Line, mnemonic: str, rest: str) -> None:
+        from vdsotool.assemble import instructions
+
+        if st.frame is None and False:
+            pass
+        data = instructions.encode(self, st, line, mnemonic.lower(), split_operands(rest))
+        self.emit(st, data, line)
+
+
+def assemble_text(text, path, target, include_dirs=(), virtual_includes=None, defines=None):
+    asm = Assembler(target, include_dirs, virtual_includes, defines)
+    obj = asm.assemble(text, path)
+    return obj, asm.obj_listing

@@ -1,0 +1,174 @@
+"""GNU ``as`` expressions: integer literals in every GNU form, C operators, ``.``, labels.
+
+A value is an integer plus optionally the section it is relative to (a label) or an
+undefined symbol it depends on (kept for the linker as a relocation). The difference of two
+labels of one section is absolute.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+class ExprError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Value:
+    const: int
+    section: str | None = None  # relative to the start of this section
+    symbol: str | None = None  # plus the (unknown) address of this symbol
+
+    @property
+    def absolute(self) -> bool:
+        return self.section is None and self.symbol is None
+
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>0[xX][0-9a-fA-F]+|0[bB][01]+|\d+[bf]\b|\d+)|(?P<chr>'(?:\\.|[^\\])'?)"
+    r"|(?P<name>[A-Za-z_.$][A-Za-z0-9_.$@]*)|(?P<op><<|>>|<=|>=|==|!=|<>|&&|\|\||[-+*/%&|^~!<>()]))"
+)
+
+_BINARY = [("||",), ("&&",), ("|",), ("^",), ("&",), ("==", "!=", "<>", "<", ">", "<=", ">="),
+           ("<<", ">>"), ("+", "-"), ("*", "/", "%")]
+
+
+def tokenize(text: str) -> list[tuple[str, str]]:
+    tokens, pos, text = [], 0, text.rstrip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            raise ExprError(f"unexpected '{text[pos:].strip()[:20]}' in expression")
+        kind = m.lastgroup
+        tokens.append((kind, m.group(kind)))
+        pos = m.end()
+    return tokens
+
+
+class Parser:
+    """Recursive descent; ``lookup(name)`` returns a Value or None (undefined symbol)."""
+
+    def __init__(self, text: str, lookup):
+        self.tokens = tokenize(text)
+        self.pos = 0
+        self.lookup = lookup
+
+    def parse(self) -> Value:
+        if not self.tokens:
+            raise ExprError("missing expression")
+        value = self.binary(0)
+        if self.pos != len(self.tokens):
+            raise ExprError(f"junk '{self.tokens[self.pos][1]}' after expression")
+        return value
+
+    def peek(self) -> str | None:
+        return self.tokens[self.pos][1] if self.pos < len(self.tokens) else None
+
+    def binary(self, level: int) -> Value:
+        if level == len(_BINARY):
+            return self.unary()
+        left = self.binary(level + 1)
+        while self.peek() in _BINARY[level] and self.tokens[self.pos][0] == "op":
+            op = self.tokens[self.pos][1]
+            self.pos += 1
+            left = combine(op, left, self.binary(level + 1))
+        return left
+
+    def unary(self) -> Value:
+        tok = self.peek()
+        if tok in ("-", "+", "~", "!") and self.tokens[self.pos][0] == "op":
+            self.pos += 1
+            v = self.unary()
+            if tok == "+":
+                return v
+            if tok == "-" and v.absolute:
+                return Value(-v.const)
+            if not v.absolute:
+                raise ExprError(f"operator '{tok}' needs an absolute value")
+            return Value(~v.const if tok == "~" else int(not v.const))
+        return self.primary()
+
+    def primary(self) -> Value:
+        if self.pos >= len(self.tokens):
+            raise ExprError("missing operand")
+        kind, text = self.tokens[self.pos]
+        self.pos += 1
+        if text == "(":
+            v = self.binary(0)
+            if self.peek() != ")":
+                raise ExprError("missing ')'")
+            self.pos += 1
+            return v
+        if kind == "num":
+            return self.number(text)
+        if kind == "chr":
+            return Value(char_value(text))
+        if kind == "name":
+            v = self.lookup(text)
+            if v is None:
+                raise ExprError(f"bad operand '{text}'")
+            return v
+        raise ExprError(f"unexpected '{text}'")
+
+    def number(self, text: str) -> Value:
+        if text[-1] in "bf":
+            v = self.lookup(text)  # numeric local label reference
+            if v is None:
+                raise ExprError(f"undefined local label '{text}'")
+            return v
+        low = text.lower()
+        if low.startswith("0x"):
+            return Value(int(low, 16))
+        if low.startswith("0b"):
+            return Value(int(low[2:], 2))
+        if len(text) > 1 and text[0] == "0":
+            if any(c in "89" for c in text):
+                raise ExprError(f"bad octal number '{text}'")
+            return Value(int(text, 8))
+        return Value(int(text))
+
+
+_ESCAPES = {"n": 10, "t": 9, "r": 13, "b": 8, "f": 12, "\\": 92, "'": 39, '"': 34, "0": 0}
+
+
+def char_value(text: str) -> int:
+    body = text[1:].rstrip("'") if text.endswith("'") and len(text) > 2 else text[1:]
+    if body.startswith("\\"):
+        if body[1:2] not in _ESCAPES:
+            raise ExprError(f"unknown escape in {text}")
+        return _ESCAPES[body[1]]
+    return ord(body[0])
+
+
+def combine(op: str, a: Value, b: Value) -> Value:
+    if op == "+":
+        if not a.absolute and not b.absolute:
+            raise ExprError("cannot add two relocatable values")
+        base = a if not a.absolute else b
+        return Value(a.const + b.const, base.section, base.symbol)
+    if op == "-":
+        if b.absolute:
+            return Value(a.const - b.const, a.section, a.symbol)
+        if a.symbol is None and b.symbol is None and a.section == b.section:
+            return Value(a.const - b.const)
+        if b.symbol is None and b.section is not None and a.section is None and a.symbol:
+            raise ExprError("difference of symbols in different sections")
+        raise ExprError("difference of symbols in different sections")
+    if not (a.absolute and b.absolute):
+        raise ExprError(f"operator '{op}' needs absolute values")
+    x, y = a.const, b.const
+    if op in ("/", "%") and y == 0:
+        raise ExprError("division by zero")
+    table = {
+        "*": lambda: x * y, "/": lambda: int(x / y), "%": lambda: x - int(x / y) * y,
+        "<<": lambda: x << (y & 63) if y >= 0 else 0, ">>": lambda: x >> (y & 63) if y >= 0 else 0,
+        "&": lambda: x & y, "|": lambda: x | y, "^": lambda: x ^ y,
+        # GNU as: true comparisons are -1
+        "==": lambda: -int(x == y), "!=": lambda: -int(x != y), "<>": lambda: -int(x != y),
+        "<": lambda: -int(x < y), ">": lambda: -int(x > y), "<=": lambda: -int(x <= y),
+        ">=": lambda: -int(x >= y), "&&": lambda: int(bool(x) and bool(y)),
+        "||": lambda: int(bool(x) or bool(y)),
+    }
+    return Value(table[op]())

@@ -1,0 +1,222 @@
+"""Instruction operands -> 4 bytes: registers and CR-bit expressions resolved to numbers,
+branches/CR logic/mftb/one-field mtcrf encoded by :mod:`isa`, the rest by keystone (vetted)."""
+
+from __future__ import annotations
+
+import re
+
+from vdsotool.assemble import isa, keystone_backend
+from vdsotool.objfile import Relocation
+
+_REGISTER = re.compile(r"%?(?:r|f|v)(\d+)$", re.I)
+_MEM = re.compile(r"^(.*)\(([^()]*)\)$")
+_BRANCH = re.compile(r"^b(dnz|dz|lt|gt|eq|so|un|ge|nl|le|ng|ne|ns|nu)?(lr|ctr)?(l)?(a)?([+-])?$")
+_MODIFIER = re.compile(r"@(l|h|ha|high|higha)$", re.I)
+_MOD_KIND = {"l": "addr16_lo", "h": "addr16_hi", "ha": "addr16_ha", "high": "addr16_high",
+             "higha": "addr16_higha"}
+
+
+def apply_modifier(mod: str, v: int) -> int:
+    mod = mod.lower()
+    if mod == "l":
+        return v & 0xFFFF
+    if mod == "h":
+        return (v >> 16) & 0xFFFF
+    if mod == "ha":
+        return ((v + 0x8000) >> 16) & 0xFFFF
+    if mod == "high":
+        return (v >> 16) & 0xFFFF
+    return ((v + 0x8000) >> 16) & 0xFFFF
+
+
+def operand_number(asm, st, text: str, reloc: list, field: int = 2) -> int:
+    from vdsotool.assemble.core import Fail
+
+    t = text.strip()
+    m = _REGISTER.match(t)
+    if m:
+        n = int(m.group(1))
+        if n > 31:
+            raise Fail(f"bad register '{t}'")
+        return n
+    mod = _MODIFIER.search(t)
+    if mod:
+        t = t[:mod.start()]
+    v = asm.value(st, t)
+    if mod:
+        if v.absolute:
+            return apply_modifier(mod.group(1), v.const)
+        reloc.append((_MOD_KIND[mod.group(1).lower()], v, field))
+        return 0
+    if not v.absolute:
+        if not st.final:
+            return 0
+        raise Fail(f"operand '{t}' is not a constant (use @l/@ha for addresses)")
+    return v.const
+
+
+def encode(asm, st, line, mnemonic: str, operands: list[str]) -> bytes:
+    from vdsotool.assemble.core import Fail
+
+    if operands == [""]:
+        operands = []
+    word = own_encoding(asm, st, line, mnemonic, operands)
+    if word is not None:
+        return asm.word(word, 4)
+    if mnemonic not in isa.KEYSTONE_MNEMONICS:
+        raise Fail(f"unknown or unsupported instruction '{mnemonic}'")
+    want = isa.KEYSTONE_MNEMONICS[mnemonic]
+    if len(operands) != want and not (mnemonic in isa.OPTIONAL_CR and len(operands) == want + 1):
+        raise Fail(f"'{mnemonic}' takes {want} operands, got {len(operands)}")
+    relocs: list = []
+    texts = []
+    for op in operands:
+        m = _MEM.match(op.strip())
+        if m and m.group(1).strip() and not _MODIFIER.search(op):
+            disp = operand_number(asm, st, m.group(1), relocs)
+            base = operand_number(asm, st, m.group(2), relocs)
+            check_range(disp, -0x8000, 0xFFFF, op)
+            texts.append(f"{keystone_backend.hexnum(disp)}({keystone_backend.hexnum(base)})")
+        else:
+            n = operand_number(asm, st, op, relocs)
+            check_range(n, -0x8000_0000, 0xFFFF_FFFF, op)
+            texts.append(keystone_backend.hexnum(n))
+    if mnemonic in ("hwsync",):
+        mnemonic = "sync"
+    result = keystone_backend.encode(asm.target, mnemonic, texts)
+    if isinstance(result, str):
+        raise Fail(result)
+    offset = asm.here(st)
+    for kind, v, _ in relocs:
+        add_reloc(asm, st, line, offset + (2 if not asm.target.little else 0), kind, v)
+    return result
+
+
+def check_range(n: int, lo: int, hi: int, text: str) -> None:
+    from vdsotool.assemble.core import Fail
+
+    if not lo <= n <= hi:
+        raise Fail(f"operand '{text.strip()}' out of range")
+
+
+def add_reloc(asm, st, line, offset: int, kind: str, v) -> None:
+    if not st.final:
+        return
+    symbol = v.symbol if v.symbol is not None else v.section
+    st.obj.sections[st.section].relocations.append(Relocation(offset, kind, symbol, v.const, line.loc))
+
+
+def own_encoding(asm, st, line, mnemonic: str, ops: list[str]) -> int | None:
+    from vdsotool.assemble.core import Fail
+
+    def num(i: int) -> int:
+        return operand_number(asm, st, ops[i], [])
+
+    def need(n: int) -> None:
+        if len(ops) != n:
+            raise Fail(f"'{mnemonic}' takes {n} operands, got {len(ops)}")
+
+    if mnemonic in isa.SPR_ALIASES:
+        need(1)
+        return isa.mfspr(num(0), isa.SPR_ALIASES[mnemonic])
+    if mnemonic in isa.CR_LOGIC:
+        need(3)
+        return isa.cr_logic(isa.CR_LOGIC[mnemonic], *(crbit(num(i)) for i in range(3)))
+    if mnemonic in ("crclr", "crset", "crmove", "crnot"):
+        need(1 if mnemonic in ("crclr", "crset") else 2)
+        a = crbit(num(0))
+        b = crbit(num(len(ops) - 1))
+        xo = {"crclr": 193, "crset": 289, "crmove": 449, "crnot": 33}[mnemonic]
+        return isa.cr_logic(xo, a, b if mnemonic in ("crmove", "crnot") else a, b if mnemonic in ("crmove", "crnot") else a)
+    if mnemonic == "mtcrf" and len(ops) == 2:
+        fxm = num(0)
+        if fxm and fxm & (fxm - 1) == 0 and fxm < 256:
+            return isa.mtocrf(fxm, num(1))
+        return None
+    if mnemonic in ("b", "ba", "bl", "bla"):
+        need(1)
+        aa, lk = int("a" in mnemonic), int(mnemonic.endswith("l") or mnemonic == "bla")
+        return isa.i_form(branch_target(asm, st, line, ops[0], aa, 26, "rel24"), aa, lk)
+    if re.fullmatch(r"bc(l)?(a)?([+-])?", mnemonic):
+        m = re.fullmatch(r"bc(l)?(a)?([+-])?", mnemonic)
+        need(3)
+        aa, lk = int(bool(m.group(2))), int(bool(m.group(1)))
+        bo = isa.hint_bo(num(0), m.group(3) or "")
+        return isa.b_form(bo, crbit(num(1)), branch_target(asm, st, line, ops[2], aa, 16, "rel14"), aa, lk)
+    if re.fullmatch(r"bc(lr|ctr)(l)?", mnemonic):
+        m = re.fullmatch(r"bc(lr|ctr)(l)?", mnemonic)
+        if len(ops) not in (2, 3):
+            raise Fail(f"'{mnemonic}' takes 2 or 3 operands")
+        bh = num(2) if len(ops) == 3 else 0
+        return isa.xl_branch(num(0), crbit(num(1)), 16 if m.group(1) == "lr" else 528, int(bool(m.group(2))), bh)
+    m = _BRANCH.match(mnemonic)
+    if not m or mnemonic in ("b",):
+        return None
+    cond, reg, lk, aa, hint = m.groups()
+    if cond is None and reg is None:
+        return None
+    lk, aa = int(bool(lk)), int(bool(aa))
+    if cond in isa.CTR_CONDITIONS:
+        bo, bi = isa.CTR_CONDITIONS[cond], 0
+        target_ops = ops
+    elif cond is None:
+        bo, bi, target_ops = 20, 0, ops
+    else:
+        bo, bit = isa.CONDITIONS[cond]
+        field = 0
+        want = 0 if reg else 1
+        if len(ops) == want + 1:
+            field = num(0)
+            if not 0 <= field <= 7:
+                raise Fail(f"bad condition register field '{ops[0]}'")
+            target_ops = ops[1:]
+        else:
+            target_ops = ops
+        bi = 4 * field + bit
+    bo = isa.hint_bo(bo, hint or "") if cond is not None else bo
+    if reg:
+        if aa:
+            return None
+        if len(target_ops) not in (0, 1):
+            raise Fail(f"'{mnemonic}' takes at most one hint operand")
+        bh = operand_number(asm, st, target_ops[0], []) if target_ops else 0
+        return isa.xl_branch(bo, bi, 16 if reg == "lr" else 528, lk, bh)
+    if len(target_ops) != 1:
+        raise Fail(f"'{mnemonic}' needs a branch target")
+    return isa.b_form(bo, bi, branch_target(asm, st, line, target_ops[0], aa, 16, "rel14"), aa, lk)
+
+
+def crbit(n: int) -> int:
+    from vdsotool.assemble.core import Fail
+
+    if not 0 <= n <= 31:
+        raise Fail(f"bad condition register bit {n}")
+    return n
+
+
+def branch_target(asm, st, line, text: str, aa: int, bits: int, kind: str) -> int:
+    """The displacement field value; a relocation when the target is not in this section."""
+    from vdsotool.assemble.core import Fail
+
+    v = asm.value(st, text)
+    here = asm.here(st)
+    if aa:
+        if not v.absolute:
+            raise Fail("absolute branch to a relocatable address")
+        disp = v.const
+    elif v.absolute:
+        raise Fail(f"branch target '{text.strip()}' is an absolute number")
+    elif v.symbol is None and v.section == st.section:
+        disp = v.const - here
+    else:
+        if st.final:
+            symbol = v.symbol if v.symbol is not None else v.section
+            st.obj.sections[st.section].relocations.append(Relocation(here, kind, symbol, v.const, line.loc))
+        return 0
+    if not st.final:
+        return 0
+    if disp & 3:
+        raise Fail("branch target is not a multiple of 4")
+    if not -(1 << (bits - 1)) <= disp < (1 << (bits - 1)):
+        raise Fail(f"branch target '{text.strip()}' out of range")
+    return disp

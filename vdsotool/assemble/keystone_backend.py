@@ -1,0 +1,49 @@
+"""The only module that imports keystone, lazily, and only ever hands it ONE vetted instruction.
+
+Keystone's lexer radix is uninitialised unless ``ks_option`` is called (and forced to 16 if it
+is), so every number it sees is ``0x`` hex; we never call ``ks_option`` nor install a symbol
+resolver. Callers vet the mnemonic against :data:`vdsotool.assemble.isa.KEYSTONE_MNEMONICS`
+and pass only integers. Results are cached per (target, normalised text) for speed.
+"""
+
+from __future__ import annotations
+
+from vdsotool.abi.targets import Target
+
+_engines: dict[str, object] = {}
+_cache: dict[tuple[str, str], bytes | str] = {}
+
+
+def _engine(target: Target):
+    if target.name not in _engines:
+        import keystone as ks  # heavy: imported only when an instruction needs it
+
+        mode = ks.KS_MODE_PPC64 if target.bits == 64 else ks.KS_MODE_PPC32
+        mode |= ks.KS_MODE_LITTLE_ENDIAN if target.little else ks.KS_MODE_BIG_ENDIAN
+        _engines[target.name] = ks.Ks(ks.KS_ARCH_PPC, mode)
+    return _engines[target.name]
+
+
+def hexnum(n: int) -> str:
+    return f"-0x{-n:x}" if n < 0 else f"0x{n:x}"
+
+
+def encode(target: Target, mnemonic: str, operands: list[str]) -> bytes | str:
+    """Encode one instruction whose operands are already ``0x`` numbers; bytes or an error text."""
+    text = f"{mnemonic} {', '.join(operands)}".strip()
+    key = (target.name, text)
+    if key not in _cache:
+        _cache[key] = _encode_uncached(target, text)
+    return _cache[key]
+
+
+def _encode_uncached(target: Target, text: str) -> bytes | str:
+    import keystone as ks
+
+    try:
+        encoding, count = _engine(target).asm(text)
+    except ks.KsError as err:
+        return f"cannot encode '{text}': {err}"
+    if not encoding or count != 1 or len(encoding) != 4:
+        return f"cannot encode '{text}'"
+    return bytes(encoding)
