@@ -318,3 +318,10 @@ def test_rows_equal_gnu_readelf_on_vdsotool_images(target):
 
     image = built_image("vdsotool", target, False, need_tool)
     assert_same_rows(our_rows(image), readelf_rows(need_tool(target.gnu_tool("readelf")), image))
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
+def test_every_truncation_is_a_report_or_a_diagnostic(gnu_images, target, tmp_path):
+    data = gnu_images[target.name].read_bytes()
+    for cut in range(0, len(data), 29):
+        _fuzz_one(data[:cut], tmp_path)
