@@ -191,6 +191,9 @@ class Assembler:
         self.defines = dict(defines or {})
         self.macros: dict[str, Macro] = {}
         self.expanded = 0
+        # symbols declared global/weak in the previous pass: GNU as keeps branches to them
+        # as relocations (the linker may bind them elsewhere), so do we
+        self.global_names: set[str] = set()
 
     # ---- driver
     def assemble(self, text: str, path: str) -> ObjectFile:
@@ -198,6 +201,7 @@ class Assembler:
         for _ in range(MAX_PASSES):
             st = self.run_pass(text, path, labels, final=False)
             new = {k: v for k, v in st.symbols.items()}
+            self.global_names = {n for n, y in st.obj.symbols.items() if y.binding != "local"}
             if new == labels:
                 break
             labels = new
@@ -537,8 +541,6 @@ class Assembler:
     def instruction(self, st, line: Line, mnemonic: str, rest: str) -> None:
         from vdsotool.assemble import instructions
 
-        if st.frame is None and False:
-            pass
         data = instructions.encode(self, st, line, mnemonic.lower(), split_operands(rest))
         self.emit(st, data, line)
 
