@@ -1,0 +1,51 @@
+""".eh_frame differential: GNU's records decoded (vdsotool.cfi.decode) back into frame
+records and re-encoded by our writer give GNU ld's section bytes for every target."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import need_tool
+from gnu import built_image
+
+from vdsotool.abi.targets import TARGETS
+from vdsotool.cfi import model as M
+from vdsotool.cfi.decode import decode_eh_frame
+from vdsotool.inspect.elfread import read_elf
+from vdsotool.link.eh_frame import FrameRecord, build_eh_frame
+
+
+def records_of(img, eh):
+    frame = decode_eh_frame(img.data, eh.offset, eh.size, eh.addr, img.little, img.bits // 8)
+    out = []
+    for fde in frame.fdes:
+        cie = frame.cies[fde.cie_offset]
+        at, program = 0, []
+        for d in fde.instrs:
+            if isinstance(d.instr, M.AdvanceLoc):
+                at += d.instr.delta
+            elif not isinstance(d.instr, M.Nop):
+                program.append((at, d.instr))
+        out.append(FrameRecord(fde.pc_begin, fde.pc_range, program, cie.signal_frame,
+                               cie.ra_reg if cie.ra_reg != 65 else None))
+    return out
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_eh_frame_identical_to_gnu_ld(name):
+    target = TARGETS[name]
+    need_tool(target.gnu_tool("as"))
+    path = built_image("gnu", target, False, need_tool)
+    img = read_elf(path.read_bytes(), str(path))
+    eh = img.section(".eh_frame")
+    ours = build_eh_frame(target, records_of(img, eh), eh.addr)
+    assert ours == img.data[eh.offset:eh.offset + eh.size]
+
+
+def test_signal_frame_gets_its_own_cie_and_return_column():
+    from vdsotool.abi.targets import PPC64
+
+    recs = [FrameRecord(0x100, 8), FrameRecord(0x108, 8, signal_frame=True),
+            FrameRecord(0x110, 8), FrameRecord(0x118, 8, return_column=67)]
+    data = build_eh_frame(PPC64, recs, 0x400)
+    assert data.count(b"zRS\0") == 1 and data.count(b"zR\0") == 2
+    assert len(data) % 4 == 0
