@@ -134,8 +134,16 @@ def test_non_elf_and_missing_file_are_diagnostics(cli, tmp_path):
 
 
 def _mutations():
-    return st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(0, 255)),
+    # (position seed, new byte, aim at .eh_frame?)
+    return st.lists(st.tuples(st.integers(0, 1 << 20), st.integers(0, 255), st.booleans()),
                     min_size=1, max_size=8)
+
+
+def _eh_frame_span(data: bytes) -> tuple[int, int]:
+    from vdsotool.inspect.elfread import read_elf
+
+    sec = read_elf(data, "base").section(".eh_frame")
+    return (sec.offset, max(sec.size, 1)) if sec else (0, len(data))
 
 
 def _fuzz_one(data: bytes, tmp: Path) -> None:
@@ -154,14 +162,16 @@ def _fuzz_one(data: bytes, tmp: Path) -> None:
 
 
 def _run_fuzz(base: bytes, tmp: Path, cases: int) -> None:
+    hot, hot_size = _eh_frame_span(base)
+
     @settings(max_examples=cases, deadline=None, derandomize=True,
               suppress_health_check=list(HealthCheck))
-    @given(_mutations(), st.integers(0, len(base)))
+    @given(_mutations(), st.integers(64, len(base)) | st.just(len(base)))
     def run(muts, cut):
-        data = bytearray(base[:max(cut, 64)])
-        for at, val in muts:
-            data[at % len(data)] = val
-        _fuzz_one(bytes(data), tmp)
+        data = bytearray(base)
+        for seed, val, aim in muts:
+            data[hot + seed % hot_size if aim else seed % len(data)] = val
+        _fuzz_one(bytes(data[:cut]), tmp)
 
     run()
 
