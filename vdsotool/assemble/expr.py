@@ -113,7 +113,7 @@ class Parser:
         raise ExprError(f"unexpected '{text}'")
 
     def number(self, text: str) -> Value:
-        if text[-1] in "bf":
+        if text[-1] in "bf" and text[:-1].isdigit():
             v = self.lookup(text)  # numeric local label reference
             if v is None:
                 raise ExprError(f"undefined local label '{text}'")
