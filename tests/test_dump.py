@@ -335,3 +335,12 @@ def test_every_truncation_is_a_report_or_a_diagnostic(gnu_images, target, tmp_pa
     data = gnu_images[target.name].read_bytes()
     for cut in range(0, len(data), 29):
         _fuzz_one(data[:cut], tmp_path)
+
+
+def test_foreign_elf_says_what_it_cannot_show(cli):
+    import sys
+
+    host = Path(sys.executable).resolve()
+    r = cli("dump", "--all", host)
+    assert r.returncode == 0, r.stderr
+    assert "not a PowerPC image" in r.stdout and "no PowerPC .text" in r.stdout
