@@ -71,6 +71,25 @@ def fail(err: VdsoError) -> None:
 
 
 @app.command()
+def asm(
+    files: list[Path] = typer.Argument(..., help="Assembly sources (GNU as -mpower4 -mregnames dialect)."),
+    bits: int = typer.Option(64, "--bits", help="32 or 64."),
+    endian: str = typer.Option("big", "--endian", help="big or little."),
+    include: list[Path] = typer.Option([], "-I", help="Include directory (repeatable)."),
+    define: list[str] = typer.Option([], "-D", help="NAME=VALUE, like GNU as --defsym."),
+    json_out: bool = typer.Option(False, "--json", help="Print the objects as JSON."),
+) -> None:
+    """Assemble sources and print a listing (section, offset, bytes, source) or JSON."""
+    target = target_option(bits, endian)
+    from vdsotool.assemble.cli import run_asm
+
+    try:
+        typer.echo(run_asm(files, target, include, define, json_out), nl=False)
+    except VdsoError as err:
+        fail(err)
+
+
+@app.command()
 def includes(
     out: Path = typer.Option(..., "--out", "-o", help="Directory to write into."),
     bits: int = typer.Option(64, "--bits", help="32 or 64."),

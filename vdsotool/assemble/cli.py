@@ -1,0 +1,53 @@
+"""The ``vdsotool asm`` stage: assemble files (errors of all files collected) and print."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from vdsotool.errors import VdsoError
+
+
+def parse_defines(defines: list[str]) -> dict[str, int]:
+    out = {}
+    for d in defines:
+        name, eq, value = d.partition("=")
+        try:
+            out[name] = int(value, 0) if eq else 1
+        except ValueError:
+            raise typer.BadParameter(f"'{d}' is not NAME=INTEGER", param_hint="-D") from None
+        if not name.isidentifier():
+            raise typer.BadParameter(f"bad name in '{d}'", param_hint="-D")
+    return out
+
+
+def generated_includes(target) -> dict[str, str]:
+    """The generated includes; without vdso_sigframe.inc while its generator is missing."""
+    from vdsotool.abi import datapage, generated
+
+    try:
+        return generated.asm_includes(target)
+    except ImportError:
+        return {"vdso_target.inc": generated.target_include(target),
+                "vdso_datapage.inc": datapage.asm_include(target)}
+
+
+def run_asm(files, target, include_dirs, defines: list[str], as_json: bool) -> str:
+    from vdsotool.assemble import assemble_with_listing, read_source
+    from vdsotool.assemble.listing import listing_json, listing_text
+
+    values = parse_defines(defines)
+    errors, outputs = [], []
+    for path in files:
+        try:
+            obj, listing = assemble_with_listing(read_source(path), str(path), target,
+                                                 include_dirs=include_dirs,
+                                                 virtual_includes=generated_includes(target), defines=values)
+        except VdsoError as err:
+            errors.extend(err.diagnostics)
+            continue
+        outputs.append(listing_json(obj) if as_json else listing_text(obj, listing))
+    if errors:
+        raise VdsoError(errors)
+    return json.dumps(outputs, indent=2) + "\n" if as_json else "".join(outputs)
