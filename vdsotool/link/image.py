@@ -43,6 +43,25 @@ class Content:
     flags: str  # "a", "ax", "aw", "awx"
 
 
+def synthetic_sizes(target: Target, script: LinkerScript, export_names: list[str],
+                    fde_count: int) -> dict[str, SectionContent]:
+    """Sizes/alignments of the sections the link synthesises (they depend on names only)."""
+    word, big = target.wordsize, not target.little
+    nodes = [v.name for v in script.versions]
+    order = [""] + gnu_ld_dynsym_order(export_names + nodes)
+    dynstr, _ = build_dynstr(export_names + [target.soname] + nodes)
+    sizes = {
+        ".hash": len(build_hash(order, big)),
+        ".gnu.hash": len(build_gnu_hash(order, 1, target.bits, big)),
+        ".dynsym": len(order) * (24 if target.bits == 64 else 16),
+        ".dynstr": len(dynstr), ".gnu.version": 2 * len(order),
+        ".gnu.version_d": 28 * (1 + len(nodes)),
+        ".eh_frame_hdr": eh_frame_hdr_size(fde_count), ".dynamic": dyn.dynamic_size(target.bits),
+    }
+    return {n: SectionContent(size, word if SYNTH_ALIGN[n] == "word" else SYNTH_ALIGN[n])
+            for n, size in sizes.items()}
+
+
 def write_image(target: Target, script: LinkerScript, exports: list[DynSymEntry],
                 contents: dict[str, Content], fdes: list[tuple[int, int]],
                 dynsym_order: list[str] | None = None) -> bytes:

@@ -1,0 +1,112 @@
+"""The link as one call: ObjectFiles + linker script -> image bytes.
+
+Stages (each its own module): gather input sections into output sections (gather.py),
+size everything — synthesised sections depend only on names, ``.eh_frame`` only on the
+programs — and lay out (layout.py), resolve and relocate at those addresses (resolve.py),
+then compose the image (image.py) which repeats the same layout from the same sizes.
+
+Exports are the script's ``global:`` names that some object defines as global, in
+first-definition order (objects in ``asm/images.toml`` order). Unlike GNU ld, no ``.got``
+is synthesised (docs/gnu-differences.md).
+"""
+
+from __future__ import annotations
+
+from vdsotool.abi.targets import Target
+from vdsotool.errors import SourceLoc, VdsoError
+from vdsotool.link.dynsym import DynSymEntry
+from vdsotool.link.eh_frame import FrameRecord, build_eh_frame
+from vdsotool.link.gather import gather
+from vdsotool.link.image import Content, synthetic_sizes, write_image
+from vdsotool.link.layout import SectionContent, align_up, lay_out
+from vdsotool.link.elf_header import sizeof_headers
+from vdsotool.link.resolve import apply_relocations, symbol_address
+from vdsotool.link.script import LinkerScript
+from vdsotool.objfile import ObjectFile
+
+
+def link(objects: list[ObjectFile], script: LinkerScript, target: Target) -> bytes:
+    groups = gather(script, objects)
+    offsets, sized, flags = _concatenate(objects, groups)
+    export_syms = _exports(objects, script)
+    frames = [(i, f) for i, o in enumerate(objects) for f in o.frames]
+    placeholder = [FrameRecord(0, f.end - f.start, _program(f), f.signal_frame,
+                               f.return_column, f.simple) for _, f in frames]
+    eh_size = len(build_eh_frame(target, placeholder, 0)) if frames else 0
+    names = [s.name for _, s in export_syms]
+    sizes = synthetic_sizes(target, script, names, len(frames)) | sized
+    if eh_size:
+        sizes[".eh_frame"] = SectionContent(eh_size, 4)
+    layout = lay_out(script, sizes, sizeof_headers(target.bits, len(script.phdrs)))
+    out_addr = {p.name: p.address for p in layout.sections}
+    addresses = {key: out_addr[out] + off for key, (out, off) in offsets.items()}
+    patched = apply_relocations(objects, addresses, not target.little)
+
+    contents = {}
+    for out, members in groups.items():
+        data = bytearray(sized[out].size)
+        for key in members:
+            start = addresses[key] - out_addr[out]
+            data[start:start + len(patched[key])] = patched[key]
+        contents[out] = Content(bytes(data), sized[out].align, flags[out])
+    records = [FrameRecord(addresses[(i, f.section)] + f.start, f.end - f.start, _program(f),
+                           f.signal_frame, f.return_column, f.simple) for i, f in frames]
+    fdes = []
+    if records:
+        eh = build_eh_frame(target, records, out_addr[".eh_frame"])
+        contents[".eh_frame"] = Content(eh, 4, "a")
+        fdes = _fde_offsets(eh, records, target)
+    exports = [DynSymEntry(s.name, symbol_address(s, i, addresses), s.size or 0,
+                           s.type if s.type in ("func", "object") else "notype", 0)
+               for i, s in export_syms]
+    return write_image(target, script, exports, contents, fdes)
+
+
+def _program(f):
+    return [(off - f.start, instr) for off, instr in f.instructions]
+
+
+def _concatenate(objects, groups):
+    offsets, sized, flags = {}, {}, {}
+    for out, members in groups.items():
+        size, align, letters = 0, 1, set()
+        for key in members:
+            sec = objects[key[0]].sections[key[1]]
+            size = align_up(size, sec.align)
+            offsets[key] = (out, size)
+            size += sec.size
+            align = max(align, sec.align)
+            letters |= set(sec.flags)
+        sized[out] = SectionContent(size, align)
+        flags[out] = "".join(c for c in "awx" if c in letters)
+    return offsets, sized, flags
+
+
+def _exports(objects, script):
+    wanted = {n for v in script.versions for n in v.globals}
+    seen, out = set(), []
+    for i, obj in enumerate(objects):
+        for sym in obj.symbols.values():
+            if sym.name in wanted and sym.defined and sym.binding != "local" \
+                    and sym.name not in seen:
+                seen.add(sym.name)
+                out.append((i, sym))
+    missing = sorted(wanted - seen)
+    if not out and missing:
+        raise VdsoError.at(SourceLoc(script.path, 0), "no exported symbol is defined")
+    return out
+
+
+def _fde_offsets(eh: bytes, records, target) -> list[tuple[int, int]]:
+    """(pc_begin, offset of its FDE) by walking the records we just wrote."""
+    order = "little" if target.little else "big"
+    out, pos, fde_index = [], 0, 0
+    while pos + 4 <= len(eh):
+        length = int.from_bytes(eh[pos:pos + 4], order)
+        if length == 0:
+            break
+        if int.from_bytes(eh[pos + 4:pos + 8], order) != 0:
+            out.append((records[fde_index].pc_begin, pos))
+            fde_index += 1
+        pos += 4 + length
+    return out
