@@ -35,7 +35,8 @@ def objects(target):
                                                       (12, M.Restore(65))]))
     b = ObjectFile("b.S", target)
     b.sections[".text"] = Section(".text", "ax", align=4, data=words(target, NOP, BLR))
-    b.sections[".note.Linux"] = Section(".note.Linux", "a", "note", 4, bytearray(24))
+    note = words(target, 6, 4, 0) + b"Linux\0\0\0" + words(target, 0x060400)  # like asm/note.S
+    b.sections[".note.Linux"] = Section(".note.Linux", "a", "note", 4, note)
     b.symbols["__kernel_sync_dicache"] = Symbol("__kernel_sync_dicache", ".text", 0, 8,
                                                 "func", "global")
     b.frames.append(FrameDescription(".text", 0, 8))
@@ -86,3 +87,10 @@ def test_pyelftools_exports_branch_and_fde(built):
     fdes = [e for e in elf.get_dwarf_info().EH_CFI_entries() if "initial_location" in e.header]
     assert sorted((e.header["initial_location"], e.header["address_range"]) for e in fdes) == \
         [(gtod["st_value"], 16), (dicache["st_value"], 8)]
+
+
+def test_eu_elflint_clean(built):
+    _, path, _ = built
+    elflint = need_tool("eu-elflint")
+    res = subprocess.run([elflint, "--gnu-ld", str(path)], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
