@@ -94,3 +94,14 @@ def test_eu_elflint_clean(built):
     elflint = need_tool("eu-elflint")
     res = subprocess.run([elflint, "--gnu-ld", str(path)], capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_deterministic_and_path_independent(built):
+    """Same objects linked again, with their sources named from another directory, give
+    the same bytes (nothing of paths, time or dict order leaks into the image)."""
+    target, _, data = built
+    script = read_script(str(ROOT / "linker_scripts" / target.linker_script))
+    moved = objects(target)
+    for o in moved:
+        o.path = "/elsewhere/tree/" + o.path
+    assert link(moved, script, target) == data
