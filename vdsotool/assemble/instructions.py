@@ -70,7 +70,7 @@ def encode(asm, st, line, mnemonic: str, operands: list[str]) -> bytes:
         raise Fail(f"'{mnemonic}' takes {want} operands, got {len(operands)}")
     relocs: list = []
     texts = []
-    for op in operands:
+    for index, op in enumerate(operands):
         m = _MEM.match(op.strip())
         if m and m.group(1).strip() and not _MODIFIER.search(op):
             disp = operand_number(asm, st, m.group(1), relocs)
@@ -79,7 +79,7 @@ def encode(asm, st, line, mnemonic: str, operands: list[str]) -> bytes:
             texts.append(f"{keystone_backend.hexnum(disp)}({keystone_backend.hexnum(base)})")
         else:
             n = operand_number(asm, st, op, relocs)
-            check_range(n, -0x8000_0000, 0xFFFF_FFFF, op)
+            check_range(n, *isa.operand_range(mnemonic, index, len(operands)), op)
             texts.append(keystone_backend.hexnum(n))
     if mnemonic in ("hwsync",):
         mnemonic = "sync"

@@ -83,3 +83,25 @@ def hint_bo(bo: int, hint: str) -> int:
     if bo & 0x10 and not bo & 0x04:  # decrement-CTR forms: at bits are BO[0] and BO[3]
         return (bo & 0x12) | ((at & 2) << 2) | (at & 1)
     return (bo & 0x1C) | at
+
+# Operand ranges checked before keystone (it silently truncates out-of-range immediates).
+IMM16 = {"li", "lis", "addi", "addis", "addic", "addic.", "subi", "subis", "mulli", "andi.",
+         "andis.", "ori", "oris", "xori", "xoris", "subfic", "cmpwi", "cmplwi", "cmpdi", "cmpldi",
+         "cmpi", "cmpli"}
+SHIFT32 = {"srwi", "slwi", "srwi.", "slwi.", "clrlwi", "clrlwi.", "clrrwi", "rotlwi", "extrwi",
+           "insrwi", "rlwinm", "rlwinm.", "rlwimi", "rlwimi.", "rlwnm", "srawi", "srawi."}
+SHIFT64 = {"srdi", "sldi", "srdi.", "sldi.", "clrldi", "clrldi.", "clrrdi", "rotldi", "extldi",
+           "rldicl", "rldicl.", "rldicr", "rldicr.", "rldic", "rldimi", "sradi", "sradi."}
+
+
+def operand_range(mnemonic: str, index: int, count: int) -> tuple[int, int]:
+    """Allowed values of operand ``index`` (registers are checked separately)."""
+    if mnemonic in IMM16 and index == count - 1:
+        return -0x8000, 0xFFFF
+    if mnemonic in SHIFT32 and index >= 2:
+        return 0, 32 if mnemonic in ("extrwi", "insrwi") else 31
+    if mnemonic in SHIFT64 and index >= 2:
+        return 0, 64 if mnemonic in ("extldi",) else 63
+    if index < count - 1 or count <= 2:
+        return -0x8000_0000, 0xFFFF_FFFF
+    return -0x8000_0000, 0xFFFF_FFFF

@@ -1,0 +1,181 @@
+"""Unit tests of the assembler front-end: expressions, directives, CFI frames, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import check_golden, run_cli
+
+from vdsotool.abi import dwarf_regs
+from vdsotool.abi.targets import PPC32, PPC64, PPC64LE
+from vdsotool.assemble import assemble
+from vdsotool.cfi import model as cfi
+from vdsotool.errors import VdsoError
+
+
+def data(text: str, target=PPC64, section=".text") -> bytes:
+    return bytes(assemble(text, "t.S", target).sections[section].data)
+
+
+def errors(text: str, target=PPC64) -> list:
+    with pytest.raises(VdsoError) as exc:
+        assemble(text, "t.S", target)
+    return exc.value.diagnostics
+
+
+@pytest.mark.parametrize("expr,value", [
+    ("10", 10), ("0x1F", 31), ("0b101", 5), ("017", 15), ("'A'", 65), ("'\\n'", 10),
+    ("1+2*3", 7), ("(1+2)*3", 9), ("7/2", 3), ("7%3", 1), ("1<<4", 16), ("256>>4", 16),
+    ("6&3", 2), ("6|1", 7), ("6^3", 5), ("~0&0xff", 255), ("!0", 1), ("-(3)", -3 & 0xFFFFFFFF),
+    ("3==3", 0xFFFFFFFF), ("3<2", 0), ("1&&0", 0), ("1||0", 1), ("4*7+2", 30), ("4*cr7+eq", 30),
+    ("cr0*4+so", 3), ("0x12345678@ha", 0x1234), ("0x1234ffff@ha", 0x1235), ("0x12345678@l", 0x5678),
+    ("0x12345678@h", 0x1234),
+])
+def test_expression_forms(expr, value):
+    assert data(f".long {expr}") == value.to_bytes(4, "big")
+
+
+def test_label_difference_and_dot():
+    out = data("a: nop\nnop\nb: .long b-a, .-a")
+    assert out[8:] == (8).to_bytes(4, "big") + (12).to_bytes(4, "big")
+
+
+def test_numeric_local_labels_backward_and_forward():
+    out = data("1: nop\n b 1b\n b 1f\n1: nop")
+    assert out[4:8] == (0x4BFFFFFC).to_bytes(4, "big")
+    assert out[8:12] == (0x48000004).to_bytes(4, "big")
+
+
+def test_little_endian_words():
+    assert data(".long 0x11223344\n nop", PPC64LE)[:8] == bytes.fromhex("4433221100000060")
+
+
+def test_set_equ_and_assignment():
+    assert data(".set A, 2\n.equ B, A+1\nC = B*2\n.byte A,B,C") == bytes([2, 3, 6])
+
+
+def test_align_pads_code_with_nops_and_data_with_zeros():
+    assert data(".byte 1\n.balign 8") == b"\x01\0\0\0" + bytes.fromhex("60000000")
+    obj = assemble(".section .rodata,\"a\"\n.byte 1\n.p2align 2\n.align 3", "t.S", PPC32)
+    assert bytes(obj.sections[".rodata"].data) == b"\x01" + bytes(7)
+    assert obj.sections[".rodata"].align == 8
+
+
+def test_uleb_sleb_strings_fill():
+    assert data(".uleb128 624485\n.sleb128 -123456") == bytes.fromhex("e58e26c0bb78")
+    assert data('.ascii "a\\tb"\n.asciz "\\x41"\n.string "\\101"') == b"a\tbA\0A\0"
+    assert data(".fill 2,2,0x1234") == bytes.fromhex("12341234")
+
+
+def test_macro_named_default_arguments():
+    src = ".macro M a, b=5\n.byte \\a, \\b\n.endm\nM 1\nM 2, 3\nM b=9, a=8"
+    assert data(src) == bytes([1, 5, 2, 3, 8, 9])
+
+
+def test_rept_irp_and_conditionals():
+    src = (".rept 2\n.byte 7\n.endr\n.irp x,1,2\n.byte \\x\n.endr\n"
+           ".if 0\n.byte 1\n.elseif 1\n.byte 2\n.else\n.byte 3\n.endif\n"
+           ".ifdef NOPE\n.byte 4\n.endif\n.ifndef NOPE\n.byte 5\n.endif")
+    assert data(src) == bytes([7, 7, 1, 2, 2, 5])
+
+
+def test_defines_are_defsym():
+    obj = assemble(".ifdef X\n.byte X\n.endif", "t.S", PPC32, defines={"X": 9})
+    assert bytes(obj.sections[".text"].data) == b"\x09"
+
+
+def test_virtual_include():
+    obj = assemble('.include "v.inc"\n.byte V', "t.S", PPC32, virtual_includes={"v.inc": ".set V, 4"})
+    assert bytes(obj.sections[".text"].data) == b"\x04"
+
+
+def test_sections_push_pop_previous_and_symbols():
+    src = (".globl f\n.hidden f\n.type f,@function\nf: nop\n.size f,.-f\n"
+           '.pushsection .note,"a",@note\n.long 1\n.popsection\n.data\n.byte 1\n.previous\nnop')
+    obj = assemble(src, "t.S", PPC64)
+    assert bytes(obj.sections[".text"].data) == bytes.fromhex("6000000060000000")
+    assert obj.sections[".note"].type == "note"
+    f = obj.symbols["f"]
+    assert (f.binding, f.visibility, f.type, f.size, f.section) == ("global", "hidden", "func", 4, ".text")
+
+
+def test_relocations_for_external_symbols():
+    obj = assemble(".long ext+4\nbl ext\nlis r3,ext@ha", "t.S", PPC32)
+    rels = [(r.offset, r.kind, r.symbol, r.addend) for r in obj.sections[".text"].relocations]
+    assert rels == [(0, "addr32", "ext", 4), (4, "rel24", "ext", 0), (10, "addr16_ha", "ext", 0)]
+
+
+def test_branch_hints_use_power4_at_bits():
+    out = data("1: beq+ 1b\nbeq- 1b\nbdnz+ 1b\nbdnz- 1b")
+    bos = [(int.from_bytes(out[i:i + 4], "big") >> 21) & 31 for i in range(0, 16, 4)]
+    assert bos == [15, 14, 25, 24]
+
+
+def test_cfi_frame_description():
+    src = (".cfi_startproc\nmflr r0\n.cfi_register lr, r0\nstwu r1,-16(r1)\n.cfi_def_cfa_offset 16\n"
+           ".cfi_offset %r31, -4\n.cfi_remember_state\n.cfi_adjust_cfa_offset 16\n.cfi_restore_state\n"
+           ".cfi_escape 0x10, 0x4f\nblr\n.cfi_endproc")
+    (frame,) = assemble(src, "t.S", PPC32).frames
+    assert (frame.start, frame.end, frame.simple) == (0, 12, False)
+    assert frame.instructions == [
+        (4, cfi.Register(dwarf_regs.LR, 0)), (8, cfi.DefCfaOffset(16)), (8, cfi.Offset(31, -4)),
+        (8, cfi.RememberState()), (8, cfi.DefCfaOffset(32)), (8, cfi.RestoreState()),
+        (8, cfi.Escape(bytes([0x10, 0x4F]))),
+    ]
+
+
+def test_cfi_signal_frame_simple_return_column():
+    (frame,) = assemble(".cfi_startproc simple\n.cfi_signal_frame\n.cfi_return_column ap\nnop\n.cfi_endproc",
+                        "t.S", PPC64).frames
+    assert frame.simple and frame.signal_frame and frame.return_column == dwarf_regs.AP
+
+
+@pytest.mark.parametrize("src,message,line", [
+    ("lii r3,1", "unknown or unsupported instruction", 1),
+    ("nop\nli r3", "takes 2 operands", 2),
+    ("li r3,(1", "missing ')'", 1),
+    (".cfi_endproc", "without .cfi_startproc", 1),
+    (".cfi_startproc\n.cfi_startproc\n.cfi_endproc", "nested", 2),
+    (".cfi_startproc\nnop", "unterminated", 1),
+    (".cfi_startproc\n.cfi_personality 0,foo\n.cfi_endproc", "not supported", 2),
+    ('.include "nope.inc"', "not found", 1),
+    (".if 1\nnop", "missing .endif", 1),
+    (".endif", "without a matching", 1),
+    (".bogus 1", "unknown directive", 1),
+    ('.error "custom stop"', "custom stop", 1),
+    ("b 0x100", "absolute number", 1),
+    ("addi r3,r3,0x12345", "out of range", 1),
+    ("1: .long 1/0", "division by zero", 1),
+    (".rept 10000000\nnop\n.endr", "bad .rept count", 1),
+    (".macro m\nm\n.endm\nm", "too deep", 2),
+])
+def test_malformed_input_is_a_located_diagnostic(src, message, line):
+    diags = errors(src)
+    assert any(message in d.message for d in diags), [d.message for d in diags]
+    assert any(d.loc is not None and d.loc.line == line for d in diags if message in d.message)
+
+
+def test_all_errors_collected():
+    assert len(errors("lii r1\nnop\nlij r2")) == 2
+
+
+def test_cli_listing_golden():
+    root = Path(__file__).resolve().parent.parent
+    result = run_cli("asm", "tests/asm_corpus/forms.S", "--bits", "64", "--endian", "little", cwd=root)
+    assert result.returncode == 0, result.stderr
+    check_golden("asm/forms-ppc64le.lst", result.stdout)
+
+
+def test_cli_error_render_and_exit(tmp_path):
+    bad = tmp_path / "bad.S"
+    bad.write_text("  nop\n  lwzz r3,0(r4)\n")
+    result = run_cli("asm", str(bad), "--bits", "32")
+    assert result.returncode == 1
+    assert f"{bad}:2:3: error: unknown or unsupported instruction 'lwzz'" in result.stderr
+    assert "Traceback" not in result.stderr and "^" in result.stderr
+
+
+def test_cli_usage_error(tmp_path):
+    result = run_cli("asm", "x.S", "-D", "1bad=2")
+    assert result.returncode == 2
