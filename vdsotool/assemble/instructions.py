@@ -130,6 +130,8 @@ def own_encoding(asm, st, line, mnemonic: str, ops: list[str]) -> int | None:
         return isa.cr_logic(xo, a, b if mnemonic in ("crmove", "crnot") else a, b if mnemonic in ("crmove", "crnot") else a)
     if mnemonic == "mtcrf" and len(ops) == 2:
         fxm = num(0)
+        if not 0 <= fxm <= 255:
+            raise Fail(f"field mask '{ops[0]}' out of range")
         if fxm and fxm & (fxm - 1) == 0 and fxm < 256:
             return isa.mtocrf(fxm, num(1))
         return None
@@ -141,14 +143,14 @@ def own_encoding(asm, st, line, mnemonic: str, ops: list[str]) -> int | None:
         m = re.fullmatch(r"bc(l)?(a)?([+-])?", mnemonic)
         need(3)
         aa, lk = int(bool(m.group(2))), int(bool(m.group(1)))
-        bo = isa.hint_bo(num(0), m.group(3) or "")
+        bo = isa.hint_bo(field5(num(0), ops[0]), m.group(3) or "")
         return isa.b_form(bo, crbit(num(1)), branch_target(asm, st, line, ops[2], aa, 16, "rel14"), aa, lk)
     if re.fullmatch(r"bc(lr|ctr)(l)?", mnemonic):
         m = re.fullmatch(r"bc(lr|ctr)(l)?", mnemonic)
         if len(ops) not in (2, 3):
             raise Fail(f"'{mnemonic}' takes 2 or 3 operands")
         bh = num(2) if len(ops) == 3 else 0
-        return isa.xl_branch(num(0), crbit(num(1)), 16 if m.group(1) == "lr" else 528, int(bool(m.group(2))), bh)
+        return isa.xl_branch(field5(num(0), ops[0]), crbit(num(1)), 16 if m.group(1) == "lr" else 528, int(bool(m.group(2))), bh)
     m = _BRANCH.match(mnemonic)
     if not m or mnemonic in ("b",):
         return None
@@ -184,6 +186,14 @@ def own_encoding(asm, st, line, mnemonic: str, ops: list[str]) -> int | None:
     if len(target_ops) != 1:
         raise Fail(f"'{mnemonic}' needs a branch target")
     return isa.b_form(bo, bi, branch_target(asm, st, line, target_ops[0], aa, 16, "rel14"), aa, lk)
+
+
+def field5(n: int, text: str) -> int:
+    from vdsotool.assemble.core import Fail
+
+    if not 0 <= n <= 31:
+        raise Fail(f"operand '{text.strip()}' out of range")
+    return n
 
 
 def crbit(n: int) -> int:

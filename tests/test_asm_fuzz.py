@@ -1,0 +1,55 @@
+"""Fuzz the front-end: token soups and mutated corpus lines only ever raise VdsoError
+(never another exception, abort or hang); one subprocess run so a keystone abort would show."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vdsotool.abi.targets import PPC32, PPC64, PPC64LE
+from vdsotool.assemble import assemble
+from vdsotool.errors import VdsoError
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS_LINES = (ROOT / "tests" / "asm_corpus" / "forms.S").read_text().splitlines()
+TOKENS = ["li", "addi", "lwz", "bl", "beq+", "bdnz", "crclr", "mtcrf", "rlwinm", "srdi", "blr",
+          ".long", ".byte", ".if", ".endif", ".macro", ".endm", ".rept", ".endr", ".cfi_startproc",
+          ".cfi_endproc", ".cfi_offset", ".cfi_escape", ".section", ".org", ".fill", ".align",
+          "r3", "%r1", "cr7", "4*cr7+eq", "lt", "0x7fffffff", "-1", "0", "99999999999999999999",
+          "1b", "1f", "1:", "x:", ",", "(", ")", "@ha", "@l", "+", "-", "*", "/", "<<", "\"s\"",
+          "'a", ";", "\n", "#", "/*", "*/", "\\", "=", ".", "sym"]
+TARGETS = [PPC32, PPC64, PPC64LE]
+
+
+def must_not_crash(text: str, target) -> None:
+    try:
+        assemble(text, "fuzz.S", target)
+    except VdsoError as err:
+        assert err.diagnostics
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(TOKENS), max_size=30), st.sampled_from(TARGETS))
+def test_token_soup(tokens, target):
+    must_not_crash(" ".join(tokens), target)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(CORPUS_LINES), st.integers(0, 80), st.text(max_size=4), st.sampled_from(TARGETS))
+def test_mutated_corpus_line(line, pos, insert, target):
+    must_not_crash(line[:pos] + insert + line[pos + len(insert):], target)
+
+
+def test_subprocess_smoke(tmp_path):
+    """Hostile instructions in a fresh process: exit 1 with diagnostics, not a crash."""
+    src = tmp_path / "hostile.S"
+    src.write_text("rlwinm r3,r4,99,0,0\naddi r99,r3,1\nmtcrf 0x1ff,r3\nli r3,0x10000\n"
+                   "lwz r3,0x8000000(r4)\nsrdi r3,r4,64\nbc 99,0,1f\n1: .long 1f\n")
+    proc = subprocess.run([sys.executable, "-m", "vdsotool", "asm", str(src)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.count("error:") == 8 and "Traceback" not in proc.stderr
