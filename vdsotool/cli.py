@@ -105,6 +105,45 @@ def includes(
     write_atomic(out / "vdso_datapage.h", datapage.c_header())
 
 
+def parse_defines(items: list[str]) -> dict[str, int]:
+    """-D NAME=VALUE (VALUE defaults to 1), like GNU as --defsym."""
+    out = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            out[name] = int(value or "1", 0)
+        except ValueError:
+            raise typer.BadParameter(f"'{item}' is not NAME=INTEGER", param_hint="-D") from None
+    return out
+
+
+@app.command()
+def build(
+    bits: int = typer.Option(..., "--bits", help="32 or 64."),
+    endian: str = typer.Option("big", "--endian", help="big or little."),
+    out: Path = typer.Option(Path("out"), "--out", help="Output directory."),
+    src: Optional[Path] = typer.Option(None, "--src", help="Tree holding asm/ and linker_scripts/."),
+    define: list[str] = typer.Option([], "-D", help="NAME=VALUE for the assembler (repeatable)."),
+    emit: bool = typer.Option(False, "--emit", help="Also write the kernel outputs."),
+    json_out: bool = typer.Option(False, "--json", help="Print a JSON summary to stdout."),
+) -> None:
+    """Assemble, link, check and write <out>/vdso32.so | vdso64.so | vdso64le.so."""
+    target = target_option(bits, endian)
+    defines = parse_defines(define)
+    from vdsotool.pipeline import build as run_build
+
+    log = (lambda line: None) if json_out else (lambda line: sys.stderr.write(line + "\n"))
+    try:
+        written = run_build(target, src, out, defines, log, emit)
+    except VdsoError as err:
+        fail(err)
+    if json_out:
+        import json
+
+        typer.echo(json.dumps({"target": target.name, "outputs": [str(p) for p in written]},
+                              indent=2))
+
+
 @app.command()
 def check(
     image: Path = typer.Argument(..., help="vDSO image (.so or .so.dbg) of any target."),

@@ -1,0 +1,107 @@
+"""The build driver behind ``vdsotool build``: sources -> objects -> image -> checks -> files.
+
+For a target it reads ``asm/images.toml`` (ordered sources), assembles each source with
+the generated includes (vdsotool.abi.generated) and ``-D`` defines, links them with
+``linker_scripts/<target.linker_script>`` (vdsotool.link.driver), runs the image checks
+(vdsotool.inspect.check) and only then writes ``<out>/<image>.so`` atomically. Everything
+is computed in memory first, so a failing build leaves old outputs untouched. Progress
+goes to a callback as Kbuild-style quiet lines (``  VDSO64A asm/sigtramp64.S``).
+
+Hook for kernel outputs: if ``vdsotool.emit`` provides
+``kernel_outputs(image, target, out_dir) -> dict[path, bytes]`` and ``emit=True``, its
+files are written together with the image.
+
+Status: the assembler (vdsotool.assemble) is not written yet, so ``build`` reports that
+as a diagnostic; ``build_image`` (the hook tests/gnu.py looks for) is deliberately not
+defined until it is, so the shared execution tests keep skipping instead of failing.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Callable
+
+from vdsotool.abi.targets import Target
+from vdsotool.errors import SourceLoc, VdsoError
+
+
+def find_source_root(src: str | Path | None = None) -> Path:
+    """The directory holding ``asm/`` and ``linker_scripts/``: ``src``, else the current
+    directory, else the checkout this package lives in."""
+    candidates = [Path(src)] if src else [Path.cwd(), Path(__file__).resolve().parent.parent]
+    for root in candidates:
+        if (root / "asm" / "images.toml").is_file() and (root / "linker_scripts").is_dir():
+            return root
+    where = ", ".join(str(c) for c in candidates)
+    raise VdsoError.at(None, f"no asm/images.toml and linker_scripts/ found (looked in {where}); "
+                             "use --src DIR")
+
+
+def image_sources(root: Path, target: Target) -> list[Path]:
+    toml = root / "asm" / "images.toml"
+    try:
+        table = tomllib.loads(toml.read_text(encoding="utf-8"))
+        return [root / "asm" / name for name in table[target.name]["sources"]]
+    except (tomllib.TOMLDecodeError, KeyError, TypeError) as e:
+        raise VdsoError.at(SourceLoc(str(toml), 0), f"no source list for {target.name}: {e}") \
+            from None
+
+
+def build_outputs(target: Target, root: Path, out_dir: Path, defines: dict[str, int] | None,
+                  log: Callable[[str], None] = lambda line: None,
+                  emit: bool = False) -> dict[Path, bytes]:
+    """Every output file of the build, in memory; raises VdsoError with all diagnostics."""
+    try:  # both are other engineers' stages, still being written
+        from vdsotool.assemble import assemble_file
+        from vdsotool.abi.generated import asm_includes
+
+        includes = asm_includes(target)
+    except ImportError as e:
+        raise VdsoError.at(None, f"a build stage is not available yet ({e})") from None
+    from vdsotool.errors import DiagnosticSink
+    from vdsotool.inspect.check import check_bytes
+    from vdsotool.link.driver import link
+    from vdsotool.link.script import read_script
+
+    tag = f"VDSO{target.bits}"
+    sink, objects = DiagnosticSink(), []
+    for path in image_sources(root, target):
+        log(f"  {tag}A {path.relative_to(root)}")
+        try:
+            objects.append(assemble_file(str(path), target, include_dirs=[root / "asm"],
+                                         virtual_includes=includes, defines=defines or {}))
+        except VdsoError as err:
+            sink.extend(err)
+    sink.raise_if_failed()
+    script = read_script(str(root / "linker_scripts" / target.linker_script))
+    image_path = out_dir / f"{target.image}.so"
+    log(f"  {tag}L {image_path}")
+    image = link(objects, script, target)
+    defects = check_bytes(image, str(image_path))
+    if defects:
+        raise VdsoError(defects)
+    outputs = {image_path: image}
+    if emit:
+        outputs |= _kernel_outputs(image, target, out_dir)
+    return outputs
+
+
+def _kernel_outputs(image: bytes, target: Target, out_dir: Path) -> dict[Path, bytes]:
+    try:
+        from vdsotool.emit import kernel_outputs
+    except ImportError:
+        raise VdsoError.at(None, "--emit: vdsotool.emit.kernel_outputs is not available") \
+            from None
+    return {Path(p): data for p, data in kernel_outputs(image, target, out_dir).items()}
+
+
+def build(target: Target, src: str | Path | None, out_dir: str | Path,
+          defines: dict[str, int] | None = None, log: Callable[[str], None] = lambda l: None,
+          emit: bool = False) -> list[Path]:
+    """Build and write atomically; returns the written paths."""
+    from vdsotool.util.atomic import write_outputs
+
+    root = find_source_root(src)
+    outputs = build_outputs(target, root, Path(out_dir), defines, log, emit)
+    return write_outputs(outputs)
