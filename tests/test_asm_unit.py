@@ -179,3 +179,10 @@ def test_cli_error_render_and_exit(tmp_path):
 def test_cli_usage_error(tmp_path):
     result = run_cli("asm", "x.S", "-D", "1bad=2")
     assert result.returncode == 2
+
+
+def test_pc_relative_data_across_sections():
+    obj = assemble(".globl g\ng: nop\n.section .rodata,\"a\"\n.long 0\n.long ext - .\n.long g - . + 8\n.long l - .\n"
+                   ".text\nl: nop", "t.S", PPC32)
+    rels = [(r.offset, r.kind, r.symbol, r.addend) for r in obj.sections[".rodata"].relocations]
+    assert rels == [(4, "rel32", "ext", 0), (8, "rel32", "g", 8), (12, "rel32", ".text", 4)]

@@ -125,3 +125,6 @@ func:
 	nop
 	.previous
 	.byte	10
+	.section .rodata,"a",@progbits
+	.long	ext_sym - .
+	.long	func - . + 8

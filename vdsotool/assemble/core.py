@@ -496,9 +496,9 @@ class Assembler:
             if m:
                 return self.local_label(st, m.group(1), m.group(2))
             if name in st.symbols:
-                return st.symbols[name]
+                return self.named(st.symbols[name], name)
             if name in st.labels and st.labels[name].section is not None:
-                return st.labels[name]
+                return self.named(st.labels[name], name)
             low = name.lower()
             if low in CR_BITS:
                 return Value(CR_BITS[low])
@@ -510,6 +510,21 @@ class Assembler:
             return Value(0, None, name)
 
         return find
+
+    @staticmethod
+    def named(v: Value, name: str) -> Value:
+        if v.section is None or v.symbol is not None:
+            return v
+        return Value(v.const, v.section, None, v.minus, name, v.const)
+
+    def reloc_target(self, v: Value) -> tuple[str, int]:
+        """(symbol, addend) for a relocatable value: GNU as relocates against a global
+        symbol itself (the linker may bind it elsewhere), otherwise against the section."""
+        if v.symbol is not None:
+            return v.symbol, v.const
+        if v.label in self.global_names:
+            return v.label, v.const - v.label_offset
+        return v.section, v.const
 
     def local_label(self, st, num: str, direction: str) -> Value | None:
         n = st.local_counts.get(num, 0)

@@ -141,18 +141,29 @@ def data(asm, st, line, size: int, rest: str) -> None:
                 raise Fail(f"value {op.strip()} does not fit in {size} bytes")
             asm.emit(st, asm.word(n, size), line)
             continue
+        if v.minus is not None:
+            pcrel(asm, st, line, size, v, op)
+            continue
         kind = _MOD_KIND[mod.group(1).lower()] if mod else {2: "addr16", 4: "addr32", 8: "addr64"}.get(size)
         if kind is None:
             raise Fail(f"cannot store a relocatable value in {size} byte(s)")
         if st.final:
-            sym = v.symbol if v.symbol is not None else v.section
-            st.obj.sections[st.section].relocations.append(Relocation(asm.here(st), kind, sym, v.const, line.loc))
+            sym, addend = asm.reloc_target(v)
+            st.obj.sections[st.section].relocations.append(Relocation(asm.here(st), kind, sym, addend, line.loc))
         asm.emit(st, bytes(size), line)
 
 
-def data_pcrel_note():
-    """``.long sym - .`` across sections: the expression layer refuses a difference of two
-    sections; supporting it as rel32 is listed as missing in docs/assembler.md."""
+def pcrel(asm, st, line, size: int, v, op: str) -> None:
+    """``.long sym - .`` (or ``- label`` of this section): a rel32/rel64 relocation whose
+    addend makes ``S + A - P`` equal the expression (P is the address of the field)."""
+    if v.minus != st.section or size not in (4, 8):
+        raise Fail(f"'{op.strip()}' is not computable: difference with another section")
+    if st.final:
+        sym, addend = asm.reloc_target(v)
+        here = asm.here(st)
+        st.obj.sections[st.section].relocations.append(
+            Relocation(here, "rel32" if size == 4 else "rel64", sym, addend + here, line.loc))
+    asm.emit(st, bytes(size), line)
 
 
 def leb(n: int, signed: bool) -> bytes:
@@ -243,6 +254,8 @@ def d_fill(asm, st, line, rest):
 
 def d_org(asm, st, line, rest):
     ops = split_operands(rest)
+    if not ops or not ops[0]:
+        raise Fail(".org needs an address")
     v = asm.value(st, ops[0])
     if v.section not in (None, st.section) or v.symbol is not None:
         raise Fail(".org to a different section")

@@ -20,10 +20,13 @@ class Value:
     const: int
     section: str | None = None  # relative to the start of this section
     symbol: str | None = None  # plus the (unknown) address of this symbol
+    minus: str | None = None  # minus the start of this section (a PC-relative difference)
+    label: str | None = None  # the label a section-relative value came from (+ a constant)
+    label_offset: int = 0  # that label's section offset
 
     @property
     def absolute(self) -> bool:
-        return self.section is None and self.symbol is None
+        return self.section is None and self.symbol is None and self.minus is None
 
 
 _TOKEN = re.compile(
@@ -147,14 +150,15 @@ def combine(op: str, a: Value, b: Value) -> Value:
         if not a.absolute and not b.absolute:
             raise ExprError("cannot add two relocatable values")
         base = a if not a.absolute else b
-        return Value(a.const + b.const, base.section, base.symbol)
+        return Value(a.const + b.const, base.section, base.symbol, base.minus, base.label, base.label_offset)
     if op == "-":
         if b.absolute:
-            return Value(a.const - b.const, a.section, a.symbol)
+            return Value(a.const - b.const, a.section, a.symbol, a.minus, a.label, a.label_offset)
         if a.symbol is None and b.symbol is None and a.section == b.section:
             return Value(a.const - b.const)
-        if b.symbol is None and b.section is not None and a.section is None and a.symbol:
-            raise ExprError("difference of symbols in different sections")
+        if b.symbol is None and b.minus is None and a.minus is None and (a.symbol or a.section):
+            # sym - label_in_other_section: only the linker knows it (stored PC-relative)
+            return Value(a.const - b.const, a.section, a.symbol, b.section, a.label, a.label_offset)
         raise ExprError("difference of symbols in different sections")
     if not (a.absolute and b.absolute):
         raise ExprError(f"operator '{op}' needs absolute values")

@@ -102,8 +102,8 @@ def check_range(n: int, lo: int, hi: int, text: str) -> None:
 def add_reloc(asm, st, line, offset: int, kind: str, v) -> None:
     if not st.final:
         return
-    symbol = v.symbol if v.symbol is not None else v.section
-    st.obj.sections[st.section].relocations.append(Relocation(offset, kind, symbol, v.const, line.loc))
+    symbol, addend = asm.reloc_target(v)
+    st.obj.sections[st.section].relocations.append(Relocation(offset, kind, symbol, addend, line.loc))
 
 
 def own_encoding(asm, st, line, mnemonic: str, ops: list[str]) -> int | None:
@@ -226,8 +226,8 @@ def branch_target(asm, st, line, text: str, aa: int, bits: int, kind: str) -> in
         disp = v.const - here
     else:
         if st.final:
-            symbol = v.symbol if v.symbol is not None else v.section
-            st.obj.sections[st.section].relocations.append(Relocation(here, kind, symbol, v.const, line.loc))
+            symbol, addend = asm.reloc_target(v)
+            st.obj.sections[st.section].relocations.append(Relocation(here, kind, symbol, addend, line.loc))
         return 0
     if not st.final:
         return 0
