@@ -186,3 +186,15 @@ def test_pc_relative_data_across_sections():
                    ".text\nl: nop", "t.S", PPC32)
     rels = [(r.offset, r.kind, r.symbol, r.addend) for r in obj.sections[".rodata"].relocations]
     assert rels == [(4, "rel32", "ext", 0), (8, "rel32", "g", 8), (12, "rel32", ".text", 4)]
+
+
+def test_identical_instructions_hit_keystone_once(monkeypatch):
+    from vdsotool.assemble import keystone_backend
+
+    calls = []
+    real = keystone_backend._encode_uncached
+    monkeypatch.setattr(keystone_backend, "_cache", {})
+    monkeypatch.setattr(keystone_backend, "_encode_uncached", lambda t, text: calls.append(text) or real(t, text))
+    out = data("lwz r3,8(r4)\nlwz r3,8(r4)\nlwz %r3, 0x8(4)")
+    assert out == bytes.fromhex("80640008") * 3
+    assert calls == ["lwz 0x3, 0x8(0x4)"]
