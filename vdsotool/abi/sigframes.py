@@ -1,0 +1,112 @@
+"""Signal-frame layouts as data: where the kernel leaves the interrupted registers.
+
+When the kernel delivers a signal it pushes a frame on the user stack and sets LR to a vDSO
+trampoline; the handler returns there and the trampoline issues sigreturn/rt_sigreturn with
+r1 still pointing at that frame.  An unwinder standing in the trampoline therefore finds
+everything relative to r1:
+
+* at ``r1 + ptregs`` a *pointer* to the saved-register block (``pt_regs`` / mcontext gregs);
+* in that block, 48 register-sized slots (r0-r31, nip, msr, orig_gpr3, ctr, link, xer, ccr,
+  mq/softe, trap, dar, dsisr, result, 4 pad), then 32 doubles of FPRs (+ FPSCR double);
+* the vector state: inline in 32-bit mcontext (16-byte aligned after the FPRs), reached
+  through the ``v_regs`` pointer in 64-bit; only valid when MSR_VEC is set in the saved MSR.
+
+``ptregs`` is derived below from the sizes of the structures in front of the pointer
+(reference kernel-vdso-facts.md §6.3) instead of being one magic number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vdsotool.abi.targets import Target
+
+GREG_SLOTS = 48  # ELF_NGREG
+NIP, MSR, CTR, LINK, XER, CCR = 32, 33, 35, 36, 37, 38
+FPR_COUNT = 32
+VR_COUNT = 32
+VR_SIZE = 16
+MSR_VEC_BIT = 25
+MSR_VEC = 1 << MSR_VEC_BIT
+
+# Sizes of what precedes the register pointer (bytes).
+PPC32_DUMMY_FRAME = 64  # __SIGNAL_FRAMESIZE32
+PPC64_DUMMY_FRAME = 128  # __SIGNAL_FRAMESIZE, popped by the trampoline's addi
+SIGINFO_SIZE = 128
+
+
+@dataclass(frozen=True)
+class SigFrameLayout:
+    """One kind of signal frame, as seen from r1 at the trampoline's first instruction."""
+
+    name: str  # "sigreturn32" | "rt_sigreturn32" | "rt_sigreturn64"
+    regsize: int
+    ptregs: int  # offset from r1 of the pointer to the gregs block
+    vregs: int  # 32-bit: offset of the inline VMX block; 64-bit: of the v_regs pointer
+    vregs_is_pointer: bool
+    cr_word: int  # byte offset of the 32-bit CR value inside its (register-sized) slot
+    vscr_word: int  # byte offset of the VSCR word inside its 16-byte slot
+    vrsave_vectors: int  # VRSAVE sits this many 16-byte slots after vregs
+
+    def greg(self, slot: int) -> int:
+        """Offset of gregs slot ``slot`` from the gregs base."""
+        return slot * self.regsize
+
+    @property
+    def cr(self) -> int:
+        return self.greg(CCR) + self.cr_word
+
+    @property
+    def fpr0(self) -> int:
+        return GREG_SLOTS * self.regsize
+
+    def fpr(self, n: int) -> int:
+        return self.fpr0 + 8 * n
+
+    @property
+    def vscr(self) -> int:
+        return VR_COUNT * VR_SIZE + self.vscr_word
+
+    @property
+    def vrsave(self) -> int:
+        return self.vrsave_vectors * VR_SIZE
+
+
+def _sigcontext_regs_offset(regsize: int) -> int:
+    # struct sigcontext: _unused[4] (longs), int signal (+pad to long), handler, oldmask -> regs
+    return 4 * regsize + regsize + regsize + regsize
+
+
+def sigreturn32() -> SigFrameLayout:
+    ptregs = PPC32_DUMMY_FRAME + _sigcontext_regs_offset(4)  # 64 + 28 = 92
+    return SigFrameLayout("sigreturn32", 4, ptregs, _vregs32(), False, 0, 12, 32)
+
+
+def rt_sigreturn32() -> SigFrameLayout:
+    uc_header = 4 + 4 + 12  # uc_flags, uc_link, uc_stack (ss_sp, ss_flags, ss_size)
+    uc_pad = 7 * 4
+    ptregs = PPC32_DUMMY_FRAME + 16 + SIGINFO_SIZE + uc_header + uc_pad  # 256
+    return SigFrameLayout("rt_sigreturn32", 4, ptregs, _vregs32(), False, 0, 12, 32)
+
+
+def rt_sigreturn64(little: bool) -> SigFrameLayout:
+    # ucontext: uc_flags, uc_link, uc_stack (24), uc_sigmask (8), __unused[15] sigsets (120)
+    uc_mcontext = 8 + 8 + 24 + 8 + 15 * 8  # 168
+    ptregs = PPC64_DUMMY_FRAME + uc_mcontext + _sigcontext_regs_offset(8)  # 352
+    v_regs = GREG_SLOTS * 8 + (FPR_COUNT + 1) * 8  # 648
+    # The CR is a 32-bit value in a 64-bit slot: its low half is at +4 on BE, +0 on LE.
+    cr_word = 0 if little else 4
+    vscr_word = 0 if little else 12
+    return SigFrameLayout("rt_sigreturn64", 8, ptregs, v_regs, True, cr_word, vscr_word, 33)
+
+
+def _vregs32() -> int:
+    # 48 gregs, 33 doubles (FPRs + FPSCR), one pad double to 16-byte alignment: 464
+    return GREG_SLOTS * 4 + (FPR_COUNT + 2) * 8
+
+
+def layouts_for(target: Target) -> tuple[SigFrameLayout, ...]:
+    """The frames whose trampolines the image for ``target`` carries, in source order."""
+    if target.bits == 32:
+        return (sigreturn32(), rt_sigreturn32())
+    return (rt_sigreturn64(target.little),)
