@@ -13,7 +13,8 @@
 # keeps TB - tb_orig_stamp below 2^32, so t is one word and
 #   floor(t * (H:L) / 2^64) = high(t*H) + carry(low(t*H) + high(t*L)).
 # If the high word of TB - tb_orig_stamp is not zero the 32-bit code makes the real
-# gettimeofday syscall instead.
+# gettimeofday syscall instead, once the update count shows that the words it read
+# belong together (a read torn by a concurrent update must retry, not cost a syscall).
 #
 # Success returns 0 with CR0.SO clear; the syscall fallback returns what sc returns.
 #
@@ -159,7 +160,12 @@ V_FUNCTION_BEGIN __kernel_gettimeofday
 3:	li	r3,0
 	crclr	CR0_SO
 	blr
-5:	mr	r3,r11			# the syscall fallback
+5:	xor	r0,r4,r4		# a torn read can look like a large delta:
+	add	r9,r9,r0		# re-check the count before asking the kernel
+	lwz	r0,CFG_TB_UPDATE_COUNT_LO(r9)
+	cmplw	r0,r8
+	bne-	1b
+	mr	r3,r11			# the syscall fallback
 	mr	r4,r10
 	li	r0,__NR_gettimeofday
 	sc

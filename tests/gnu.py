@@ -34,20 +34,7 @@ def image_sources(target: Target) -> list[Path]:
 def write_includes(target: Target, directory: Path) -> None:
     from vdsotool.abi import generated
 
-    try:
-        generated.write_asm_includes(target, directory)
-    except ImportError:
-        # Until vdsotool/cfi/sigframe.py lands, build without vdso_sigframe.inc (only the
-        # signal trampolines include it).
-        import importlib.util
-
-        if importlib.util.find_spec("vdsotool.cfi.sigframe") is not None:
-            raise
-        from vdsotool.abi import datapage
-        from vdsotool.util.atomic import write_atomic
-
-        write_atomic(directory / "vdso_target.inc", generated.target_include(target))
-        write_atomic(directory / "vdso_datapage.inc", datapage.asm_include(target))
+    generated.write_asm_includes(target, directory)
 
 
 def _run(cmd: list[str]) -> None:
@@ -111,20 +98,9 @@ def built_image(builder: str, target: Target, test_timebase: bool, need_tool) ->
 
 
 def _vdsotool_build(target: Target, workdir: Path, defines, pytest) -> Path:
-    """vdsotool's own build, through ``vdsotool.pipeline.build_image(target, defines=...)``
-    (returning the stripped image bytes) once the pipeline exists."""
-    import importlib.util
-
-    if importlib.util.find_spec("vdsotool.pipeline") is None:
-        pytest.skip("vdsotool.pipeline not written yet")
+    """vdsotool's own build of the shipped image, in process."""
     from vdsotool import pipeline
 
-    build = getattr(pipeline, "build_image", None)
-    if build is None:
-        pytest.skip("vdsotool.pipeline has no build_image(target, defines=...) yet")
-    data = build(target, defines=defines)
-    if isinstance(data, (str, Path)):
-        return Path(data)
     path = workdir / f"{target.image}.so"
-    path.write_bytes(data if isinstance(data, bytes) else bytes(data))
+    path.write_bytes(pipeline.build_image(target, defines=defines))
     return path
