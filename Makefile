@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 
-.PHONY: build test test-slow bless bench deps venv clean
+.PHONY: build test bless bench deps venv clean
 
 venv: $(VENV)/.stamp
 $(VENV)/.stamp: pyproject.toml
@@ -22,18 +22,16 @@ build: venv
 deps:
 	scripts/install-test-deps.sh
 
+# The whole suite, the full-size fuzzing (--slow) included: nothing is skipped in CI.
 test: venv deps
-	$(BIN)/python -m pytest -q -n 2
-
-test-slow: venv deps
-	$(BIN)/python -m pytest -q --slow
+	$(BIN)/python -m pytest -q -n 2 --slow
 
 # Rewrite golden files from the current output, on purpose; review the diff before committing.
 bless: venv deps
-	BLESS=1 $(BIN)/python -m pytest -q
+	BLESS=1 $(BIN)/python -m pytest -q --slow
 
 bench: venv deps
-	$(BIN)/python -m vdsotool.bench --out $(OUT)/bench.json
+	$(BIN)/python bench/bench.py --out $(OUT)/bench.json
 
 clean:
 	rm -rf $(OUT) .pytest_cache

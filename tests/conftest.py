@@ -32,7 +32,7 @@ def pytest_addoption(parser):
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--slow"):
         return
-    skip = pytest.mark.skip(reason="slow suite: run with --slow (make test-slow)")
+    skip = pytest.mark.skip(reason="full-size fuzzing: run with --slow (make test does)")
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
