@@ -6,8 +6,8 @@ programs — and lay out (layout.py), resolve and relocate at those addresses (r
 then compose the image (image.py) which repeats the same layout from the same sizes.
 
 Exports are the script's ``global:`` names that some object defines as global, in
-first-definition order (objects in ``asm/images.toml`` order). Unlike GNU ld, no ``.got``
-is synthesised (docs/gnu-differences.md).
+first-definition order (objects in ``asm/images.toml`` order). The unused ``.got`` GNU ld
+makes is made too (got.py), so the image is GNU's byte for byte.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from vdsotool.errors import SourceLoc, VdsoError
 from vdsotool.link.dynsym import DynSymEntry
 from vdsotool.link.eh_frame import FrameRecord, build_eh_frame
 from vdsotool.link.gather import gather
+from vdsotool.link import got
 from vdsotool.link.image import Content, synthetic_sizes, write_image
 from vdsotool.link.layout import SectionContent, align_up, lay_out
 from vdsotool.link.elf_header import sizeof_headers
@@ -37,6 +38,9 @@ def link(objects: list[ObjectFile], script: LinkerScript, target: Target) -> byt
     sizes = synthetic_sizes(target, script, names, len(frames)) | sized
     if eh_size:
         sizes[".eh_frame"] = SectionContent(eh_size, 4)
+    with_got = got.wants_got(script) and ".got" not in groups
+    if with_got:
+        sizes[".got"] = SectionContent(got.got_size(target), got.got_align(target))
     layout = lay_out(script, sizes, sizeof_headers(target.bits, len(script.phdrs)))
     out_addr = {p.name: p.address for p in layout.sections}
     addresses = {key: out_addr[out] + off for key, (out, off) in offsets.items()}
@@ -49,6 +53,9 @@ def link(objects: list[ObjectFile], script: LinkerScript, target: Target) -> byt
             start = addresses[key] - out_addr[out]
             data[start:start + len(patched[key])] = patched[key]
         contents[out] = Content(bytes(data), sized[out].align, flags[out])
+    if with_got:
+        data = got.build_got(target, out_addr[".got"], out_addr.get(".dynamic", 0))
+        contents[".got"] = Content(data, got.got_align(target), got.got_flags(target))
     records = [FrameRecord(addresses[(i, f.section)] + f.start, f.end - f.start, _program(f),
                            f.signal_frame, f.return_column, f.simple) for i, f in frames]
     fdes = []

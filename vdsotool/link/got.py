@@ -1,0 +1,59 @@
+"""The ``.got`` GNU ld creates for every PowerPC shared object, reproduced.
+
+Nothing in a vDSO uses a GOT: no code loads through r2 or ``_GLOBAL_OFFSET_TABLE_``. But
+GNU ld's PowerPC back ends create one for every ``-shared`` link whose script gives
+``.got`` input a home, and vdsotool's images are meant to be byte-identical to GNU's
+(the differential test compares whole files), so the link makes the same few bytes:
+
+* ELF64 (ELFv1 and ELFv2): one doubleword, the TOC base. GNU ld puts the TOC pointer
+  0x8000 past the start of the TOC area, that start rounded down to 256 bytes
+  (``TOC_BASE_ALIGN``), so that signed 16-bit offsets from r2 reach 64 KiB of it.
+* ELF32: the four-word GOT header. Word 0 is a ``blrl`` (the "GOT thunk": code does
+  ``bl _GLOBAL_OFFSET_TABLE_-4`` to learn the GOT's address, hence the section is
+  writable *and* executable), word 1 is ``_DYNAMIC``'s address, words 2 and 3 are
+  reserved for the dynamic linker and stay zero.
+
+vdsotool's own 32-bit script discards the GOT (GNU ld then makes none either); kernel-style
+scripts that keep it get GNU's bytes. The section is loaded with the rest (the vDSO has one R+X PT_LOAD), so its W flag in the
+section header has no effect at run time.
+"""
+
+from __future__ import annotations
+
+from vdsotool.abi.targets import Target
+from vdsotool.link.script import LinkerScript, OutputSection
+
+BLRL = 0x4E800021
+TOC_BASE_ALIGN = 256
+TOC_BIAS = 0x8000
+
+
+def wants_got(script: LinkerScript) -> bool:
+    """True when an output section of ``script`` takes ``.got`` input (``/DISCARD/``
+    taking it drops the GOT, which GNU ld allows)."""
+    for sec in script.sections:
+        if isinstance(sec, OutputSection) and any(".got" in p.section_patterns
+                                                  for p in sec.inputs):
+            return sec.name != "/DISCARD/"
+    return False
+
+
+def got_size(target: Target) -> int:
+    return 8 if target.bits == 64 else 16
+
+
+def got_align(target: Target) -> int:
+    return 8 if target.bits == 64 else 4
+
+
+def got_flags(target: Target) -> str:
+    return "aw" if target.bits == 64 else "awx"
+
+
+def build_got(target: Target, got_address: int, dynamic_address: int) -> bytes:
+    order = "little" if target.little else "big"
+    if target.bits == 64:
+        toc_base = (got_address & ~(TOC_BASE_ALIGN - 1)) + TOC_BIAS
+        return toc_base.to_bytes(8, order)
+    words = (BLRL, dynamic_address, 0, 0)
+    return b"".join(w.to_bytes(4, order) for w in words)
