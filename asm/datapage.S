@@ -46,12 +46,8 @@ __kernel_datapage_offset:
 # *syscall_count unless it is NULL.
 V_FUNCTION_BEGIN __kernel_get_syscall_map
 	.cfi_startproc
-	mflr	r12
-	.cfi_register lr,r12
-	mr	r4,r3
-	bl	__get_datapage
-	mtlr	r12
-	.cfi_restore lr
+	mr	r4,r3			# syscall_count
+	GET_DATAPAGE
 	addi	r3,r3,CFG_SYSCALL_MAP
 	PTR_CMPLI r4,0
 	beq	1f

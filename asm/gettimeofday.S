@@ -39,13 +39,9 @@
 
 V_FUNCTION_BEGIN __kernel_gettimeofday
 	.cfi_startproc
-	mflr	r12
-	.cfi_register lr,r12
 	mr	r11,r3			# tv
 	mr	r10,r4			# tz
-	bl	__get_datapage
-	mtlr	r12
-	.cfi_restore lr
+	GET_DATAPAGE
 	mr	r9,r3			# data page
 1:	ld	r8,CFG_TB_UPDATE_COUNT(r9)
 	andi.	r0,r8,1
@@ -105,13 +101,9 @@ V_FUNCTION_END __kernel_gettimeofday
 
 V_FUNCTION_BEGIN __kernel_gettimeofday
 	.cfi_startproc
-	mflr	r12
-	.cfi_register lr,r12
 	mr	r11,r3			# tv
 	mr	r10,r4			# tz
-	bl	__get_datapage
-	mtlr	r12
-	.cfi_restore lr
+	GET_DATAPAGE
 	mr	r9,r3			# data page
 1:	lwz	r8,CFG_TB_UPDATE_COUNT_LO(r9)
 	andi.	r0,r8,1
