@@ -43,6 +43,29 @@ def _run(cmd: list[str]) -> None:
         raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr}")
 
 
+def gnu_commands(target: Target, workdir: str | Path, defines: dict[str, int] | None = None,
+                 tools: dict[str, str] | None = None) -> list[list[str]]:
+    """The GNU reference build of ``target`` as the command lines steps 2-4 run, in order
+    (the includes of step 1 must be in ``workdir/include``: :func:`write_includes`).
+    ``tools`` maps "as"/"ld"/"objcopy" to the programs to run (default: the cross tools)."""
+    workdir = Path(workdir)
+    tools = tools or {t: target.gnu_tool(t) for t in ("as", "ld", "objcopy")}
+    include = workdir / "include"
+    defsyms = [f"--defsym={name}={value}" for name, value in sorted((defines or {}).items())]
+    commands, objects = [], []
+    for src in image_sources(target):
+        obj = workdir / (src.stem + ".o")
+        commands.append([tools["as"], *target.gnu_as_flags, "-I", str(ASM), "-I", str(include),
+                         *defsyms, "-o", str(obj), str(src)])
+        objects.append(str(obj))
+    dbg = workdir / f"{target.image}.so.dbg"
+    commands.append([tools["ld"], "-shared", f"-soname={target.soname}", "--hash-style=both",
+                     "--eh-frame-hdr", "-T", str(SCRIPTS / target.linker_script), "-o", str(dbg),
+                     *objects])
+    commands.append([tools["objcopy"], "-S", str(dbg), str(workdir / f"{target.image}.so")])
+    return commands
+
+
 def gnu_build(target: Target, workdir: str | Path, defines: dict[str, int] | None = None,
               need_tool=None) -> Path:
     """Build ``target``'s image with GNU tools in ``workdir``; returns the stripped .so
@@ -55,20 +78,9 @@ def gnu_build(target: Target, workdir: str | Path, defines: dict[str, int] | Non
     include = workdir / "include"
     include.mkdir(parents=True, exist_ok=True)
     write_includes(target, include)
-    defsyms = [f"--defsym={name}={value}" for name, value in sorted((defines or {}).items())]
-    objects = []
-    for src in image_sources(target):
-        obj = workdir / (src.stem + ".o")
-        _run([tools["as"], *target.gnu_as_flags, "-I", str(ASM), "-I", str(include),
-              *defsyms, "-o", str(obj), str(src)])
-        objects.append(str(obj))
-    dbg = workdir / f"{target.image}.so.dbg"
-    _run([tools["ld"], "-shared", f"-soname={target.soname}", "--hash-style=both",
-          "--eh-frame-hdr", "-T", str(SCRIPTS / target.linker_script), "-o", str(dbg),
-          *objects])
-    so = workdir / f"{target.image}.so"
-    _run([tools["objcopy"], "-S", str(dbg), str(so)])
-    return so
+    for cmd in gnu_commands(target, workdir, defines, tools):
+        _run(cmd)
+    return workdir / f"{target.image}.so"
 
 
 # --- images shared by the execution tests --------------------------------------------------

@@ -1,0 +1,309 @@
+"""`make bench`: vdsotool against the GNU pipeline on the same sources, with targets.
+
+Measured, interleaved in one run (A B C A B C ...) so machine noise hits every variant alike,
+each variant a fresh process started the way a user starts it:
+
+* ``cold``  – ``vdsotool build`` with an empty cache directory and an empty output directory;
+* ``warm``  – the same again with the cache and outputs of an earlier identical build
+  (unchanged sources: the edit-build loop's common case);
+* ``gnu``   – the kernel's pipeline: ``as`` per source, ``ld``, ``objcopy -S``, then
+  ``nm | sed | LC_ALL=C sort`` for the offsets header, run from one shell script.
+
+vdsotool is asked for what the GNU pipeline makes: the image and, when the build command
+offers it, the offsets header (``--emit offsets``). Both outputs are compared byte for byte.
+
+Then the image sizes side by side, the instructions executed by ``__kernel_gettimeofday``
+(fast path) and ``__kernel_get_syscall_map`` in both images (counted under
+``qemu -singlestep -d exec,nochain``: one logged block per guest instruction), and the time
+of ``vdsotool dump --all`` on a ~40 KB image. Results are printed and written as JSON.
+
+Targets (pass/fail, reported here, never asserted in the test suite): cold build <= 1.5x
+GNU, warm build <= 1.0x GNU, image size <= GNU ld's, equal path lengths, ``dump --all`` of a
+40 KB image <= 0.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from vdsotool.abi import datapage  # noqa: E402
+from vdsotool.abi.targets import TARGETS, Target  # noqa: E402
+
+LIMITS = {"cold_ratio": 1.5, "warm_ratio": 1.0, "dump_seconds": 0.5}
+PATH_FUNCTIONS = ("__kernel_gettimeofday", "__kernel_get_syscall_map")
+# the data-page fields the probe fills so gettimeofday takes its fast path, in its argv order
+PROBE_FIELDS = ("tb_orig_stamp", "tb_to_xs", "stamp_xsec", "tb_update_count")
+
+
+def vdsotool_command() -> list[str]:
+    """How a user runs vdsotool: the venv's console script, else ``python -m vdsotool``."""
+    script = Path(sys.executable).parent / "vdsotool"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "vdsotool"]
+
+
+def run(cmd: list[str], env: dict | None = None) -> subprocess.CompletedProcess:
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if r.returncode:
+        raise SystemExit(f"bench: {shlex.join(cmd)} failed ({r.returncode}):\n{r.stderr}")
+    return r
+
+
+def timed(cmd: list[str], env: dict | None = None) -> float:
+    start = time.perf_counter()
+    run(cmd, env)
+    return time.perf_counter() - start
+
+
+# --- the GNU pipeline ----------------------------------------------------------------------
+
+def offsets_pipeline(target: Target, dbg: Path, header: Path) -> str:
+    """The kernel's offsets-header pipeline (reference §8) as a shell line: ``nm`` of the
+    debug image; a run of leading zeros becomes one ``0``; ``<hex> <type> VDSO_<name>`` lines
+    become ``#define vdsoNN_offset_<name>\\t0x<hex>``; sorted bytewise."""
+    prefix = f"vdso{target.bits}_offset_"
+    sed = ("s/^00*/0/", rf"s/^\([0-9a-fA-F]*\) . VDSO_\([a-zA-Z0-9_]*\)$/#define {prefix}\2\t0x\1/p")
+    return (f"{shlex.quote(target.gnu_tool('nm'))} {shlex.quote(str(dbg))} | "
+            f"LC_ALL=C sed -n -e {shlex.quote(sed[0])} -e {shlex.quote(sed[1])} | "
+            f"LC_ALL=C sort > {shlex.quote(str(header))}")
+
+
+def gnu_script(target: Target, work: Path) -> Path:
+    """The kernel-style GNU pipeline for ``target`` as one shell script in ``work``; it
+    writes ``<image>.so``, ``<image>.so.dbg`` and ``offsets.h`` there."""
+    from gnu import gnu_commands, write_includes  # the GNU reference build of the tests
+
+    include = work / "include"
+    include.mkdir(parents=True, exist_ok=True)
+    write_includes(target, include)  # generated once, like Kbuild's asm-offsets
+    lines = ["set -e"] + [shlex.join(c) for c in gnu_commands(target, work)]
+    lines.append(offsets_pipeline(target, work / f"{target.image}.so.dbg", work / "offsets.h"))
+    script = work / "gnu.sh"
+    script.write_text("\n".join(lines) + "\n")
+    return script
+
+
+# --- build timing --------------------------------------------------------------------------
+
+@dataclass
+class BuildSetup:
+    """The three interleaved variants of one target, ready to run."""
+    vdsotool: list[str]
+    gnu: list[str]
+    offsets: bool  # vdsotool writes the offsets header too
+
+
+def vdsotool_build_args(target: Target, with_offsets: bool) -> list[str]:
+    args = ["build", "--bits", str(target.bits), "--endian", target.endian]
+    return args + (["--emit", "offsets"] if with_offsets else [])
+
+
+def prepare(target: Target, tmp: Path) -> BuildSetup:
+    """Pick the vdsotool command (with the offsets header when the CLI offers it) and write
+    the GNU script; both run once here, outside the measurement, and must agree."""
+    gnu_work = tmp / f"gnu-{target.name}"
+    gnu_work.mkdir()
+    gnu = ["bash", str(gnu_script(target, gnu_work))]
+    run(gnu)
+    base = vdsotool_command()
+    probe_env = cache_env(tmp / f"probe-cache-{target.name}")
+    offsets = True
+    probe = subprocess.run(base + vdsotool_build_args(target, True)
+                           + ["--out", str(tmp / f"probe-{target.name}")],
+                           env=probe_env, capture_output=True, text=True)
+    if probe.returncode:
+        offsets = False  # an older CLI without --emit KINDS: time the image alone
+        run(base + vdsotool_build_args(target, False) + ["--out", str(tmp / f"probe-{target.name}")],
+            probe_env)
+    return BuildSetup(base + vdsotool_build_args(target, offsets), gnu, offsets)
+
+
+def cache_env(cache: Path) -> dict:
+    return {**os.environ, "VDSOTOOL_CACHE_DIR": str(cache)}
+
+
+def time_builds(target: Target, setup: BuildSetup, rounds: int, tmp: Path) -> dict:
+    warm_cache, warm_out = tmp / f"warm-cache-{target.name}", tmp / f"warm-out-{target.name}"
+    run(setup.vdsotool + ["--out", str(warm_out)], cache_env(warm_cache))  # prime
+    samples: dict[str, list[float]] = {"cold": [], "warm": [], "gnu": []}
+    for i in range(rounds):
+        cold_cache, cold_out = tmp / f"cold-cache-{target.name}-{i}", tmp / f"cold-out-{target.name}-{i}"
+        samples["cold"].append(timed(setup.vdsotool + ["--out", str(cold_out)], cache_env(cold_cache)))
+        samples["warm"].append(timed(setup.vdsotool + ["--out", str(warm_out)], cache_env(warm_cache)))
+        samples["gnu"].append(timed(setup.gnu))
+        shutil.rmtree(cold_cache, ignore_errors=True)
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    return {
+        "rounds": rounds,
+        "median_seconds": med,
+        "min_seconds": {k: min(v) for k, v in samples.items()},
+        "cold_ratio": med["cold"] / med["gnu"],
+        "warm_ratio": med["warm"] / med["gnu"],
+        "offsets_header": setup.offsets,
+    }
+
+
+def compare_outputs(target: Target, tmp: Path, offsets: bool) -> dict:
+    """vdsotool's warm outputs against the GNU pipeline's: sizes and byte equality."""
+    ours = tmp / f"warm-out-{target.name}"
+    gnu = tmp / f"gnu-{target.name}"
+    image, gnu_image = ours / f"{target.image}.so", gnu / f"{target.image}.so"
+    result = {
+        "size": {"vdsotool": image.stat().st_size, "gnu": gnu_image.stat().st_size},
+        "image_identical": image.read_bytes() == gnu_image.read_bytes(),
+        "images": {"vdsotool": str(image), "gnu": str(gnu_image)},
+    }
+    if offsets:
+        header = ours / f"{target.image}-offsets.h"
+        result["offsets_identical"] = (header.is_file() and
+                                       header.read_bytes() == (gnu / "offsets.h").read_bytes())
+    return result
+
+
+# --- code path length ----------------------------------------------------------------------
+
+def compile_probe(target: Target, tmp: Path) -> Path:
+    probe = tmp / f"pathlen-{target.name}"
+    run([target.gnu_tool("gcc"), "-static", "-O2", "-o", str(probe), str(ROOT / "bench" / "pathlen.c")])
+    return probe
+
+
+def count_instructions(target: Target, image: Path, function: str, probe: Path) -> tuple[int, int]:
+    """Guest instructions executed inside the image by one call of ``function``, and the
+    call's result. With -singlestep each translation block is one instruction and
+    ``exec,nochain`` logs every execution of a block as ``Trace ...[.../<pc>/...]``."""
+    offsets = [hex(datapage.BY_NAME[f].offset) for f in PROBE_FIELDS]
+    with tempfile.NamedTemporaryFile(suffix=".log") as log:
+        r = subprocess.run([target.qemu, "-singlestep", "-d", "exec,nochain", "-D", log.name,
+                            str(probe), str(image), function, *offsets],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode:
+            raise SystemExit(f"bench: path-length probe failed on {image}: {r.stderr}")
+        words = r.stdout.split()  # range LO HI result R
+        lo, hi, result = int(words[1], 16), int(words[2], 16), int(words[4], 16)
+        return sum(lo <= pc < hi for pc in traced_pcs(Path(log.name).read_text())), result
+
+
+def traced_pcs(log: str):
+    for line in log.splitlines():
+        if line.startswith("Trace"):
+            yield int(line.split("[", 1)[1].split("/")[1], 16)
+
+
+def path_lengths(target: Target, images: dict[str, str], probe: Path) -> dict:
+    counts: dict = {}
+    for fn in PATH_FUNCTIONS:
+        counts[fn] = {}
+        for who, img in images.items():
+            n, result = count_instructions(target, Path(img), fn, probe)
+            if fn == "__kernel_gettimeofday" and result != 0:
+                raise SystemExit(f"bench: {who}'s gettimeofday did not take its fast path ({result:#x})")
+            counts[fn][who] = n
+    return counts
+
+
+# --- dump --------------------------------------------------------------------------------
+
+def dump_time(tmp: Path, rounds: int) -> dict:
+    from bulk_image import build_bulk_image
+
+    image = build_bulk_image(tmp / "bulk", size=40 * 1024)
+    cmd = vdsotool_command() + ["dump", "--all", str(image)]
+    times = [timed(cmd) for _ in range(rounds)]
+    return {"image_bytes": image.stat().st_size, "median_seconds": statistics.median(times)}
+
+
+# --- verdicts and report -------------------------------------------------------------------
+
+def verdicts(results: dict) -> dict[str, bool]:
+    out = {}
+    for name, t in results["targets"].items():
+        b = t["build"]
+        out[f"{name}: cold build <= {LIMITS['cold_ratio']}x GNU"] = b["cold_ratio"] <= LIMITS["cold_ratio"]
+        out[f"{name}: warm build <= {LIMITS['warm_ratio']}x GNU"] = b["warm_ratio"] <= LIMITS["warm_ratio"]
+        out[f"{name}: image size <= GNU ld's"] = t["size"]["vdsotool"] <= t["size"]["gnu"]
+        out[f"{name}: image identical to GNU's"] = t["image_identical"]
+        if "offsets_identical" in t:
+            out[f"{name}: offsets header identical to GNU's"] = t["offsets_identical"]
+        for fn, counts in t["path_length"].items():
+            out[f"{name}: {fn} path length equal to GNU's"] = counts["vdsotool"] == counts["gnu"]
+    out[f"dump --all of a 40 KB image <= {LIMITS['dump_seconds']} s"] = \
+        results["dump"]["median_seconds"] <= LIMITS["dump_seconds"]
+    return out
+
+
+def print_report(results: dict) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=max(Console().width, 120))
+    builds = Table(title="build time, median of interleaved rounds (ms)")
+    for col in ("target", "rounds", "cold", "warm", "GNU", "cold/GNU", "warm/GNU",
+                "size vdsotool", "size GNU"):
+        builds.add_column(col, justify="right")
+    for name, t in results["targets"].items():
+        b, m = t["build"], t["build"]["median_seconds"]
+        builds.add_row(name, str(b["rounds"]), f"{m['cold'] * 1e3:.1f}", f"{m['warm'] * 1e3:.1f}",
+                       f"{m['gnu'] * 1e3:.1f}", f"{b['cold_ratio']:.2f}x", f"{b['warm_ratio']:.2f}x",
+                       f"{t['size']['vdsotool']} B", f"{t['size']['gnu']} B")
+    console.print(builds)
+    paths = Table(title="instructions executed (qemu, one call)")
+    for col in ("target", "function", "vdsotool", "GNU"):
+        paths.add_column(col, justify="right")
+    for name, t in results["targets"].items():
+        for fn, c in t["path_length"].items():
+            paths.add_row(name, fn, str(c["vdsotool"]), str(c["gnu"]))
+    console.print(paths)
+    d = results["dump"]
+    console.print(f"dump --all of a {d['image_bytes']} B image: median {d['median_seconds'] * 1e3:.1f} ms")
+    for what, ok in results["verdicts"].items():
+        console.print(f"[{'green' if ok else 'red'}]{'PASS' if ok else 'FAIL'}[/]  {what}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=10, help="rounds per variant (default 10)")
+    ap.add_argument("--out", type=Path, default=ROOT / "out" / "bench.json")
+    ap.add_argument("--targets", default="ppc64,ppc32", help="comma-separated target names")
+    ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = ap.parse_args(argv)
+    results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+                                 "platform": platform.platform()},
+                     "targets": {}}
+    with tempfile.TemporaryDirectory(prefix="vdsotool-bench-") as d:
+        tmp = Path(d)
+        for name in args.targets.split(","):
+            target = TARGETS[name]
+            setup = prepare(target, tmp)
+            entry = {"build": time_builds(target, setup, args.rounds, tmp)}
+            entry |= compare_outputs(target, tmp, setup.offsets)
+            images = entry.pop("images")
+            entry["path_length"] = path_lengths(target, images, compile_probe(target, tmp))
+            results["targets"][name] = entry
+        results["dump"] = dump_time(tmp, args.rounds)
+    results["verdicts"] = verdicts(results)
+    print_report(results)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    print(f"wrote {args.out}")
+    return 1 if args.strict and not all(results["verdicts"].values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
