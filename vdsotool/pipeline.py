@@ -3,16 +3,19 @@
 For a target it reads ``asm/images.toml`` (ordered sources), assembles each source with
 the generated includes (vdsotool.abi.generated) and ``-D`` defines, links them with
 ``linker_scripts/<target.linker_script>`` (vdsotool.link.driver), runs the image checks
-(vdsotool.inspect.check) and only then writes ``<out>/<image>.so`` atomically. Everything
-is computed in memory first, so a failing build leaves old outputs untouched. Progress
-goes to a callback as Kbuild-style quiet lines (``  VDSO64A asm/sigtramp64.S``).
+(vdsotool.inspect.check) and only then writes ``<out>/<image>.so`` and its debug twin
+``<out>/<image>.so.dbg`` (the same plus ``.symtab``, like GNU ld's unstripped output)
+atomically. Everything is computed in memory first, so a failing build leaves old outputs
+untouched. Progress goes to a callback as Kbuild-style quiet lines
+(``  VDSO64A asm/sigtramp64.S``).
 
 Hook for kernel outputs: if ``vdsotool.emit`` provides
-``kernel_outputs(image, target, out_dir) -> dict[path, bytes]`` and ``emit=True``, its
-files are written together with the image.
+``kernel_outputs(image, dbg, target, out_dir) -> dict[path, bytes]`` and ``emit=True``, its
+files are written together with the image (``dbg``: the debug twin's bytes, whose symbols
+give the offsets header as ``nm vdsoNN.so.dbg`` does in the kernel).
 
 ``build_image(target)`` is the same build without files: the image bytes, as the tests and
-the benchmark use them.
+the benchmark use them; ``build_debug_image(target)`` gives the debug twin's.
 """
 
 from __future__ import annotations
@@ -72,23 +75,28 @@ def build_outputs(target: Target, root: Path, out_dir: Path, defines: dict[str, 
     script = read_script(str(root / "linker_scripts" / target.linker_script))
     image_path = out_dir / f"{target.image}.so"
     log(f"  {tag}L {image_path}")
-    image = link(objects, script, target)
+    image, dbg = link(objects, script, target, debug=True)
     defects = check_bytes(image, str(image_path))
     if defects:
         raise VdsoError(defects)
-    outputs = {image_path: image}
+    outputs = {image_path: image, debug_path(out_dir, target): dbg}
     if emit:
-        outputs |= _kernel_outputs(image, target, out_dir)
+        outputs |= _kernel_outputs(image, dbg, target, out_dir)
     return outputs
 
 
-def _kernel_outputs(image: bytes, target: Target, out_dir: Path) -> dict[Path, bytes]:
+def debug_path(out_dir: Path, target: Target) -> Path:
+    return out_dir / f"{target.image}.so.dbg"
+
+
+def _kernel_outputs(image: bytes, dbg: bytes, target: Target,
+                    out_dir: Path) -> dict[Path, bytes]:
     try:
         from vdsotool.emit import kernel_outputs
     except ImportError:
         raise VdsoError.at(None, "--emit: vdsotool.emit.kernel_outputs is not available") \
             from None
-    return {Path(p): data for p, data in kernel_outputs(image, target, out_dir).items()}
+    return {Path(p): data for p, data in kernel_outputs(image, dbg, target, out_dir).items()}
 
 
 def build_image(target: Target, src: str | Path | None = None,
@@ -97,6 +105,13 @@ def build_image(target: Target, src: str | Path | None = None,
     root = find_source_root(src)
     outputs = build_outputs(target, root, Path("."), defines)
     return outputs[Path(".") / f"{target.image}.so"]
+
+
+def build_debug_image(target: Target, src: str | Path | None = None,
+                      defines: dict[str, int] | None = None) -> bytes:
+    """The debug twin (``<image>.so.dbg``) of ``target``'s image, in memory."""
+    root = find_source_root(src)
+    return build_outputs(target, root, Path("."), defines)[debug_path(Path("."), target)]
 
 
 def build(target: Target, src: str | Path | None, out_dir: str | Path,

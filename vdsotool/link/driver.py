@@ -8,9 +8,15 @@ then compose the image (image.py) which repeats the same layout from the same si
 Exports are the script's ``global:`` names that some object defines as global, in
 first-definition order (objects in ``asm/images.toml`` order). The unused ``.got`` GNU ld
 makes is made too (got.py), so the image is GNU's byte for byte.
+
+With ``debug`` the link also returns the debug twin (``vdsoNN.so.dbg``): the same image
+plus ``.symtab``/``.strtab`` as GNU ld writes them (debug_twin.py, symtab.py); the kernel
+derives its offsets header from that twin's symbols.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from vdsotool.abi.targets import Target
 from vdsotool.errors import SourceLoc, VdsoError
@@ -18,7 +24,10 @@ from vdsotool.link.dynsym import DynSymEntry
 from vdsotool.link.eh_frame import FrameRecord, build_eh_frame
 from vdsotool.link.gather import gather
 from vdsotool.link import got
-from vdsotool.link.image import Content, synthetic_sizes, write_image
+from vdsotool.link.debug_twin import debug_symbols
+from vdsotool.link.image import Content, compose, finish, synthetic_sizes
+from vdsotool.link.shdrs import OutSection
+from vdsotool.link.symtab import build_symtab
 from vdsotool.link.layout import SectionContent, align_up, lay_out
 from vdsotool.link.elf_header import sizeof_headers
 from vdsotool.link.resolve import apply_relocations, symbol_address
@@ -26,7 +35,21 @@ from vdsotool.link.script import LinkerScript
 from vdsotool.objfile import ObjectFile
 
 
-def link(objects: list[ObjectFile], script: LinkerScript, target: Target) -> bytes:
+@dataclass(frozen=True)
+class LinkedImage:
+    image: bytes  # the shipped (stripped) image
+    dbg: bytes | None  # the debug twin: the same plus .symtab/.strtab (when asked for)
+
+
+def link(objects: list[ObjectFile], script: LinkerScript, target: Target, *,
+         debug: bool = False) -> bytes | tuple[bytes, bytes]:
+    """The image; with ``debug``, ``(image, debug twin)``."""
+    linked = link_image(objects, script, target, debug=debug)
+    return (linked.image, linked.dbg) if debug else linked.image
+
+
+def link_image(objects: list[ObjectFile], script: LinkerScript, target: Target, *,
+               debug: bool = False) -> LinkedImage:
     groups = gather(script, objects)
     offsets, sized, flags = _concatenate(objects, groups)
     export_syms = _exports(objects, script)
@@ -66,7 +89,23 @@ def link(objects: list[ObjectFile], script: LinkerScript, target: Target) -> byt
     exports = [DynSymEntry(s.name, symbol_address(s, i, addresses), s.size or 0,
                            s.type if s.type in ("func", "object") else "notype", 0)
                for i, s in export_syms]
-    return write_image(target, script, exports, contents, fdes)
+    composed = compose(target, script, exports, contents, fdes)
+    if not debug:
+        return LinkedImage(finish(composed), None)
+    placement = {key: (out, addresses[key]) for key, (out, _) in offsets.items()}
+    symbols = debug_symbols(objects, script, layout, placement, set(names),
+                            dynobj_first=target.bits == 32)
+    return LinkedImage(finish(composed), _with_symtab(composed, symbols))
+
+
+def _with_symtab(composed, symbols) -> bytes:
+    """The debug twin: GNU ld's .so before stripping (.symtab, .strtab, then .shstrtab)."""
+    target = composed.target
+    symtab, strtab, first_global = build_symtab(symbols, composed.section_index(),
+                                                target.bits, not target.little)
+    extra = [(OutSection(".symtab", "", 0, 0, 0, target.wordsize, first_global), symtab),
+             (OutSection(".strtab", "", 0, 0, 0, 1), strtab)]
+    return finish(composed, extra, (".symtab", ".strtab", ".shstrtab"))
 
 
 def _program(f):

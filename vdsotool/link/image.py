@@ -12,7 +12,7 @@ names), so one layout pass suffices; their contents, which hold addresses, are b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vdsotool.abi.targets import Target
 from vdsotool.link import dynamic as dyn
@@ -25,7 +25,7 @@ from vdsotool.link.gnu_hash import build_gnu_hash, gnu_ld_dynsym_order
 from vdsotool.link.hash import build_hash
 from vdsotool.link.layout import SectionContent, lay_out
 from vdsotool.link.script import LinkerScript
-from vdsotool.link.shdrs import OutSection, build_section_headers, build_shstrtab
+from vdsotool.link.shdrs import OutSection, build_section_headers
 from vdsotool.link.verdef import build_verdef
 from vdsotool.link.versym import build_versym
 
@@ -68,6 +68,28 @@ def write_image(target: Target, script: LinkerScript, exports: list[DynSymEntry]
     """The stripped image. ``exports`` in first-definition order (their ``shndx`` is
     resolved here from the section names in ``contents``: pass the output section name's
     index placeholder 0); ``fdes``: (pc_begin, offset of the FDE in .eh_frame)."""
+    return finish(compose(target, script, exports, contents, fdes, dynsym_order))
+
+
+@dataclass
+class Composed:
+    """The loaded part of an image (headers still blank) and what the tables need."""
+
+    target: Target
+    script: LinkerScript
+    loaded: bytes
+    sections: list[OutSection]
+    layout_sections: list  # layout.Placed, for the program headers
+    flags: dict[str, str]
+
+    def section_index(self) -> dict[str, int]:
+        return {s.name: i + 1 for i, s in enumerate(self.sections)}
+
+
+def compose(target: Target, script: LinkerScript, exports: list[DynSymEntry],
+            contents: dict[str, Content], fdes: list[tuple[int, int]],
+            dynsym_order: list[str] | None = None) -> Composed:
+    """Everything that is loaded: the synthesised sections and ``contents`` laid out."""
     word, big = target.wordsize, not target.little
     nodes = [v.name for v in script.versions]
     names = [e.name for e in exports] + nodes
@@ -115,9 +137,26 @@ def write_image(target: Target, script: LinkerScript, exports: list[DynSymEntry]
         image[p.address:p.address + p.size] = data[p.name]
     out_sections = [OutSection(p.name, flags.get(p.name, "a"), p.address, p.address, p.size,
                                p.align) for p in layout.sections]
+    return Composed(target, script, bytes(image), out_sections, layout.sections, flags)
+
+
+def finish(composed: Composed, extra: list[tuple[OutSection, bytes]] = (),
+           shstrtab_first: tuple[str, ...] = (".shstrtab",)) -> bytes:
+    """The file: loaded part, then the non-allocated ``extra`` sections (the debug twin's
+    ``.symtab``/``.strtab``), ``.shstrtab`` and the section headers aligned to the word.
+    ``shstrtab_first``: names GNU puts first in ``.shstrtab`` (objcopy puts ``.shstrtab``
+    itself first in the stripped file, ld puts ``.symtab``, ``.strtab``, ``.shstrtab``)."""
+    target, script = composed.target, composed.script
+    word, big = target.wordsize, not target.little
+    image = bytearray(composed.loaded)
+    out_sections = list(composed.sections)
+    for section, data in extra:
+        image += bytes(-len(image) % section.align)
+        out_sections.append(replace(section, offset=len(image), size=len(data)))
+        image += data
     shstrtab_at = len(image)
-    shstr_names = [s.name for s in out_sections] + [".shstrtab"]
-    shstrtab, name_offsets = build_shstrtab(shstr_names)
+    names = list(shstrtab_first) + [s.name for s in out_sections] + [".shstrtab"]
+    shstrtab, name_offsets = build_dynstr(names)
     out_sections.append(OutSection(".shstrtab", "", 0, shstrtab_at, len(shstrtab), 1))
     image += shstrtab
     image += bytes(-len(image) % word)
@@ -125,6 +164,7 @@ def write_image(target: Target, script: LinkerScript, exports: list[DynSymEntry]
     image += build_section_headers(out_sections, name_offsets, target.bits, big)
     header = build_elf_header(target, len(script.phdrs), shoff, len(out_sections) + 1,
                               len(out_sections))
-    header += build_phdrs(segments(script.phdrs, layout.sections, flags), target.bits, big)
+    header += build_phdrs(segments(script.phdrs, composed.layout_sections, composed.flags),
+                          target.bits, big)
     image[:len(header)] = header
     return bytes(image)

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from vdsotool.link.dynstr import build_dynstr
 
-SHT_PROGBITS, SHT_STRTAB, SHT_HASH, SHT_DYNAMIC, SHT_NOTE, SHT_DYNSYM = 1, 3, 5, 6, 7, 11
+SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_HASH, SHT_DYNAMIC, SHT_NOTE = 1, 2, 3, 5, 6, 7
+SHT_DYNSYM = 11
 SHT_GNU_HASH, SHT_GNU_VERDEF, SHT_GNU_VERSYM = 0x6FFFFFF6, 0x6FFFFFFD, 0x6FFFFFFF
 SHF_WRITE, SHF_ALLOC, SHF_EXECINSTR = 1, 2, 4
 
@@ -33,6 +34,9 @@ KINDS = {
     ".dynamic": (SHT_DYNAMIC, ".dynstr", 0, 8, 16),
     ".got": (SHT_PROGBITS, None, 0, 4, 8),
     ".shstrtab": (SHT_STRTAB, None, 0, 0, 0),
+    # the debug twin's symbol table; its info (first global) comes with the section
+    ".symtab": (SHT_SYMTAB, ".strtab", 0, 16, 24),
+    ".strtab": (SHT_STRTAB, None, 0, 0, 0),
 }
 
 
@@ -44,6 +48,7 @@ class OutSection:
     offset: int
     size: int
     align: int
+    info: int | None = None  # sh_info when it is not the kind's constant
 
 
 def build_shstrtab(names: list[str]) -> tuple[bytes, dict[str, int]]:
@@ -65,6 +70,7 @@ def build_section_headers(sections: list[OutSection], name_offsets: dict[str, in
     out = bytes(struct.calcsize(fmt))
     for s in sections:
         stype, link, info, ent32, ent64 = KINDS.get(s.name, (SHT_PROGBITS, None, 0, 0, 0))
+        info = info if s.info is None else s.info
         out += struct.pack(fmt, name_offsets[s.name], stype, flag_bits(s.flags), s.address,
                            s.offset, s.size, index.get(link, 0), info, s.align,
                            ent64 if bits == 64 else ent32)
