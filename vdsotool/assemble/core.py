@@ -218,6 +218,8 @@ class Assembler:
         st.obj = ObjectFile(path=path, target=self.target)
         for name, value in self.defines.items():
             st.symbols[name] = Value(int(value))
+            # like GNU as --defsym: a local absolute symbol, first in the object's table
+            st.obj.symbols[name] = Symbol(name, None, int(value))
         self.section_of(st, ".text")
         lines = self.read_lines(text, path)
         try:
