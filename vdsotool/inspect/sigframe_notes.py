@@ -16,11 +16,14 @@ These notes are advisory text for ``dump``; nothing depends on them.
 
 from __future__ import annotations
 
+from vdsotool.abi import sigframes as S
 from vdsotool.cfi import dwarf as D
 
-MSR_VEC = 1 << 25
-GREGS_SLOTS = {32: "nip", 33: "msr", 35: "ctr", 36: "link (LR)", 37: "xer", 38: "ccr"}
-FPR_SLOT = 48
+# The slot numbers and the MSR_VEC bit are the layout data of vdsotool/abi/sigframes.py.
+MSR_VEC = S.MSR_VEC
+GREGS_SLOTS = {S.NIP: "nip", S.MSR: "msr", S.CTR: "ctr", S.LINK: "link (LR)", S.XER: "xer",
+               S.CCR: "ccr"}
+FPR_SLOT = S.GREG_SLOTS  # the FPR block follows the ELF_NGREG register-sized slots
 
 
 def note_for(ops: tuple, word: int, is_cfa: bool = False) -> str | None:
@@ -50,7 +53,7 @@ def _slot_name(offset: int, word: int) -> str:
     slot, extra = divmod(offset, word)
     if slot >= FPR_SLOT:
         fpr, part = divmod(offset - FPR_SLOT * word, 8)
-        if fpr > 32:  # past the FPRs and FPSCR: not a slot of the register block
+        if fpr > S.FPR_COUNT:  # past the FPRs and FPSCR: not a slot of the register block
             return f"gregs + {offset:#x}"
         return f"the FPR block: f{fpr}" + (f" +{part}" if part else "")
     name = f"r{slot}" if slot < 32 else GREGS_SLOTS.get(slot, f"slot {slot}")
