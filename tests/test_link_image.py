@@ -42,3 +42,43 @@ def test_relinked_image_identical_to_gnu_ld(name):
     ours = write_image(target, script, exports, contents, fdes)
     assert check_bytes(ours, "ours.so") == []
     assert ours == gnu
+
+
+KERNEL_STYLE_GOT = ".got            : { *(.got.plt) *(.got) }"
+
+
+def test_kernel_style_32bit_script_keeping_the_got_matches_gnu_ld(tmp_path):
+    """vdsotool's 32-bit script discards the GOT; a kernel-style one keeps it. Then GNU ld
+    makes its 16-byte blrl GOT header (and ``_GLOBAL_OFFSET_TABLE_`` in the debug twin), and
+    so must we: same modified script, same bytes."""
+    import re
+    import shutil
+    import subprocess
+
+    from gnu import built_image, image_sources
+
+    from vdsotool.abi.targets import PPC32
+    from vdsotool.pipeline import build_outputs
+
+    src = tmp_path / "src"
+    for part in ("asm", "linker_scripts"):
+        shutil.copytree(ROOT / part, src / part)
+    script = src / "linker_scripts" / PPC32.linker_script
+    text, count = re.subn(r"/DISCARD/\s*:\s*\{\s*\*\(\.got\.plt\)\s*\*\(\.got\)\s*\}",
+                          KERNEL_STYLE_GOT, script.read_text())
+    assert count == 1, "the 32-bit script no longer discards its GOT this way"
+    script.write_text(text)
+
+    gnu_objects = built_image("gnu", PPC32, False, need_tool).parent
+    dbg, so = tmp_path / "gnu.so.dbg", tmp_path / "gnu.so"
+    subprocess.run([need_tool(PPC32.gnu_tool("ld")), "-shared", f"-soname={PPC32.soname}",
+                    "--hash-style=both", "--eh-frame-hdr", "-T", str(script), "-o", str(dbg),
+                    *(str(gnu_objects / (s.stem + ".o")) for s in image_sources(PPC32))],
+                   check=True, capture_output=True)
+    subprocess.run([need_tool(PPC32.gnu_tool("objcopy")), "-S", str(dbg), str(so)], check=True)
+
+    ours = build_outputs(PPC32, src, tmp_path / "out", None)
+    image = ours[tmp_path / "out" / "vdso32.so"]
+    assert b".got" in image  # the GOT is there, as in GNU's
+    assert image == so.read_bytes()
+    assert ours[tmp_path / "out" / "vdso32.so.dbg"] == dbg.read_bytes()

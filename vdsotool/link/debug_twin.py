@@ -7,7 +7,8 @@ Sources of symbols, each as GNU ld treats them (the order is symtab.py's busines
 * every object's global definitions: the exports stay global, all others (hidden helpers
   like ``__get_datapage``, anything under ``local: *``) become local;
 * the version-node symbols (``LINUX_2.6.15``, ``OBJECT GLOBAL ABS`` at 0);
-* what the linker defines: ``_DYNAMIC`` (``OBJECT`` at ``.dynamic``),
+* what the linker defines: ``_DYNAMIC`` (``OBJECT`` at ``.dynamic``), the 32-bit
+  ``_GLOBAL_OFFSET_TABLE_`` when a ``.got`` is made (got.py),
   ``__GNU_EH_FRAME_HDR`` (at ``.eh_frame_hdr``), the script's assignments (``_end = .``
   belongs to the output section placed before it; ``PROVIDE`` only when an object refers
   to the name without defining it), and the top-level ones (``VDSO_sigtramp_rt64 =
@@ -29,16 +30,20 @@ Key = tuple[int, str]  # (object index, input section name)
 
 def debug_symbols(objects: list[ObjectFile], script: LinkerScript, layout: Layout,
                   placement: dict[Key, tuple[str, int]], exports: set[str],
-                  dynobj_first: bool) -> list[SymtabSymbol]:
+                  dynobj_first: bool, got_symbol: tuple[str, int] | None = None
+                  ) -> list[SymtabSymbol]:
     """The debug twin's symbols in GNU ld's order. ``placement``: each kept input
     section's output section and address; ``dynobj_first``: GNU ld's synthesised sections
-    belong to the first object (32-bit) rather than to a stub object (64-bit)."""
+    belong to the first object (32-bit) rather than to a stub object (64-bit);
+    ``got_symbol``: (name, address) of the GOT symbol GNU ld defines, if any."""
     sections = [(p.name, p.address) for p in layout.sections]
     object_locals = [(_file_name(objects[i]), _locals(objects[i], i, placement))
                      for i in _output_order(objects, layout, placement, dynobj_first)]
     made_local, globals_ = _object_globals(objects, placement, exports)
     globals_ += [SymtabSymbol(v.name, 0, 0, "object", None, "global") for v in script.versions]
     made_local += _linker_defined(objects, script, layout, made_local + globals_)
+    if got_symbol is not None:
+        made_local.append(SymtabSymbol(got_symbol[0], got_symbol[1], 0, "object", ".got"))
     return arrange(sections, object_locals, made_local, globals_)
 
 

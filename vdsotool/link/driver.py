@@ -93,8 +93,9 @@ def link_image(objects: list[ObjectFile], script: LinkerScript, target: Target, 
     if not debug:
         return LinkedImage(finish(composed), None)
     placement = {key: (out, addresses[key]) for key, (out, _) in offsets.items()}
+    got_symbol = got.got_symbol(target, out_addr[".got"]) if with_got else None
     symbols = debug_symbols(objects, script, layout, placement, set(names),
-                            dynobj_first=target.bits == 32)
+                            dynobj_first=target.bits == 32, got_symbol=got_symbol)
     return LinkedImage(finish(composed), _with_symtab(composed, symbols))
 
 

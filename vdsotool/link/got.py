@@ -50,6 +50,13 @@ def got_flags(target: Target) -> str:
     return "aw" if target.bits == 64 else "awx"
 
 
+def got_symbol(target: Target, got_address: int) -> tuple[str, int] | None:
+    """The symbol GNU ld defines for the GOT (listed in the debug twin): on ELF32
+    ``_GLOBAL_OFFSET_TABLE_`` at word 1 — where ``bl _GLOBAL_OFFSET_TABLE_-4`` returns to.
+    On ELF64 GNU ld defines ``.TOC.`` only when something refers to it; nothing here does."""
+    return ("_GLOBAL_OFFSET_TABLE_", got_address + 4) if target.bits == 32 else None
+
+
 def build_got(target: Target, got_address: int, dynamic_address: int) -> bytes:
     order = "little" if target.little else "big"
     if target.bits == 64:
