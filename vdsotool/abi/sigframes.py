@@ -32,6 +32,7 @@ MSR_VEC = 1 << MSR_VEC_BIT
 # Sizes of what precedes the register pointer (bytes).
 PPC32_DUMMY_FRAME = 64  # __SIGNAL_FRAMESIZE32
 PPC64_DUMMY_FRAME = 128  # __SIGNAL_FRAMESIZE, popped by the trampoline's addi
+PPC32_RT_GAP = 16  # the 32-bit kernel leaves 16 bytes between the dummy frame and rt_sigframe
 SIGINFO_SIZE = 128
 
 
@@ -85,7 +86,7 @@ def sigreturn32() -> SigFrameLayout:
 def rt_sigreturn32() -> SigFrameLayout:
     uc_header = 4 + 4 + 12  # uc_flags, uc_link, uc_stack (ss_sp, ss_flags, ss_size)
     uc_pad = 7 * 4
-    ptregs = PPC32_DUMMY_FRAME + 16 + SIGINFO_SIZE + uc_header + uc_pad  # 256
+    ptregs = PPC32_DUMMY_FRAME + PPC32_RT_GAP + SIGINFO_SIZE + uc_header + uc_pad  # 256
     return SigFrameLayout("rt_sigreturn32", 4, ptregs, _vregs32(), False, 0, 12, 32)
 
 
