@@ -117,6 +117,19 @@ def parse_defines(items: list[str]) -> dict[str, int]:
     return out
 
 
+def emit_option(text: str, page_size: int) -> frozenset[str]:
+    """--emit KINDS and --page-size, as usage errors when malformed."""
+    from vdsotool.emit import parse_kinds
+
+    if page_size < 256 or page_size & (page_size - 1):
+        raise typer.BadParameter(f"{page_size} is not a power of two >= 256",
+                                 param_hint="--page-size")
+    try:
+        return parse_kinds(text)
+    except ValueError as e:
+        raise typer.BadParameter(str(e), param_hint="--emit") from None
+
+
 @app.command()
 def build(
     bits: int = typer.Option(..., "--bits", help="32 or 64."),
@@ -124,17 +137,24 @@ def build(
     out: Path = typer.Option(Path("out"), "--out", help="Output directory."),
     src: Optional[Path] = typer.Option(None, "--src", help="Tree holding asm/ and linker_scripts/."),
     define: list[str] = typer.Option([], "-D", help="NAME=VALUE for the assembler (repeatable)."),
-    emit: bool = typer.Option(False, "--emit", help="Also write the kernel outputs."),
+    emit: str = typer.Option("all", "--emit", metavar="KINDS",
+                             help="Kernel outputs to write beside the image: comma-separated "
+                                  "c,offsets,patches,incbin, or all, or none."),
+    page_size: int = typer.Option(4096, "--page-size",
+                                  help="Page size the C blob, wrapper and patch tables assume."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary to stdout."),
 ) -> None:
-    """Assemble, link, check and write <out>/vdso32.so | vdso64.so | vdso64le.so."""
+    """Assemble, link, check and write <out>/vdso32.so | vdso64.so | vdso64le.so, its
+    debug twin (.so.dbg) and the kernel outputs (<image>-blob.c/.h, -offsets.h,
+    -patches.json, -wrapper.S)."""
     target = target_option(bits, endian)
     defines = parse_defines(define)
+    kinds = emit_option(emit, page_size)
     from vdsotool.pipeline import build as run_build
 
     log = (lambda line: None) if json_out else (lambda line: sys.stderr.write(line + "\n"))
     try:
-        written = run_build(target, src, out, defines, log, emit)
+        written = run_build(target, src, out, defines, log, kinds, page_size)
     except VdsoError as err:
         fail(err)
     if json_out:
@@ -192,6 +212,61 @@ def verify(
         typer.echo("OK" if report.ok else "FAILED")
     if not report.ok:
         raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def cpu_option(name: str):
+    """Resolve --cpu to a CPU of vdsotool/abi/cpus.py, as a usage error listing the names."""
+    from vdsotool.abi.cpus import CPUS, cpu_named
+
+    cpu = cpu_named(name)
+    if cpu is None:
+        names = ", ".join(c.name for c in CPUS)
+        raise typer.BadParameter(f"unknown CPU '{name}'; known CPUs: {names}",
+                                 param_hint="--cpu")
+    return cpu
+
+
+@app.command()
+def patch(
+    image: Path = typer.Argument(..., help="vDSO image (.so) of any target."),
+    cpu_name: str = typer.Option(..., "--cpu", help="CPU name (see 'vdsotool cpus')."),
+    out: Path = typer.Option(..., "--out", "-o", help="Where to write the patched image."),
+    page_size: int = typer.Option(4096, "--page-size",
+                                  help="Page size for the data-page word."),
+) -> None:
+    """Write IMAGE as CPU's kernel maps it: its .dynsym patches and the data-page word."""
+    cpu = cpu_option(cpu_name)
+    from vdsotool.emit.patches import patched_image
+    from vdsotool.errors import ImageLoc
+    from vdsotool.util.atomic import write_atomic
+
+    try:
+        try:
+            data = image.read_bytes()
+        except OSError as e:
+            raise VdsoError.at(ImageLoc(str(image)), f"cannot read: {e.strerror}") from None
+        write_atomic(out, patched_image(data, cpu, page_size, str(image)))
+    except VdsoError as err:
+        fail(err)
+
+
+@app.command()
+def cpus(
+    json_out: bool = typer.Option(False, "--json", help="Print the tables as JSON."),
+) -> None:
+    """List the CPUs (PVR, kernel feature bits) and the .dynsym patches their kernels apply."""
+    from vdsotool.emit.cpu_list import cpu_tables, cpus_document
+
+    if json_out:
+        import json
+
+        typer.echo(json.dumps(cpus_document(), indent=2))
+        return
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    for table in cpu_tables():
+        console.print(table)
 
 
 @app.command()

@@ -9,10 +9,11 @@ atomically. Everything is computed in memory first, so a failing build leaves ol
 untouched. Progress goes to a callback as Kbuild-style quiet lines
 (``  VDSO64A asm/sigtramp64.S``).
 
-Hook for kernel outputs: if ``vdsotool.emit`` provides
-``kernel_outputs(image, dbg, target, out_dir) -> dict[path, bytes]`` and ``emit=True``, its
-files are written together with the image (``dbg``: the debug twin's bytes, whose symbols
-give the offsets header as ``nm vdsoNN.so.dbg`` does in the kernel).
+Kernel outputs: ``emit`` names the kinds to produce (``c``, ``offsets``, ``patches``,
+``incbin``; see vdsotool.emit); ``vdsotool.emit.kernel_outputs(image, dbg, target, out_dir,
+page_size, kinds)`` computes them and they are written together with the image (``dbg``:
+the debug twin's bytes, whose symbols give the offsets header as ``nm vdsoNN.so.dbg`` does
+in the kernel).
 
 ``build_image(target)`` is the same build without files: the image bytes, as the tests and
 the benchmark use them; ``build_debug_image(target)`` gives the debug twin's.
@@ -31,8 +32,12 @@ from vdsotool.errors import SourceLoc, VdsoError
 def find_source_root(src: str | Path | None = None) -> Path:
     """The directory holding ``asm/`` and ``linker_scripts/``: ``src``, else the current
     directory, else the checkout this package lives in."""
+    from vdsotool.util.cache import note_input
+
     candidates = [Path(src)] if src else [Path.cwd(), Path(__file__).resolve().parent.parent]
     for root in candidates:
+        note_input(root / "asm" / "images.toml")
+        note_input(root / "linker_scripts")
         if (root / "asm" / "images.toml").is_file() and (root / "linker_scripts").is_dir():
             return root
     where = ", ".join(str(c) for c in candidates)
@@ -41,7 +46,10 @@ def find_source_root(src: str | Path | None = None) -> Path:
 
 
 def image_sources(root: Path, target: Target) -> list[Path]:
+    from vdsotool.util.cache import note_input
+
     toml = root / "asm" / "images.toml"
+    note_input(toml)
     try:
         table = tomllib.loads(toml.read_text(encoding="utf-8"))
         return [root / "asm" / name for name in table[target.name]["sources"]]
@@ -52,7 +60,7 @@ def image_sources(root: Path, target: Target) -> list[Path]:
 
 def build_outputs(target: Target, root: Path, out_dir: Path, defines: dict[str, int] | None,
                   log: Callable[[str], None] = lambda line: None,
-                  emit: bool = False) -> dict[Path, bytes]:
+                  emit: frozenset[str] = frozenset(), page_size: int = 4096) -> dict[Path, bytes]:
     """Every output file of the build, in memory; raises VdsoError with all diagnostics."""
     from vdsotool.abi.generated import asm_includes
     from vdsotool.assemble import assemble_file
@@ -60,19 +68,23 @@ def build_outputs(target: Target, root: Path, out_dir: Path, defines: dict[str, 
     from vdsotool.inspect.check import check_bytes
     from vdsotool.link.driver import link
     from vdsotool.link.script import read_script
+    from vdsotool.util.cache import note_input
 
     tag = f"VDSO{target.bits}"
     includes = asm_includes(target)
     sink, objects = DiagnosticSink(), []
     for path in image_sources(root, target):
         log(f"  {tag}A {path.relative_to(root)}")
+        note_input(path)
         try:
             objects.append(assemble_file(str(path), target, include_dirs=[root / "asm"],
                                          virtual_includes=includes, defines=defines or {}))
         except VdsoError as err:
             sink.extend(err)
     sink.raise_if_failed()
-    script = read_script(str(root / "linker_scripts" / target.linker_script))
+    script_path = root / "linker_scripts" / target.linker_script
+    note_input(script_path)
+    script = read_script(str(script_path))
     image_path = out_dir / f"{target.image}.so"
     log(f"  {tag}L {image_path}")
     image, dbg = link(objects, script, target, debug=True)
@@ -81,7 +93,7 @@ def build_outputs(target: Target, root: Path, out_dir: Path, defines: dict[str, 
         raise VdsoError(defects)
     outputs = {image_path: image, debug_path(out_dir, target): dbg}
     if emit:
-        outputs |= _kernel_outputs(image, dbg, target, out_dir)
+        outputs |= _kernel_outputs(image, dbg, target, out_dir, page_size, emit)
     return outputs
 
 
@@ -89,14 +101,11 @@ def debug_path(out_dir: Path, target: Target) -> Path:
     return out_dir / f"{target.image}.so.dbg"
 
 
-def _kernel_outputs(image: bytes, dbg: bytes, target: Target,
-                    out_dir: Path) -> dict[Path, bytes]:
-    try:
-        from vdsotool.emit import kernel_outputs
-    except ImportError:
-        raise VdsoError.at(None, "--emit: vdsotool.emit.kernel_outputs is not available") \
-            from None
-    return {Path(p): data for p, data in kernel_outputs(image, dbg, target, out_dir).items()}
+def _kernel_outputs(image: bytes, dbg: bytes, target: Target, out_dir: Path, page_size: int,
+                    kinds: frozenset[str]) -> dict[Path, bytes]:
+    from vdsotool.emit import kernel_outputs
+
+    return kernel_outputs(image, dbg, target, out_dir, page_size, frozenset(kinds))
 
 
 def build_image(target: Target, src: str | Path | None = None,
@@ -116,10 +125,10 @@ def build_debug_image(target: Target, src: str | Path | None = None,
 
 def build(target: Target, src: str | Path | None, out_dir: str | Path,
           defines: dict[str, int] | None = None, log: Callable[[str], None] = lambda l: None,
-          emit: bool = False) -> list[Path]:
-    """Build and write atomically; returns the written paths."""
+          emit: frozenset[str] = frozenset(), page_size: int = 4096) -> list[Path]:
+    """Build and write atomically; returns the written paths (those whose content changed)."""
     from vdsotool.util.atomic import write_outputs
 
     root = find_source_root(src)
-    outputs = build_outputs(target, root, Path(out_dir), defines, log, emit)
+    outputs = build_outputs(target, root, Path(out_dir), defines, log, emit, page_size)
     return write_outputs(outputs)

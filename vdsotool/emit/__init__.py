@@ -1,1 +1,69 @@
+"""Kernel outputs: what a kernel build consumes besides the image itself.
 
+:func:`kernel_outputs` computes, in memory, for one image (file stem ``vdso32``,
+``vdso64`` or ``vdso64le``):
+
+* ``c``       – ``<stem>-blob.c`` and ``<stem>-blob.h`` (:mod:`vdsotool.emit.blob`);
+* ``offsets`` – ``<stem>-offsets.h``, the kernel's gen_vdsoNN_offsets.sh output
+  (:mod:`vdsotool.emit.offsets`), from the debug twin's ``.symtab``;
+* ``patches`` – ``<stem>-patches.json``, the per-CPU ``.dynsym`` patch tables
+  (:mod:`vdsotool.emit.patches`);
+* ``incbin``  – ``<stem>-wrapper.S``, the ``.incbin`` wrapper.
+
+The caller writes them atomically (``vdsotool.util.atomic.write_outputs``), which leaves an
+unchanged file and its mtime alone, so Kbuild does not rebuild. Every output is a pure
+function of the image bytes (and the debug twin, and the page size).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vdsotool.abi.targets import Target
+from vdsotool.errors import VdsoError
+
+KINDS = ("c", "offsets", "patches", "incbin")
+ALL_KINDS = frozenset(KINDS)
+
+
+def parse_kinds(text: str) -> frozenset[str]:
+    """``--emit`` syntax: comma-separated kinds, ``all`` or ``none``; raises ValueError."""
+    words = [w.strip() for w in text.split(",") if w.strip()]
+    if words == ["none"]:
+        return frozenset()
+    if words == ["all"]:
+        return ALL_KINDS
+    unknown = [w for w in words if w not in KINDS]
+    if unknown or not words:
+        raise ValueError(f"unknown kind(s) {', '.join(unknown) or repr(text)}: "
+                         f"choose from {', '.join(KINDS)}, all or none")
+    return frozenset(words)
+
+
+def kernel_outputs(image: bytes, dbg: bytes | None, target: Target, out_dir: Path,
+                   page_size: int = 4096,
+                   kinds: frozenset[str] = ALL_KINDS) -> dict[Path, bytes]:
+    """The kernel outputs of ``image`` (its debug twin ``dbg`` feeds the offsets header)."""
+    from vdsotool.emit import blob, offsets, patches
+
+    if page_size <= 0 or page_size & (page_size - 1):
+        raise VdsoError.at(None, f"page size {page_size} is not a power of two")
+    out_dir, stem = Path(out_dir), target.image
+    image_path, dbg_path = str(out_dir / f"{stem}.so"), str(out_dir / f"{stem}.so.dbg")
+    outputs: dict[Path, bytes] = {}
+    if "c" in kinds:
+        outputs[out_dir / f"{stem}-blob.h"] = blob.blob_header(image, target, page_size,
+                                                               image_path).encode()
+        outputs[out_dir / f"{stem}-blob.c"] = blob.blob_source(image, target, page_size,
+                                                               image_path).encode()
+    if "offsets" in kinds:
+        if dbg is None:
+            raise VdsoError.at(None, f"the offsets header needs {stem}.so.dbg (the debug "
+                                     "twin with .symtab); none was built")
+        outputs[out_dir / f"{stem}-offsets.h"] = offsets.offsets_header(dbg, dbg_path).encode()
+    if "patches" in kinds:
+        outputs[out_dir / f"{stem}-patches.json"] = patches.patches_json(
+            image, stem, page_size, image_path).encode()
+    if "incbin" in kinds:
+        outputs[out_dir / f"{stem}-wrapper.S"] = blob.incbin_wrapper(target, page_size).encode()
+    return outputs

@@ -1,0 +1,124 @@
+"""The C blob (``<image>-blob.c`` + ``.h``) and the ``.incbin`` wrapper (``<image>-wrapper.S``).
+
+The blob is what x86's vdso2c makes for its kernel, adapted to this vDSO: the image as a
+page-aligned ``const unsigned char`` array (the page size is a parameter; the array is the
+image rounded up to whole pages, zero-filled), its size and page count, the offset of every
+exported symbol (``.dynsym`` st_value — the image is linked at 0), the per-CPU ``.dynsym``
+patch tables of :mod:`vdsotool.emit.patches` as arrays of structs, and, for user space, the
+data-page struct (``vdsotool.abi.datapage.c_header``). The array is const: a kernel copies
+it into the pages it maps and patches the copy.
+
+The wrapper is the powerpc kernel's way (vdsoNN_wrapper.S, reference §8): ``.incbin`` of
+the image between ``vdsoNN_start``/``vdsoNN_end``, both page-aligned.
+
+C identifiers use the kernel's prefix ``vdso32``/``vdso64`` (also for the little-endian
+image: a kernel embeds one of them); file names use the image stem (``vdso64le-…``).
+Templates are jinja2 files beside this module; this module only prepares values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from vdsotool.abi.targets import Target
+from vdsotool.emit.elfsyms import SHN_ABS, open_image, read_symbols
+from vdsotool.emit.patches import CpuPatchTable, image_pages, patch_tables
+from vdsotool.errors import VdsoError
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+BYTES_PER_LINE = 10
+_C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass(frozen=True)
+class ExportedSymbol:
+    name: str
+    value: int
+
+
+def c_prefix(target: Target) -> str:
+    return f"vdso{target.bits}"
+
+
+def exported_symbols(image: bytes, path: str = "<image>") -> list[ExportedSymbol]:
+    """Every defined, named ``.dynsym`` entry but the version node's ABS symbol, in
+    ``.dynsym`` order; names that are not C identifiers cannot be emitted and are refused."""
+    dynsym = read_symbols(open_image(image, path))
+    out = []
+    for e in dynsym.entries:
+        if not e.name or not e.defined or e.fields["st_shndx"] == SHN_ABS:
+            continue
+        if not _C_IDENTIFIER.fullmatch(e.name):
+            raise VdsoError.at(dynsym.elf.loc(e.offset),
+                               f"exported symbol '{e.name}' is not a C identifier")
+        out.append(ExportedSymbol(e.name, e.value))
+    if not out:
+        raise VdsoError.at(dynsym.elf.loc(None), "the image exports no symbols")
+    return out
+
+
+def _c_bytes(data: bytes) -> str:
+    return ", ".join(f"0x{b:02x}" for b in data)
+
+
+def _byte_lines(data: bytes) -> list[str]:
+    return [" ".join(f"0x{b:02X}," for b in data[i:i + BYTES_PER_LINE])
+            for i in range(0, len(data), BYTES_PER_LINE)]
+
+
+def _cpu_values(table: CpuPatchTable) -> dict:
+    c = table.cpu
+    return {"name": c.name, "c_name": c.c_name, "pvr_mask": c.pvr_mask,
+            "pvr_value": c.pvr_value, "features": c.features, "notes": table.notes,
+            "changes": [{"offset": ch.offset, "size": len(ch.old), "old": _c_bytes(ch.old),
+                         "new": _c_bytes(ch.new), "index": ch.index, "symbol": ch.symbol,
+                         "field": ch.field} for ch in table.changes]}
+
+
+def _render(template: str, values: dict) -> str:
+    import jinja2
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+                             trim_blocks=True, lstrip_blocks=True, autoescape=False)
+    return env.get_template(template).render(**values)
+
+
+def _values(image: bytes, target: Target, page_size: int, path: str) -> dict:
+    symbols = exported_symbols(image, path)
+    tables = patch_tables(image, path)
+    if not tables:
+        raise VdsoError.at(None, f"no CPU in vdsotool/abi/cpus.py maps a {target.name} image")
+    pages = image_pages(image, page_size)
+    datapage = next((s.value for s in symbols if s.name == "__kernel_datapage_offset"), -1)
+    prefix = c_prefix(target)
+    return {"stem": target.image, "target": target.name, "soname": target.soname,
+            "bits": target.bits, "prefix": prefix, "PREFIX": prefix.upper(),
+            "size": len(image), "sha256": hashlib.sha256(image).hexdigest(),
+            "page_size": page_size, "pages": pages, "symbols": symbols,
+            "cpus": [_cpu_values(t) for t in tables],
+            "datapage_sym": f"{datapage:#x}" if datapage >= 0 else "-1"}
+
+
+def blob_header(image: bytes, target: Target, page_size: int = 4096,
+                path: str = "<image>") -> str:
+    from vdsotool.abi import datapage
+
+    values = _values(image, target, page_size, path)
+    return _render("blob.h.j2", values | {"datapage_header": datapage.c_header().rstrip("\n")})
+
+
+def blob_source(image: bytes, target: Target, page_size: int = 4096,
+                path: str = "<image>") -> str:
+    values = _values(image, target, page_size, path)
+    padded = image + bytes(values["pages"] * page_size - len(image))
+    return _render("blob.c.j2", values | {"byte_lines": _byte_lines(padded)})
+
+
+def incbin_wrapper(target: Target, page_size: int = 4096) -> str:
+    return _render("wrapper.S.j2", {"stem": target.image, "target": target.name,
+                                    "bits": target.bits, "prefix": c_prefix(target),
+                                    "page_size": page_size})
