@@ -20,6 +20,7 @@ from vdsotool.assemble.expr import ExprError, Parser, Value
 from vdsotool.cfi import model as cfi
 from vdsotool.errors import Diagnostic, SourceLoc, VdsoError
 from vdsotool.objfile import FrameDescription, ObjectFile, Relocation, Section, Symbol
+from vdsotool.util.cache import note_input
 
 NOP = 0x60000000
 MAX_PASSES = 5
@@ -411,6 +412,7 @@ class Assembler:
         base = os.path.dirname(line.loc.path)
         for d in [base, *self.include_dirs]:
             p = os.path.join(d, name)
+            note_input(p)  # found or not: the build cache must see a file appear or change
             if os.path.isfile(p):
                 with open(p, encoding="utf-8", errors="replace") as f:
                     self.run(st, self.read_lines(f.read(), p), depth + 1)
@@ -427,7 +429,7 @@ class Assembler:
             m = _LABEL.match(text)
             if not m:
                 break
-            self.define_label(st, m.group(1))
+            self.define_label(st, m.group(1), line.loc)
             text = text[m.end():].strip()
         if not text:
             return
@@ -443,7 +445,7 @@ class Assembler:
         else:
             self.instruction(st, line, word, rest)
 
-    def define_label(self, st, name: str) -> None:
+    def define_label(self, st, name: str, loc: SourceLoc | None = None) -> None:
         if name.isdigit():
             n = st.local_counts.get(name, 0) + 1
             st.local_counts[name] = n
@@ -453,6 +455,7 @@ class Assembler:
         st.symbols[name] = Value(self.here(st), st.section)
         sym = st.obj.symbols.get(name) or Symbol(name, st.section, 0)
         sym.section, sym.value, sym.defined = st.section, self.here(st), True
+        sym.loc = sym.loc or loc  # where it is defined, for the linker's diagnostics
         st.obj.symbols[name] = sym
 
     def set_symbol(self, st, name: str, expr: str) -> None:
