@@ -1,0 +1,332 @@
+"""Kernel outputs in Python: patch tables against pyelftools and the kernel's rules, the
+offsets header against the kernel's own nm | sed | sort pipeline, golden files, malformed
+images, determinism and ``vdsotool build --emit``.
+
+The C side (compiling and running the blob, playing the kernel at boot) is in
+test_emit_c.py and test_emit_boot.py.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import random
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import check_golden, need_tool, run_cli
+from gnu import built_image
+
+from vdsotool.abi.cpus import COHERENT_ICACHE, Cpu, Patch, cpu_named
+from vdsotool.abi.targets import TARGETS, Target
+from vdsotool.emit import ALL_KINDS, kernel_outputs, parse_kinds
+from vdsotool.emit.blob import exported_symbols
+from vdsotool.emit.offsets import offsets_header
+from vdsotool.emit.patches import (apply_changes, datapage_fixup, patch_tables,
+                                   patched_image, patches_document, table_for)
+from vdsotool.errors import ImageLoc, VdsoError
+
+TARGET_NAMES = list(TARGETS)
+
+
+@functools.lru_cache(maxsize=None)
+def real_image(name: str) -> tuple[bytes, bytes]:
+    """vdsotool's own build of the shipped image and its debug twin (once per process)."""
+    from vdsotool import pipeline
+
+    target = TARGETS[name]
+    outputs = pipeline.build_outputs(target, pipeline.find_source_root(), Path("."), None)
+    return outputs[Path(f"{target.image}.so")], outputs[Path(f"{target.image}.so.dbg")]
+
+
+def dynsym_of(image: bytes) -> dict[str, object]:
+    """name -> pyelftools symbol of .dynsym (the independent reader)."""
+    from elftools.elf.elffile import ELFFile
+
+    elf = ELFFile(io.BytesIO(image))
+    return {s.name: s for s in elf.get_section_by_name(".dynsym").iter_symbols() if s.name}
+
+
+def dynsym_range(image: bytes) -> range:
+    from elftools.elf.elffile import ELFFile
+
+    sec = ELFFile(io.BytesIO(image)).get_section_by_name(".dynsym")
+    return range(sec["sh_offset"], sec["sh_offset"] + sec["sh_size"])
+
+
+# --- golden files ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", TARGET_NAMES)
+def test_golden_outputs(name):
+    target = TARGETS[name]
+    image, dbg = real_image(name)
+    outputs = kernel_outputs(image, dbg, target, Path("out"))
+    assert {p.name for p in outputs} == {f"{target.image}{suffix}" for suffix in (
+        "-blob.c", "-blob.h", "-offsets.h", "-patches.json", "-wrapper.S")}
+    for path, data in sorted(outputs.items()):
+        check_golden(f"emit/{path.name}", data.decode())
+
+
+def test_blob_header_is_marked_generated_and_page_aligned():
+    image, dbg = real_image("ppc64")
+    outputs = kernel_outputs(image, dbg, TARGETS["ppc64"], Path("o"), page_size=65536)
+    header, source = outputs[Path("o/vdso64-blob.h")].decode(), outputs[Path("o/vdso64-blob.c")].decode()
+    for text in (header, source, outputs[Path("o/vdso64-wrapper.S")].decode()):
+        assert text.startswith("/* AUTOMATICALLY GENERATED -- DO NOT EDIT")
+    assert "#define VDSO64_PAGE_SIZE 65536\n" in header
+    assert "#define VDSO64_PAGES 1\n" in header
+    assert "_Alignas(VDSO64_PAGE_SIZE) const unsigned char vdso64_image" in source
+    # 65536 bytes at ten per line
+    assert source.count("0x") >= 65536
+    assert ".balign 65536" in outputs[Path("o/vdso64-wrapper.S")].decode()
+
+
+# --- the offsets header is the kernel's -----------------------------------------------------
+
+def kernel_offsets_pipeline(target: Target, dbg_path: Path) -> bytes:
+    """``$(NM) vdsoNN.so.dbg | gen_vdsoNN_offsets.sh | LC_ALL=C sort``, with a sed program
+    written from the reference's description of the script (§8)."""
+    nm = need_tool(target.gnu_tool("nm"))
+    script = (r"s/^00*/0/;"
+              rf"s/^\([0-9a-fA-F]*\) . VDSO_\([a-zA-Z0-9_]*\)$/#define vdso{target.bits}_offset_\2\t0x\1/p")
+    listing = subprocess.run([nm, str(dbg_path)], capture_output=True, check=True).stdout
+    lines = subprocess.run(["sed", "-n", "-e", script], input=listing, capture_output=True,
+                           check=True).stdout
+    return subprocess.run(["sort"], input=lines, capture_output=True, check=True,
+                          env={**os.environ, "LC_ALL": "C"}).stdout
+
+
+@pytest.mark.parametrize("name", TARGET_NAMES)
+def test_offsets_header_equals_kernel_pipeline_on_gnu_dbg(name):
+    target = TARGETS[name]
+    so = built_image("gnu", target, False, need_tool)
+    dbg_path = so.parent / f"{target.image}.so.dbg"
+    expected = kernel_offsets_pipeline(target, dbg_path)
+    trampoline = "sigtramp_rt64" if target.bits == 64 else "sigtramp32"
+    assert f"#define vdso{target.bits}_offset_{trampoline}\t0x".encode() in expected
+    assert offsets_header(dbg_path.read_bytes()).encode() == expected
+    # and vdsotool's own debug twin gives the same header
+    assert offsets_header(real_image(name)[1]).encode() == expected
+
+
+def test_offsets_value_format_follows_the_sed_script():
+    """nm's zero-padded value with the leading run of zeros squeezed to one '0'."""
+    from vdsotool.emit.offsets import _nm_value
+
+    assert _nm_value(0x6F0, 64) == "06f0"  # reference §11.9
+    assert _nm_value(0, 64) == "0"
+    assert _nm_value(0x2F4, 32) == "02f4"
+    assert _nm_value(0x80000000, 32) == "80000000"
+
+
+# --- patch tables ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["ppc32", "ppc64", "ppc64le"])
+def test_coherent_icache_cpus_get_the_p5_code(name):
+    image, _ = real_image(name)
+    before = dynsym_of(image)
+    gen, fix = before["__kernel_sync_dicache"], before["__kernel_sync_dicache_p5"]
+    assert gen["st_value"] != fix["st_value"]
+    for table in patch_tables(image):
+        after = dynsym_of(apply_changes(image, table.changes))
+        sym = after["__kernel_sync_dicache"]
+        if table.cpu.features & COHERENT_ICACHE:
+            for field in ("st_value", "st_size", "st_info", "st_other", "st_shndx"):
+                assert sym[field] == fix[field], (table.cpu.name, field)
+        else:
+            assert sym["st_value"] == gen["st_value"], table.cpu.name
+            assert all(c.symbol != "__kernel_sync_dicache" for c in table.changes)
+        for change in table.changes:
+            assert change.offset in dynsym_range(image)
+            assert image[change.offset:change.offset + len(change.old)] == change.old
+
+
+def test_cpus_of_each_image():
+    names = {n: [t.cpu.name for t in patch_tables(real_image(n)[0])] for n in TARGET_NAMES}
+    assert {"POWER4", "POWER5", "601", "generic32"} <= set(names["ppc32"])
+    assert "601" not in names["ppc64"] and {"POWER4", "POWER5", "POWER9"} <= set(names["ppc64"])
+    assert names["ppc64le"] == ["POWER7", "POWER8", "POWER9"]
+
+
+def test_601_hides_gettimeofday():
+    image, _ = real_image("ppc32")
+    table = table_for(image, cpu_named("601"))
+    assert [(c.symbol, c.field, c.new) for c in table.changes] == \
+        [("__kernel_gettimeofday", "st_name", bytes(4))]
+    assert "__kernel_gettimeofday" not in dynsym_of(apply_changes(image, table.changes))
+
+
+def test_a_cpu_without_timebase_hides_gettimeofday_in_64_bit_images_too():
+    image, _ = real_image("ppc64le")
+    no_tb = Cpu("test-no-tb", 0, 0, COHERENT_ICACHE, 64, True)
+    table = table_for(image, no_tb)
+    after = dynsym_of(apply_changes(image, table.changes))
+    assert "__kernel_gettimeofday" not in after
+    assert after["__kernel_sync_dicache"]["st_value"] == \
+        dynsym_of(image)["__kernel_sync_dicache_p5"]["st_value"]
+
+
+def rename_in_dynstr(image: bytes, old: str, new: str) -> bytes:
+    assert len(old) == len(new)
+    at = image.index(b"\0" + old.encode() + b"\0") + 1
+    return image[:at] + new.encode() + image[at + len(old):]
+
+
+def test_missing_fix_symbol_is_skipped_with_a_note_as_the_kernel_does():
+    image, _ = real_image("ppc64")
+    broken = rename_in_dynstr(image, "__kernel_sync_dicache_p5", "__kernel_sync_dicache_q5")
+    table = table_for(broken, cpu_named("POWER5"))
+    assert table.changes == ()
+    assert table.notes == ("__kernel_sync_dicache_p5 not in the image: the kernel skips this patch",)
+
+
+def test_kernel_name_matching_cuts_at_at_sign():
+    image, _ = real_image("ppc64")
+    renamed = rename_in_dynstr(image, "__kernel_get_syscall_map", "__kernel_get@syscall_map")
+    patch = Patch(0, 0, "__kernel_get", "__kernel_sync_dicache_p5")
+    table = table_for(renamed, cpu_named("POWER4"), patches=(patch,))
+    assert {c.symbol for c in table.changes} == {"__kernel_get@syscall_map"}
+    assert table.notes == ()
+
+
+def test_patches_apply_in_order_on_the_evolving_table():
+    """A hidden symbol is no longer found by a later patch (st_name == 0 is skipped)."""
+    image, _ = real_image("ppc64")
+    hide = Patch(0, 0, "__kernel_gettimeofday", "")
+    redirect = Patch(0, 0, "__kernel_gettimeofday", "__kernel_sync_dicache_p5")
+    table = table_for(image, cpu_named("POWER4"), patches=(hide, redirect))
+    assert [c.field for c in table.changes] == ["st_name"]
+    assert table.notes == ("__kernel_gettimeofday not in the image: the kernel skips this patch",)
+
+
+@pytest.mark.parametrize("page_size", [4096, 8192, 65536])
+@pytest.mark.parametrize("name", TARGET_NAMES)
+def test_datapage_fixup_is_the_distance_to_the_page_after_the_image(name, page_size):
+    image, _ = real_image(name)
+    target = TARGETS[name]
+    word_at = dynsym_of(image)["__kernel_datapage_offset"]["st_value"]
+    pages = -(-len(image) // page_size)
+    fix = datapage_fixup(image, page_size)
+    assert fix.offset == word_at
+    assert int.from_bytes(fix.new, target.byteorder) == pages * page_size - word_at
+    patched = patched_image(image, cpu_named("POWER9" if target.little else "POWER4"), page_size)
+    assert patched[word_at:word_at + 4] == fix.new
+
+
+def test_patch_refuses_a_cpu_that_does_not_map_the_image():
+    image, _ = real_image("ppc64")
+    with pytest.raises(VdsoError) as err:
+        patched_image(image, cpu_named("601"), path="x.so")
+    assert "601 kernel does not map a 64-bit big-endian image" in str(err.value)
+    assert isinstance(err.value.diagnostics[0].loc, ImageLoc)
+
+
+def test_patches_document_describes_the_image():
+    image, _ = real_image("ppc32")
+    doc = patches_document(image, "vdso32")
+    assert doc["format_version"] == 1 and doc["target"] == "ppc32"
+    assert doc["image_size"] == len(image) and doc["pages"] == -(-len(image) // 4096)
+    power5 = next(c for c in doc["cpus"] if c["name"] == "POWER5")
+    assert power5["pvr_value"] == "0x003a0000" and power5["pvr_mask"] == "0xffff0000"
+    assert {c["field"] for c in power5["changes"]} == {"st_value", "st_size"}
+    assert [c["name"] for c in doc["cpus"]] == [t.cpu.name for t in patch_tables(image)]
+
+
+# --- malformed images -----------------------------------------------------------------------
+
+def every_reader(data: bytes) -> None:
+    patch_tables(data, "bad.so")
+    exported_symbols(data, "bad.so")
+    datapage_fixup(data, 4096, "bad.so")
+    offsets_header(data, "bad.so")
+
+
+@pytest.mark.parametrize("name", TARGET_NAMES)
+def test_malformed_images_are_diagnostics_with_an_image_location(name):
+    image, dbg = real_image(name)
+    rng = random.Random(f"emit-{name}")
+    cases = [dbg[:n] for n in range(0, len(dbg), 97)]
+    for _ in range(300):  # corrupt header and table areas: ELF/section headers, .dynsym, .dynstr
+        data = bytearray(dbg)
+        for _ in range(rng.randint(1, 4)):
+            at = rng.choice([rng.randrange(0, 0x300), rng.randrange(len(image), len(dbg))])
+            data[at] = rng.randrange(256)
+        cases.append(bytes(data))
+    failures = 0
+    for data in cases:
+        try:
+            every_reader(data)
+        except VdsoError as err:
+            failures += 1
+            assert all(isinstance(d.loc, ImageLoc) and d.loc.path == "bad.so"
+                       for d in err.diagnostics), str(err)
+    assert failures > len(cases) // 4  # most truncations must be caught, not read past
+
+
+def test_no_dynsym_is_a_diagnostic():
+    image, _ = real_image("ppc64")
+    broken = image.replace(b".dynsym\0", b".dynsyx\0")
+    with pytest.raises(VdsoError, match="no .dynsym section"):
+        patch_tables(broken, "x.so")
+
+
+# --- kinds, determinism, the build command --------------------------------------------------
+
+def test_parse_kinds():
+    assert parse_kinds("all") == ALL_KINDS
+    assert parse_kinds("none") == frozenset()
+    assert parse_kinds("c, offsets") == {"c", "offsets"}
+    for bad in ("", "c,blob", "none,c"):
+        with pytest.raises(ValueError):
+            parse_kinds(bad)
+
+
+def test_emit_only_the_asked_kinds():
+    image, dbg = real_image("ppc64")
+    out = kernel_outputs(image, dbg, TARGETS["ppc64"], Path("d"), kinds=frozenset({"offsets"}))
+    assert list(out) == [Path("d/vdso64-offsets.h")]
+    assert kernel_outputs(image, dbg, TARGETS["ppc64"], Path("d"), kinds=frozenset()) == {}
+
+
+def test_build_emits_everything_deterministically_and_leaves_unchanged_files_alone(tmp_path):
+    first, second = tmp_path / "a" / "out", tmp_path / "elsewhere" / "deeper" / "out"
+    for out in (first, second):
+        proc = run_cli("build", "--bits", "32", "--out", out)
+        assert proc.returncode == 0, proc.stderr
+    names = sorted(p.name for p in first.iterdir())
+    assert names == ["vdso32-blob.c", "vdso32-blob.h", "vdso32-offsets.h",
+                     "vdso32-patches.json", "vdso32-wrapper.S", "vdso32.so", "vdso32.so.dbg"]
+    for name in names:
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    old = 1_000_000_000
+    for p in first.iterdir():
+        os.utime(p, (old, old))
+    proc = run_cli("build", "--bits", "32", "--out", first)
+    assert proc.returncode == 0, proc.stderr
+    assert {p.name: p.stat().st_mtime for p in first.iterdir()} == {n: old for n in names}
+
+
+def test_build_emit_none_and_usage_errors(tmp_path):
+    proc = run_cli("build", "--bits", "64", "--endian", "little", "--out", tmp_path,
+                   "--emit", "none")
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["vdso64le.so", "vdso64le.so.dbg"]
+    proc = run_cli("build", "--bits", "64", "--out", tmp_path, "--emit", "c,blob")
+    assert proc.returncode == 2 and "unknown kind(s) blob" in proc.stderr
+    proc = run_cli("build", "--bits", "64", "--out", tmp_path, "--page-size", "1000")
+    assert proc.returncode == 2 and "--page-size" in proc.stderr
+
+
+def test_build_does_not_import_heavy_libraries(tmp_path):
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c",
+         "import sys\nfrom vdsotool.cli import main\nsys.argv=['vdsotool','build','--bits','64',"
+         "'--out',sys.argv[1]]\ntry:\n main()\nexcept SystemExit:\n pass\n"
+         "print(sorted(m for m in ('lief','capstone','elftools') if m in sys.modules))",
+         str(tmp_path)],
+        capture_output=True, text=True)
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr
