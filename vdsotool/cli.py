@@ -143,6 +143,9 @@ def build(
     page_size: int = typer.Option(4096, "--page-size",
                                   help="Page size the C blob, wrapper and patch tables assume."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary to stdout."),
+    no_cache: bool = typer.Option(False, "--no-cache",
+                                  help="Neither use nor fill the encoding and build caches "
+                                       "(also: VDSOTOOL_NO_CACHE=1)."),
 ) -> None:
     """Assemble, link, check and write <out>/vdso32.so | vdso64.so | vdso64le.so, its
     debug twin (.so.dbg) and the kernel outputs (<image>-blob.c/.h, -offsets.h,
@@ -150,18 +153,12 @@ def build(
     target = target_option(bits, endian)
     defines = parse_defines(define)
     kinds = emit_option(emit, page_size)
-    from vdsotool.pipeline import build as run_build
+    from vdsotool.cli_build import BuildRequest, run_build
 
-    log = (lambda line: None) if json_out else (lambda line: sys.stderr.write(line + "\n"))
-    try:
-        written = run_build(target, src, out, defines, log, kinds, page_size)
-    except VdsoError as err:
-        fail(err)
-    if json_out:
-        import json
-
-        typer.echo(json.dumps({"target": target.name, "outputs": [str(p) for p in written]},
-                              indent=2))
+    request = BuildRequest(target, src, out, defines, kinds, page_size, json_out, no_cache)
+    status = run_build(request, _command_line)  # the same function vdsotool's fast path runs
+    if status:
+        raise typer.Exit(status)
 
 
 @app.command()
@@ -298,19 +295,16 @@ def dump(
         typer.echo(render_text(report), nl=False)
 
 
-def main() -> None:
-    """Console entry point: run the app, turning any escaped exception into a diagnostic."""
-    try:
-        app(standalone_mode=True)
-    except SystemExit:
-        raise
-    except VdsoError as err:
-        sys.stderr.write(str(err) + "\n")
-        sys.exit(EXIT_BAD_INPUT)
-    except KeyboardInterrupt:
-        sys.stderr.write("vdsotool: interrupted\n")
-        sys.exit(130)
-    except Exception as exc:  # noqa: BLE001 - the one place allowed to catch everything
-        sys.stderr.write(f"vdsotool: internal error: {type(exc).__name__}: {exc}\n"
-                         "vdsotool: this is a bug; please report it with the command line\n")
-        sys.exit(EXIT_INTERNAL)
+# The command line as typed, when run from main(): the build cache records builds by it.
+_command_line: list[str] | None = None
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the app, turning any escaped exception into a diagnostic.
+    (``vdsotool`` itself starts in vdsotool/__main__.py, which tries the typer-free build
+    path first: vdsotool/cli_build.py.)"""
+    from vdsotool.cli_build import guarded
+
+    global _command_line
+    _command_line = list(sys.argv[1:] if argv is None else argv)
+    sys.exit(guarded(lambda: app(args=_command_line, standalone_mode=True)))

@@ -125,10 +125,15 @@ def build_debug_image(target: Target, src: str | Path | None = None,
 
 def build(target: Target, src: str | Path | None, out_dir: str | Path,
           defines: dict[str, int] | None = None, log: Callable[[str], None] = lambda l: None,
-          emit: frozenset[str] = frozenset(), page_size: int = 4096) -> list[Path]:
-    """Build and write atomically; returns the written paths (those whose content changed)."""
+          emit: frozenset[str] = frozenset(), page_size: int = 4096,
+          on_outputs: Callable[[dict[Path, bytes]], None] | None = None) -> list[Path]:
+    """Build and write atomically; returns the written paths (those whose content changed).
+    ``on_outputs`` sees every output once written (the build record of vdsotool/util/cache.py)."""
     from vdsotool.util.atomic import write_outputs
 
     root = find_source_root(src)
     outputs = build_outputs(target, root, Path(out_dir), defines, log, emit, page_size)
-    return write_outputs(outputs)
+    written = write_outputs(outputs)
+    if on_outputs is not None:
+        on_outputs(outputs)
+    return written

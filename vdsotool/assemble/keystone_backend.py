@@ -3,15 +3,107 @@
 Keystone's lexer radix is uninitialised unless ``ks_option`` is called (and forced to 16 if it
 is), so every number it sees is ``0x`` hex; we never call ``ks_option`` nor install a symbol
 resolver. Callers vet the mnemonic against :data:`vdsotool.assemble.isa.KEYSTONE_MNEMONICS`
-and pass only integers. Results are cached per (target, normalised text) for speed.
+and pass only integers.
+
+Results are cached per (target, normalised text): in memory for the process, and — inside
+``with encoding_cache(directory):`` — in a persistent table per target and keystone build
+(vdsotool/util/cache.py), so an instruction encoded once never reaches keystone again and a
+build whose instructions are all known does not even import it. Only successful encodings
+are stored; a table that fails its checksum or holds anything but ``text<TAB>8 hex digits``
+lines is ignored.
 """
 
 from __future__ import annotations
+
+import re
+from pathlib import Path
 
 from vdsotool.abi.targets import Target
 
 _engines: dict[str, object] = {}
 _cache: dict[tuple[str, str], bytes | str] = {}
+
+
+class _PersistentTables:
+    """The on-disk encoding tables of one cache directory, loaded on first use per target."""
+
+    def __init__(self, directory: Path) -> None:
+        from vdsotool.util.cache import FORMAT, keystone_identity
+
+        self.directory = directory / f"v{FORMAT}" / "encodings"
+        self.keystone = keystone_identity()
+        self.tables: dict[str, dict[str, bytes]] = {}
+        self.dirty: set[str] = set()
+
+    def path(self, target: Target) -> Path:
+        return self.directory / f"{target.name}-{self.keystone}.tsv"
+
+    def table(self, target: Target) -> dict[str, bytes]:
+        if target.name not in self.tables:
+            self.tables[target.name] = load_table(self.path(target))
+        return self.tables[target.name]
+
+    def add(self, target: Target, text: str, encoding: bytes) -> None:
+        self.table(target)[text] = encoding
+        self.dirty.add(target.name)
+
+    def flush(self, targets: dict[str, Target]) -> None:
+        """Write the tables that gained entries, merged with what other builds stored since."""
+        from vdsotool.util.cache import write_entry
+
+        for name in sorted(self.dirty):
+            path = self.path(targets[name])
+            merged = load_table(path) | self.tables[name]
+            write_entry(path, format_table(merged))
+        self.dirty.clear()
+
+
+_ENTRY = re.compile(r"([^\t\n]+)\t([0-9a-f]{8})")
+_persistent: _PersistentTables | None = None
+_targets_seen: dict[str, Target] = {}
+
+
+def load_table(path: Path) -> dict[str, bytes]:
+    """The entries of a table file; empty when missing, corrupt or malformed anywhere."""
+    from vdsotool.util.cache import read_entry
+
+    body = read_entry(path)
+    if body is None:
+        return {}
+    table = {}
+    try:
+        lines = body.decode("utf-8").splitlines()
+    except UnicodeDecodeError:
+        return {}
+    for line in lines:
+        m = _ENTRY.fullmatch(line)
+        if m is None:
+            return {}  # one bad line and the whole table is suspect
+        table[m.group(1)] = bytes.fromhex(m.group(2))
+    return table
+
+
+def format_table(table: dict[str, bytes]) -> bytes:
+    return "".join(f"{text}\t{enc.hex()}\n" for text, enc in sorted(table.items())).encode()
+
+
+class encoding_cache:
+    """``with encoding_cache(directory):`` consults and extends the persistent tables under
+    ``directory`` (None: memory only) and writes them back on leaving."""
+
+    def __init__(self, directory: Path | None) -> None:
+        self.directory = directory
+
+    def __enter__(self) -> None:
+        global _persistent
+        self.outer = _persistent
+        _persistent = _PersistentTables(self.directory) if self.directory else None
+
+    def __exit__(self, *exc) -> None:
+        global _persistent
+        if _persistent is not None:
+            _persistent.flush(_targets_seen)
+        _persistent = self.outer
 
 
 def _engine(target: Target):
@@ -33,8 +125,21 @@ def encode(target: Target, mnemonic: str, operands: list[str]) -> bytes | str:
     text = f"{mnemonic} {', '.join(operands)}".strip()
     key = (target.name, text)
     if key not in _cache:
-        _cache[key] = _encode_uncached(target, text)
+        _cache[key] = _encode_persistent(target, text)
     return _cache[key]
+
+
+def _encode_persistent(target: Target, text: str) -> bytes | str:
+    if _persistent is None or "\t" in text or "\n" in text:
+        return _encode_uncached(target, text)
+    known = _persistent.table(target).get(text)
+    if known is not None:
+        return known
+    result = _encode_uncached(target, text)
+    if isinstance(result, bytes):
+        _targets_seen[target.name] = target
+        _persistent.add(target, text, result)
+    return result
 
 
 def _encode_uncached(target: Target, text: str) -> bytes | str:

@@ -1,0 +1,179 @@
+"""``vdsotool build`` without typer: the fast path of the edit-build loop.
+
+Starting typer costs about 100 ms (typer, click, rich and pydantic, which typer uses to
+coerce every parameter) — three times the whole GNU pipeline for a vDSO. So
+``vdsotool/__main__.py`` hands the command line to :func:`fast_main` first:
+
+1. a ``build`` command line whose every argument this module understands exactly (the
+   options of ``vdsotool build --help``, in their plain ``--opt VALUE`` / ``--opt=VALUE``
+   forms, values that validate) runs right here, through :func:`run_build` — the function
+   the typer command calls too, so both paths produce the same files, lines and exit codes;
+2. before that, if an earlier identical command was recorded and nothing it read or wrote
+   has changed (vdsotool/util/cache.py), there is nothing to do: exit 0 at once, printing
+   nothing, as ``make`` prints nothing for an up-to-date target;
+3. anything else (``--help``, another command, an unknown or repeated option, a value that
+   does not validate) returns None and goes to typer, which parses and explains it.
+
+The fast path only ever *accepts less* than typer: when in doubt it defers, so usage errors
+and help texts always come from typer.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+EXIT_BAD_INPUT = 1
+EXIT_INTERNAL = 70
+
+# Defaults of the build command's options, shared with its typer declaration in cli.py.
+DEFAULT_ENDIAN = "big"
+DEFAULT_OUT = "out"
+DEFAULT_EMIT = "all"
+DEFAULT_PAGE_SIZE = 4096
+
+
+@dataclass(frozen=True)
+class BuildRequest:
+    """A validated ``vdsotool build`` command line."""
+
+    target: object  # vdsotool.abi.targets.Target
+    src: Path | None
+    out: Path
+    defines: dict[str, int]
+    kinds: frozenset[str]
+    page_size: int
+    json_out: bool = False
+    no_cache: bool = False
+
+
+def run_build(request: BuildRequest, argv: list[str] | None) -> int:
+    """Build, write, report; returns the exit status. With the cache on and the command
+    line known (``argv``), what the build read and wrote is recorded for the next run."""
+    from vdsotool import pipeline
+    from vdsotool.assemble.keystone_backend import encoding_cache
+    from vdsotool.errors import VdsoError
+    from vdsotool.util import cache
+
+    if request.no_cache:
+        cache.disable()
+    root = cache.cache_root()
+    log = (lambda line: None) if request.json_out else (lambda line: sys.stderr.write(line + "\n"))
+    produced: dict = {}
+    try:
+        with cache.recording_inputs() as inputs, encoding_cache(root):
+            written = pipeline.build(request.target, request.src, request.out, request.defines,
+                                     log, request.kinds, request.page_size,
+                                     on_outputs=produced.update)
+    except VdsoError as err:
+        sys.stderr.write(str(err) + "\n")
+        return EXIT_BAD_INPUT
+    if argv is not None and root is not None and produced:
+        cache.record_build(argv, inputs, produced)
+    if request.json_out:
+        import json
+
+        sys.stdout.write(json.dumps({"target": request.target.name,
+                                     "outputs": [str(p) for p in written]}, indent=2) + "\n")
+    return 0
+
+
+# --- the fast command line -------------------------------------------------------------------
+
+_VALUE_OPTIONS = ("--bits", "--endian", "--out", "--src", "--emit", "--page-size")
+_FLAGS = ("--json", "--no-cache")
+
+
+def parse_fast(argv: list[str]) -> BuildRequest | None:
+    """The request of a plain ``build`` command line, or None to let typer handle it."""
+    if not argv or argv[0] != "build":
+        return None
+    values: dict[str, str] = {}
+    flags: set[str] = set()
+    defines: list[str] = []
+    args = iter(argv[1:])
+    for arg in args:
+        if arg in _FLAGS and arg not in flags:
+            flags.add(arg)
+            continue
+        name, eq, value = arg.partition("=")
+        if name in _VALUE_OPTIONS and name not in values:
+            if not eq:
+                value = next(args, None)
+                if value is None or value.startswith("-"):
+                    return None
+            values[name] = value
+        elif arg == "-D":
+            value = next(args, None)
+            if value is None or value.startswith("-"):
+                return None
+            defines.append(value)
+        else:
+            return None  # --help, an unknown or repeated option, a stray argument: typer's
+    return _request(values, defines, flags)
+
+
+def _request(values: dict[str, str], defines: list[str], flags: set[str]) -> BuildRequest | None:
+    from vdsotool.abi.targets import target_for
+    from vdsotool.emit import parse_kinds
+
+    bits, endian = values.get("--bits"), values.get("--endian", DEFAULT_ENDIAN)
+    page_size = values.get("--page-size", str(DEFAULT_PAGE_SIZE))
+    if bits not in ("32", "64") or endian not in ("big", "little") or not page_size.isdigit():
+        return None
+    # page sizes every kernel uses; the full rule (and its message) is the typer command's
+    if int(page_size) not in (4096, 16384, 65536):
+        return None
+    try:
+        target = target_for(int(bits), endian)
+        kinds = parse_kinds(values.get("--emit", DEFAULT_EMIT))
+        parsed = dict(_define(item) for item in defines)
+    except ValueError:
+        return None
+    src = values.get("--src")
+    return BuildRequest(target, Path(src) if src else None, Path(values.get("--out", DEFAULT_OUT)),
+                        parsed, kinds, int(page_size), "--json" in flags, "--no-cache" in flags)
+
+
+def _define(item: str) -> tuple[str, int]:
+    """-D NAME=VALUE as the typer command reads it (cli.parse_defines); ValueError if bad."""
+    name, _, value = item.partition("=")
+    return name, int(value or "1", 0)
+
+
+def fast_main(argv: list[str]) -> int | None:
+    """Run ``argv`` without typer when this module can; None means: ask typer."""
+    if os.environ.get("VDSOTOOL_NO_FASTPATH", "") not in ("", "0"):
+        return None
+    request = parse_fast(argv)
+    if request is None:
+        return None
+    if not request.no_cache and not request.json_out:
+        from vdsotool.util.cache import build_is_current
+
+        if build_is_current(argv):
+            return 0
+    return run_build(request, argv)
+
+
+def guarded(run) -> int:
+    """Run ``run()`` -> exit status, turning an escaped exception into the one-line internal
+    error (exit 70) instead of a traceback; shared by the fast path and the typer app."""
+    from vdsotool.errors import VdsoError
+
+    try:
+        return run()
+    except SystemExit:
+        raise
+    except VdsoError as err:
+        sys.stderr.write(str(err) + "\n")
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        sys.stderr.write("vdsotool: interrupted\n")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place allowed to catch everything
+        sys.stderr.write(f"vdsotool: internal error: {type(exc).__name__}: {exc}\n"
+                         "vdsotool: this is a bug; please report it with the command line\n")
+        return EXIT_INTERNAL

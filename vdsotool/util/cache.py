@@ -1,0 +1,230 @@
+"""vdsotool's persistent caches: where they live, how entries are kept safe, what a build read.
+
+Two caches share one directory (``$VDSOTOOL_CACHE_DIR``, else ``$XDG_CACHE_HOME/vdsotool``,
+else ``~/.cache/vdsotool``); ``VDSOTOOL_NO_CACHE=1`` or ``vdsotool build --no-cache``
+turns both off:
+
+* **encodings** (``encodings/<target>-<keystone>.tsv``): instruction text -> the 4 bytes
+  keystone made for it, so an unchanged instruction never reaches keystone again
+  (vdsotool/assemble/keystone_backend.py). Keyed by the target's keystone mode and the
+  identity of the installed keystone library.
+* **builds** (``builds/<key>.json``): what one ``vdsotool build`` command read and wrote.
+  The key hashes the command line, the working directory, vdsotool's own code and the
+  keystone library; the record lists every input the build looked at (each source, every
+  include it found *and every place it looked for one and found nothing*, the linker
+  script, images.toml, the source-root probes) with its content hash, and every output
+  with its content hash. When all of them still hash the same, a new run of the same
+  command would write the same bytes, so there is nothing to do (vdsotool/cli_build.py).
+
+Safety: every file is written whole to a temporary name and renamed into place, so
+concurrent builds never see half an entry (the last writer of a shared table wins, which
+only costs later cache misses). Every file carries a SHA-256 of its body; a file whose
+checksum, format or values do not check out is ignored as if absent (and replaced by the
+next writer) — a cache can make a build faster, never different. I/O errors are misses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from contextvars import ContextVar
+from pathlib import Path
+
+FORMAT = 1  # bump when an entry's meaning changes: old entries then simply miss
+_disabled = False
+
+
+def disable() -> None:
+    """Turn the caches off for this process (``--no-cache``)."""
+    global _disabled
+    _disabled = True
+
+
+def cache_root() -> Path | None:
+    """The cache directory, or None when caching is off."""
+    if _disabled or os.environ.get("VDSOTOOL_NO_CACHE", "") not in ("", "0"):
+        return None
+    explicit = os.environ.get("VDSOTOOL_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg else Path.home() / ".cache"
+    return base / "vdsotool"
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+# --- checksummed files ----------------------------------------------------------------------
+
+def write_entry(path: Path, body: bytes) -> None:
+    """Write ``<sha256 of body>\\n<body>`` atomically; failures only lose the entry."""
+    from vdsotool.util.atomic import write_atomic
+
+    try:
+        write_atomic(path, digest(body).encode() + b"\n" + body)
+    except OSError:
+        pass
+
+
+def read_entry(path: Path) -> bytes | None:
+    """The body of an entry written by :func:`write_entry`, or None when it is missing,
+    unreadable or does not match its checksum."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    head, sep, body = data.partition(b"\n")
+    if not sep or head != digest(body).encode():
+        return None
+    return body
+
+
+# --- identity of the code that produces outputs -------------------------------------------
+
+_PACKAGE = Path(__file__).resolve().parent.parent
+_CODE_SUFFIXES = (".py", ".j2", ".json", ".toml")
+
+
+def code_identity() -> str:
+    """A hash of vdsotool's own code and templates: editing the tool invalidates builds."""
+    h = hashlib.sha256()
+    stack = [str(_PACKAGE)]
+    while stack:
+        directory = stack.pop()
+        with os.scandir(directory) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for e in entries:
+            if e.is_dir():
+                if e.name != "__pycache__":
+                    stack.append(e.path)
+            elif e.name.endswith(_CODE_SUFFIXES):
+                with open(e.path, "rb") as f:
+                    h.update(f"{os.path.relpath(e.path, _PACKAGE)}\0".encode())
+                    h.update(digest(f.read()).encode())
+    return h.hexdigest()
+
+
+def keystone_identity() -> str:
+    """The installed keystone (library and bindings) by path, size and mtime, found
+    without importing it; "none" when it is not installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("keystone")
+    if spec is None or not spec.submodule_search_locations:
+        return "none"
+    package = Path(list(spec.submodule_search_locations)[0])
+    parts = []
+    for name in ("libkeystone.so", "keystone.py", "__init__.py"):
+        try:
+            st = (package / name).stat()
+            parts.append(f"{package / name}:{st.st_size}:{st.st_mtime_ns}")
+        except OSError:
+            parts.append(f"{name}:missing")
+    return digest("|".join(parts).encode())[:16]
+
+
+# --- what a build read ------------------------------------------------------------------------
+
+class InputLog:
+    """The state of every path a build looked at: ``file`` + content hash, ``dir``, or
+    ``absent``. A later run that finds every path in the same state reads the same inputs."""
+
+    def __init__(self) -> None:
+        self.paths: dict[str, tuple[str, str]] = {}
+
+    def note(self, path: str | os.PathLike) -> None:
+        key = os.path.abspath(path)
+        if key not in self.paths:
+            self.paths[key] = path_state(key)
+
+    def unchanged(self) -> bool:
+        return all(path_state(p) == state for p, state in self.paths.items())
+
+
+def path_state(path: str) -> tuple[str, str]:
+    try:
+        with open(path, "rb") as f:
+            return ("file", digest(f.read()))
+    except IsADirectoryError:
+        return ("dir", "")
+    except OSError:
+        return ("dir", "") if os.path.isdir(path) else ("absent", "")
+
+
+_current_log: ContextVar[InputLog | None] = ContextVar("vdsotool_input_log", default=None)
+
+
+def note_input(path: str | os.PathLike) -> None:
+    """Record that the running build looked at ``path`` (a file it read, a directory it
+    checked, or a place it searched and found nothing). Cheap when nobody is recording."""
+    log = _current_log.get()
+    if log is not None:
+        log.note(path)
+
+
+class recording_inputs:
+    """``with recording_inputs() as log:`` collects every :func:`note_input` in ``log``."""
+
+    def __enter__(self) -> InputLog:
+        self.log = InputLog()
+        self.token = _current_log.set(self.log)
+        return self.log
+
+    def __exit__(self, *exc) -> None:
+        _current_log.reset(self.token)
+
+
+# --- build records ----------------------------------------------------------------------------
+
+def build_key(argv: list[str]) -> str:
+    """Identity of a build command: the same key and the same inputs give the same outputs."""
+    parts = {"format": FORMAT, "argv": list(argv), "cwd": os.getcwd(),
+             "python": list(sys.version_info[:2]), "code": code_identity(),
+             "keystone": keystone_identity()}
+    return digest(json.dumps(parts, sort_keys=True).encode())
+
+
+def _record_path(root: Path, key: str) -> Path:
+    return root / f"v{FORMAT}" / "builds" / f"{key}.json"
+
+
+def record_build(argv: list[str], inputs: InputLog, outputs: dict) -> None:
+    """Remember that ``argv`` read ``inputs`` and produced ``outputs`` ({path: bytes})."""
+    root = cache_root()
+    if root is None:
+        return
+    record = {"inputs": sorted([p, *state] for p, state in inputs.paths.items()),
+              "outputs": sorted([os.path.abspath(p), digest(data if isinstance(data, bytes)
+                                                            else data.encode())]
+                                for p, data in outputs.items())}
+    body = json.dumps(record, sort_keys=True).encode()
+    write_entry(_record_path(root, build_key(argv)), body)
+
+
+def build_is_current(argv: list[str]) -> bool:
+    """True when an earlier run of ``argv`` was recorded and every input and output it
+    recorded is still in the recorded state: running it again would change nothing."""
+    root = cache_root()
+    if root is None:
+        return False
+    body = read_entry(_record_path(root, build_key(argv)))
+    if body is None:
+        return False
+    try:
+        record = json.loads(body)
+        inputs = {path: (kind, h) for path, kind, h in record["inputs"]}
+        outputs = [(path, h) for path, h in record["outputs"]]
+    except (ValueError, TypeError, KeyError):
+        return False  # a good checksum over an unexpected shape: never trust it
+    strings = [s for p, state in inputs.items() for s in (p, *state)] + \
+        [s for pair in outputs for s in pair]
+    if not outputs or not all(isinstance(s, str) for s in strings) or \
+            not all(os.path.isabs(p) for p in [*inputs, *(p for p, _ in outputs)]):
+        return False
+    log = InputLog()
+    log.paths = inputs
+    return log.unchanged() and all(path_state(p) == ("file", h) for p, h in outputs)
