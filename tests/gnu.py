@@ -118,3 +118,17 @@ def _vdsotool_build(target: Target, workdir: Path, defines, pytest) -> Path:
     for out_path, data in outputs.items():
         out_path.write_bytes(data)
     return workdir / f"{target.image}.so"
+
+
+def gnu_elf(target: Target, need_tool):
+    """GNU's build of ``target`` (shipped timebase), read by vdsotool's ELF reader: the
+    reference the per-chunk linker tests compare their writers' bytes with."""
+    from vdsotool.inspect.elfread import read_elf
+
+    path = built_image("gnu", target, False, need_tool)
+    return read_elf(path.read_bytes(), str(path))
+
+
+def section_bytes(img, name: str) -> bytes:
+    sec = img.section(name)
+    return img.bytes_at(sec.offset, sec.size)

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import pytest
 from conftest import need_tool
-from gnu import built_image
+from gnu import gnu_elf
 
 from vdsotool.abi.targets import TARGETS
 from vdsotool.cfi import model as M
 from vdsotool.cfi.decode import decode_eh_frame
-from vdsotool.inspect.elfread import read_elf
 from vdsotool.link.eh_frame import FrameRecord, build_eh_frame
 
 
@@ -33,9 +32,7 @@ def records_of(img, eh):
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_eh_frame_identical_to_gnu_ld(name):
     target = TARGETS[name]
-    need_tool(target.gnu_tool("as"))
-    path = built_image("gnu", target, False, need_tool)
-    img = read_elf(path.read_bytes(), str(path))
+    img = gnu_elf(target, need_tool)
     eh = img.section(".eh_frame")
     ours = build_eh_frame(target, records_of(img, eh), eh.addr)
     assert ours == img.data[eh.offset:eh.offset + eh.size]

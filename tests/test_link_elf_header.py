@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 from conftest import ROOT, need_tool
-from gnu import built_image
+from gnu import gnu_elf
 
 from vdsotool.abi.targets import TARGETS
-from vdsotool.inspect.elfread import read_elf
 from vdsotool.link.elf_header import (build_elf_header, build_phdrs, segments,
                                       sizeof_headers)
 from vdsotool.link.layout import SectionContent, lay_out
@@ -18,9 +17,7 @@ from vdsotool.link.script import read_script
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_headers_identical_to_gnu_ld(name):
     target = TARGETS[name]
-    need_tool(target.gnu_tool("as"))
-    path = built_image("gnu", target, False, need_tool)
-    img = read_elf(path.read_bytes(), str(path))
+    img = gnu_elf(target, need_tool)
     script = read_script(str(ROOT / "linker_scripts" / target.linker_script))
     allocated = [s for s in img.sections if s.addr]
     layout = lay_out(script, {s.name: SectionContent(s.size, s.align) for s in allocated},
@@ -41,9 +38,7 @@ def test_shstrtab_and_section_headers_identical_to_gnu_ld(name):
     from vdsotool.link.shdrs import OutSection, build_section_headers, build_shstrtab
 
     target = TARGETS[name]
-    need_tool(target.gnu_tool("as"))
-    path = built_image("gnu", target, False, need_tool)
-    img = read_elf(path.read_bytes(), str(path))
+    img = gnu_elf(target, need_tool)
     letters = {".text": "ax", ".got": "awx" if target.bits == 32 else "aw", ".dynamic": "aw"}
     sections = [OutSection(s.name, letters.get(s.name, "a" if s.addr else ""), s.addr,
                            s.offset, s.size, s.align) for s in img.sections[1:]]

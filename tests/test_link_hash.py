@@ -5,24 +5,15 @@ from __future__ import annotations
 
 import pytest
 from conftest import need_tool
-from gnu import built_image
+from gnu import gnu_elf, section_bytes
 
 from vdsotool.abi.targets import TARGETS
-from vdsotool.inspect.elfread import read_elf
 from vdsotool.link.gnu_hash import build_gnu_hash, gnu_hash, order_for_buckets
 from vdsotool.link.hash import bucket_count, build_hash, elf_hash
 
 
 def gnu_image(name):
-    target = TARGETS[name]
-    need_tool(target.gnu_tool("as"))
-    path = built_image("gnu", target, False, need_tool)
-    return read_elf(path.read_bytes(), str(path))
-
-
-def section_bytes(img, name):
-    sec = img.section(name)
-    return img.data[sec.offset:sec.offset + sec.size]
+    return gnu_elf(TARGETS[name], need_tool)
 
 
 @pytest.mark.parametrize("name", list(TARGETS))

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 from conftest import ROOT, need_tool
-from gnu import built_image
+from gnu import gnu_elf
 
 from vdsotool.abi.targets import TARGETS
 from vdsotool.errors import VdsoError
-from vdsotool.inspect.elfread import read_elf
 from vdsotool.link.layout import SectionContent, lay_out
 from vdsotool.link.script import parse_script, read_script
 
@@ -17,9 +16,7 @@ from vdsotool.link.script import parse_script, read_script
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_addresses_match_gnu_ld(name):
     target = TARGETS[name]
-    need_tool(target.gnu_tool("as"))
-    path = built_image("gnu", target, False, need_tool)
-    img = read_elf(path.read_bytes(), str(path))
+    img = gnu_elf(target, need_tool)
     allocated = [s for s in img.sections if s.addr]
     contents = {s.name: SectionContent(s.size, s.align) for s in allocated}
     script = read_script(str(ROOT / "linker_scripts" / target.linker_script))
