@@ -273,18 +273,22 @@ def dump(
     symbols: bool = typer.Option(False, "--symbols", help=".dynsym with versions."),
     cfi: bool = typer.Option(False, "--cfi", help="CIE/FDE instructions and row tables."),
     disasm: bool = typer.Option(False, "--disasm", help="Disassembly of .text."),
-    patches: bool = typer.Option(False, "--patches", help="Per-CPU patch tables."),
+    patches: bool = typer.Option(
+        False, "--patches",
+        help="Per CPU: the .dynsym symbols its kernel redirects or hides at boot."),
     all_parts: bool = typer.Option(False, "--all", help="Everything."),
     json_out: bool = typer.Option(False, "--json", help="The same content as JSON."),
 ) -> None:
-    """Show an image's headers, symbols, CFI, disassembly and patches."""
-    from vdsotool.inspect.dump import PART_NAMES, build_report, render_text
+    """Show an image's headers, symbols, CFI, disassembly and per-CPU patches (default:
+    headers, symbols, CFI). A part that cannot be decoded is reported, the rest is shown,
+    and the exit status is 1."""
+    from vdsotool.inspect.dump import PART_NAMES, build_report_and_errors, render_text
 
     chosen = dict(headers=headers, symbols=symbols, cfi=cfi, disasm=disasm, patches=patches)
     parts = tuple(p for p in PART_NAMES if all_parts or chosen[p])
     parts = parts or ("headers", "symbols", "cfi")
     try:
-        report = build_report(str(image), parts)
+        report, errors = build_report_and_errors(str(image), parts)
     except VdsoError as err:
         fail(err)
     if json_out:
@@ -293,6 +297,8 @@ def dump(
         typer.echo(json.dumps(report, indent=2, sort_keys=True))
     else:
         typer.echo(render_text(report), nl=False)
+    if errors:
+        fail(VdsoError(errors))
 
 
 # The command line as typed, when run from main(): the build cache records builds by it.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from vdsotool.cfi import dwarf as D
 from vdsotool.cfi import model as M
-from vdsotool.errors import VdsoError
+from vdsotool.errors import ImageLoc, VdsoError
 
 FORMAT_VERSION = 1
 PART_NAMES = ("headers", "symbols", "cfi", "disasm", "patches")
@@ -22,27 +22,35 @@ STB = {0: "LOCAL", 1: "GLOBAL", 2: "WEAK"}
 
 
 def build_report(path: str, parts: tuple[str, ...]) -> dict:
+    return build_report_and_errors(path, parts)[0]
+
+
+def build_report_and_errors(path: str, parts: tuple[str, ...]) -> tuple[dict, list]:
+    """The report, and the diagnostics of the parts that could not be decoded (those parts
+    are ``None`` in the report and their diagnostics are also among its ``problems``)."""
     from vdsotool.inspect.elfread import read_elf
 
     try:
         with open(path, "rb") as f:
             data = f.read()
     except OSError as e:
-        raise VdsoError.at(None, f"cannot read {path}: {e.strerror}") from None
+        raise VdsoError.at(ImageLoc(path), f"cannot read image: {e.strerror}") from None
     img = read_elf(data, path)
     report: dict = {"format_version": FORMAT_VERSION, "image": path,
                     "class": f"ELF{img.bits}", "endian": "little" if img.little else "big",
                     "machine": img.e_machine, "problems": []}
     if img.e_machine not in (20, 21):
-        report["problems"].append(f"not a PowerPC image (e_machine {img.e_machine}): "
-                                  "disassembly and signal-frame notes unavailable")
+        report["problems"].append(f"not a PowerPC image (e_machine {img.e_machine}): disassembly, "
+                                  "signal-frame notes and patch tables unavailable")
+    errors = []
     for part in parts:
         try:
             report[part] = _PARTS[part](img)
         except VdsoError as err:
             report[part] = None
             report["problems"].extend(d.render() for d in err.diagnostics)
-    return report
+            errors.extend(err.diagnostics)
+    return report, errors
 
 
 # --- parts -------------------------------------------------------------------------------
@@ -230,12 +238,9 @@ def _cfi_changes(img) -> dict[int, str]:
 
 
 def _patches(img) -> dict:
-    try:
-        from vdsotool.emit import patches  # noqa: F401  (written by the emit engineer)
-    except ImportError:
-        return {"available": False,
-                "note": "per-CPU patch tables unavailable (vdsotool.emit.patches absent)"}
-    return {"available": False, "note": "patch-table decoding not wired up yet"}
+    from vdsotool.inspect.patch_view import patches_part
+
+    return patches_part(img)
 
 
 _PARTS = {"headers": _headers, "symbols": _symbols, "cfi": _cfi, "disasm": _disasm,
@@ -343,7 +348,9 @@ def _text_disasm(d: dict) -> list[str]:
 
 
 def _text_patches(p: dict) -> list[str]:
-    return [f"patches: {p['note']}"]
+    from vdsotool.inspect.patch_view import text_lines
+
+    return text_lines(p)
 
 
 _TEXT = {"headers": _text_headers, "symbols": _text_symbols, "cfi": _text_cfi,

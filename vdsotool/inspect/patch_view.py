@@ -1,0 +1,108 @@
+"""The ``patches`` part of ``vdsotool dump``: what each CPU's kernel edits in the image.
+
+One vDSO image serves every CPU; at boot the kernel redirects or hides exported symbols in
+``.dynsym`` according to its CPU's features (the rules and the CPU table are data in
+:mod:`vdsotool.abi.cpus`; :func:`vdsotool.emit.patches.patch_tables` replays the kernel's
+procedure and lists the changed fields). This module only *presents* those tables: the
+field changes are grouped per symbol and named by what they mean for a caller:
+
+* ``hide`` — ``st_name`` became 0: a lookup no longer finds the symbol;
+* ``redirect`` — value/size/info were copied from another entry: the symbol now runs that
+  entry's code (``to`` names the entry of the unpatched image with the new value).
+
+Independently of the CPU, the kernel stores the distance to the data page into the 32-bit
+word ``__kernel_datapage_offset`` (old images only); it depends on the page size, so it is
+shown for :data:`PAGE_SIZE`.
+
+Values are integers read in the image's byte order. Works on any image the tables can be
+computed for (ours, GNU's, a kernel's); a malformed ``.dynsym`` raises :class:`VdsoError`
+at the offending offset.
+"""
+
+from __future__ import annotations
+
+from vdsotool.inspect.elfread import ElfImage
+
+PAGE_SIZE = 4096  # the page size the data-page word is shown for (the kernels' default)
+POWERPC_MACHINES = (20, 21)  # EM_PPC, EM_PPC64
+
+
+def patches_part(img: ElfImage) -> dict:
+    """The JSON-able ``patches`` part of the dump report."""
+    if img.e_machine not in POWERPC_MACHINES:
+        return {"page_size": PAGE_SIZE, "datapage": None, "cpus": [],
+                "note": "not a PowerPC image: no kernel patches it"}
+    from vdsotool.emit.elfsyms import read_symbols
+    from vdsotool.emit.patches import datapage_fixup, patch_tables
+
+    original = read_symbols(img)  # located error first when .dynsym itself is malformed
+    order = "little" if img.little else "big"
+    fix = datapage_fixup(img.data, PAGE_SIZE, img.path)
+    return {
+        "page_size": PAGE_SIZE,
+        "datapage": None if fix is None else {
+            "symbol": fix.symbol, "offset": fix.offset, "size": len(fix.old),
+            "old": int.from_bytes(fix.old, order), "new": int.from_bytes(fix.new, order)},
+        "cpus": [_cpu_view(table, original.entries, order)
+                 for table in patch_tables(img.data, img.path)],
+    }
+
+
+def _cpu_view(table, entries, order: str) -> dict:
+    from vdsotool.abi.cpus import feature_list
+
+    cpu = table.cpu
+    by_symbol: dict[int, list] = {}
+    for change in table.changes:
+        by_symbol.setdefault(change.index, []).append(change)
+    return {"name": cpu.name, "pvr_value": cpu.pvr_value, "pvr_mask": cpu.pvr_mask,
+            "features": feature_list(cpu.features),
+            "symbols": [_symbol_view(changes, entries, order)
+                        for _index, changes in sorted(by_symbol.items())],
+            "notes": list(table.notes)}
+
+
+def _symbol_view(changes, entries, order: str) -> dict:
+    fields = [{"field": c.field, "offset": c.offset, "size": len(c.old),
+               "old": int.from_bytes(c.old, order), "new": int.from_bytes(c.new, order)}
+              for c in changes]
+    new = {f["field"]: f["new"] for f in fields}
+    hidden = new.get("st_name", None) == 0
+    return {"symbol": changes[0].symbol, "index": changes[0].index,
+            "action": "hide" if hidden else "redirect",
+            "to": None if hidden else _entry_with(entries, new, changes[0].index),
+            "fields": fields}
+
+
+def _entry_with(entries, new: dict[str, int], index: int) -> str | None:
+    """The name of the unpatched entry that has the new values (the code now reached)."""
+    for e in entries:
+        if e.index != index and e.name and e.defined \
+                and all(e.fields[f] == v for f, v in new.items()):
+            return e.name
+    return None
+
+
+def text_lines(part: dict) -> list[str]:
+    """The text printer's lines for the ``patches`` part."""
+    out = ["Patches (what each CPU's kernel changes in .dynsym at boot):"]
+    if part.get("note"):
+        return out + [f"  {part['note']}"]
+    fix = part["datapage"]
+    if fix:
+        out.append(f"  every CPU, {part['page_size']}-byte pages: {fix['symbol']} "
+                   f"(word at {fix['offset']:#x}) {fix['old']:#x} -> {fix['new']:#x}")
+    for cpu in part["cpus"]:
+        out.append(f"  {cpu['name']:10} PVR {cpu['pvr_value']:#010x}/{cpu['pvr_mask']:#010x}"
+                   f"  {' '.join(cpu['features']) or '-'}")
+        out.extend(f"    {_symbol_text(s)}" for s in cpu["symbols"])
+        out.extend(f"    note: {n}" for n in cpu["notes"])
+        if not cpu["symbols"] and not cpu["notes"]:
+            out.append("    no change")
+    return out
+
+
+def _symbol_text(sym: dict) -> str:
+    how = "hidden" if sym["action"] == "hide" else f"-> {sym['to'] or '?'}"
+    fields = ", ".join(f"{f['field']} {f['old']:#x} -> {f['new']:#x}" for f in sym["fields"])
+    return f"{sym['symbol']} {how}: {fields}"
