@@ -8,7 +8,6 @@ test_emit_c.py and test_emit_boot.py.
 
 from __future__ import annotations
 
-import functools
 import io
 import os
 import random
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import check_golden, need_tool, run_cli
+from emit.support import real_image  # vdsotool's own build, once per process
 from gnu import built_image
 
 from vdsotool.abi.cpus import COHERENT_ICACHE, Cpu, Patch, cpu_named
@@ -29,16 +29,6 @@ from vdsotool.emit.patches import (apply_changes, datapage_fixup, patch_tables,
 from vdsotool.errors import ImageLoc, VdsoError
 
 TARGET_NAMES = list(TARGETS)
-
-
-@functools.lru_cache(maxsize=None)
-def real_image(name: str) -> tuple[bytes, bytes]:
-    """vdsotool's own build of the shipped image and its debug twin (once per process)."""
-    from vdsotool import pipeline
-
-    target = TARGETS[name]
-    outputs = pipeline.build_outputs(target, pipeline.find_source_root(), Path("."), None)
-    return outputs[Path(f"{target.image}.so")], outputs[Path(f"{target.image}.so.dbg")]
 
 
 def dynsym_of(image: bytes) -> dict[str, object]:

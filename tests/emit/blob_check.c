@@ -4,9 +4,18 @@
  *   blob_check IMAGE.so
  *
  * Built by tests/test_emit_c.py with -DVDSO_PREFIX=vdso32|vdso64 and
- * -DBLOB_HEADER='"<stem>-blob.h"', linked with <stem>-blob.c and <stem>-wrapper.S.
- * Prints "bytes ok" (or what differs), then every compiled-in symbol and patch, one per
- * line, for the test to compare with what pyelftools and the Python tables say.
+ * -DBLOB_HEADER='"<stem>-blob.h"', linked with <stem>-blob.c and <stem>-wrapper.S, by the
+ * host gcc and by each cross gcc (then run under qemu-user).
+ *
+ * The bytes are compared here (the file is read at run time); everything else is printed,
+ * one item per line, for the test to compare with what pyelftools and the CPU table say:
+ *   bytes ok                       (or one line per embedded copy that differs)
+ *   layout blob|incbin SIZE PAGE_SIZE PAGES MAPPED ALIGNMENT
+ *   datapage_sym OFFSET
+ *   sym NAME OFFSET
+ *   cpu NAME PVR_MASK PVR_VALUE FEATURES COUNT
+ *   patch CPU OFFSET SIZE INDEX SYMBOL FIELD OLDHEX NEWHEX
+ * Exit status 0 when both copies equal the image, 1 otherwise, 2 on a usage/IO error.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -18,7 +27,9 @@
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
 #define BLOB CAT(VDSO_PREFIX, _blob)
+#define IMAGE_ARRAY CAT(VDSO_PREFIX, _image)
 
+/* The wrapper's labels. */
 extern const unsigned char CAT(VDSO_PREFIX, _start)[], CAT(VDSO_PREFIX, _end)[];
 
 static unsigned char *read_file(const char *path, long *size)
@@ -29,7 +40,7 @@ static unsigned char *read_file(const char *path, long *size)
 	*size = ftell(f);
 	fseek(f, 0, SEEK_SET);
 	unsigned char *buf = malloc(*size ? *size : 1);
-	if (fread(buf, 1, *size, f) != (size_t)*size) { perror("read"); exit(2); }
+	if (!buf || fread(buf, 1, *size, f) != (size_t)*size) { perror("read"); exit(2); }
 	fclose(f);
 	return buf;
 }
@@ -41,39 +52,39 @@ static int all_zero(const unsigned char *p, unsigned long n)
 	return 1;
 }
 
-/* The embedded copy: same bytes, zero padding to whole pages, page-aligned. */
+/* The largest power of two (up to 1 MiB) dividing the address. */
+static unsigned long alignment_of(const void *p)
+{
+	unsigned long a = 1;
+	while (a < (1UL << 20) && (uintptr_t)p % (a * 2) == 0) a *= 2;
+	return a;
+}
+
+/* An embedded copy: the image's bytes, then zeros up to `mapped`. */
 static int check_bytes(const char *what, const unsigned char *data, unsigned long mapped,
 		       const unsigned char *file, long size)
 {
-	int ok = 1;
-	if (mapped % BLOB.page_size || mapped / BLOB.page_size != BLOB.pages) {
-		printf("%s: mapped size %lu is not %lu pages\n", what, mapped, BLOB.pages);
-		ok = 0;
-	}
-	if ((uintptr_t)data % BLOB.page_size) {
-		printf("%s: not page-aligned\n", what);
-		ok = 0;
-	}
+	printf("layout %s %lu %lu %lu %lu %lu\n", what, BLOB.size, BLOB.page_size, BLOB.pages,
+	       mapped, alignment_of(data));
 	if ((unsigned long)size != BLOB.size || mapped < (unsigned long)size ||
 	    memcmp(data, file, size) != 0) {
 		printf("%s: bytes differ from the image\n", what);
-		ok = 0;
-	} else if (!all_zero(data + size, mapped - size)) {
-		printf("%s: padding is not zero\n", what);
-		ok = 0;
+		return 0;
 	}
-	return ok;
+	if (!all_zero(data + size, mapped - size)) {
+		printf("%s: padding is not zero\n", what);
+		return 0;
+	}
+	return 1;
 }
 
-int main(int argc, char **argv)
+static void print_hex(const unsigned char *p, unsigned n)
 {
-	if (argc != 2) { fprintf(stderr, "usage: blob_check IMAGE\n"); return 2; }
-	long size;
-	unsigned char *file = read_file(argv[1], &size);
-	const unsigned char *start = CAT(VDSO_PREFIX, _start), *end = CAT(VDSO_PREFIX, _end);
-	int ok = check_bytes("blob", BLOB.data, BLOB.pages * BLOB.page_size, file, size);
-	ok &= check_bytes("incbin", start, (unsigned long)(end - start), file, size);
-	if (ok) printf("bytes ok\n");
+	for (unsigned k = 0; k < n; k++) printf("%02x", p[k]);
+}
+
+static void print_tables(void)
+{
 	printf("datapage_sym %ld\n", BLOB.datapage_offset_sym);
 	for (unsigned i = 0; i < BLOB.symbol_count; i++)
 		printf("sym %s %lu\n", BLOB.symbols[i].name, BLOB.symbols[i].offset);
@@ -85,11 +96,26 @@ int main(int argc, char **argv)
 			const struct vdsotool_patch *p = &c->patches[j];
 			printf("patch %s %u %u %u %s %s ", c->name, p->offset, p->size,
 			       p->dynsym_index, p->symbol, p->field);
-			for (unsigned k = 0; k < p->size; k++) printf("%02x", p->old_bytes[k]);
+			print_hex(p->old_bytes, p->size);
 			printf(" ");
-			for (unsigned k = 0; k < p->size; k++) printf("%02x", p->new_bytes[k]);
+			print_hex(p->new_bytes, p->size);
 			printf("\n");
 		}
 	}
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) { fprintf(stderr, "usage: blob_check IMAGE\n"); return 2; }
+	long size;
+	unsigned char *file = read_file(argv[1], &size);
+	const unsigned char *start = CAT(VDSO_PREFIX, _start), *end = CAT(VDSO_PREFIX, _end);
+	/* sizeof the array, not pages * page_size: the test compares the two */
+	int ok = check_bytes("blob", BLOB.data, sizeof IMAGE_ARRAY, file, size);
+	ok &= BLOB.data == IMAGE_ARRAY;
+	ok &= check_bytes("incbin", start, (unsigned long)(end - start), file, size);
+	if (ok) printf("bytes ok\n");
+	print_tables();
+	free(file);
 	return ok ? 0 : 1;
 }
