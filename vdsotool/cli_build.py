@@ -6,13 +6,17 @@ coerce every parameter) — three times the whole GNU pipeline for a vDSO. So
 
 1. a ``build`` command line whose every argument this module understands exactly (the
    options of ``vdsotool build --help``, in their plain ``--opt VALUE`` / ``--opt=VALUE``
-   forms, values that validate) runs right here, through :func:`run_build` — the function
-   the typer command calls too, so both paths produce the same files, lines and exit codes;
-2. before that, if an earlier identical command was recorded and nothing it read or wrote
-   has changed (vdsotool/util/cache.py), there is nothing to do: exit 0 at once, printing
-   nothing, as ``make`` prints nothing for an up-to-date target;
-3. anything else (``--help``, another command, an unknown or repeated option, a value that
+   forms, non-empty values that validate) runs right here, through :func:`run_build` — the
+   function the typer command calls too, so both paths produce the same files, lines and
+   exit codes;
+2. anything else (``--help``, another command, an unknown or repeated option, a value that
    does not validate) returns None and goes to typer, which parses and explains it.
+
+:func:`run_build`, on either path, first asks the build record (vdsotool/util/cache.py):
+if an earlier run of the very same command line was recorded and nothing it read or wrote
+has changed, there is nothing to do — exit 0 at once, printing no progress lines (as
+``make`` prints nothing for an up-to-date target; ``--json`` prints the summary with no
+written outputs, exactly what a rebuild that changes nothing would print).
 
 The fast path only ever *accepts less* than typer: when in doubt it defers, so usage errors
 and help texts always come from typer.
@@ -51,33 +55,44 @@ class BuildRequest:
 
 def run_build(request: BuildRequest, argv: list[str] | None) -> int:
     """Build, write, report; returns the exit status. With the cache on and the command
-    line known (``argv``), what the build read and wrote is recorded for the next run."""
-    from vdsotool import pipeline
-    from vdsotool.assemble.keystone_backend import encoding_cache
+    line known (``argv``), an up-to-date build is skipped, and what a build read and wrote
+    is recorded for the next run."""
     from vdsotool.errors import VdsoError
     from vdsotool.util import cache
 
-    if request.no_cache:
-        cache.disable()
-    root = cache.cache_root()
-    log = (lambda line: None) if request.json_out else (lambda line: sys.stderr.write(line + "\n"))
-    produced: dict = {}
-    try:
-        with cache.recording_inputs() as inputs, encoding_cache(root):
-            written = pipeline.build(request.target, request.src, request.out, request.defines,
-                                     log, request.kinds, request.page_size,
-                                     on_outputs=produced.update)
-    except VdsoError as err:
-        sys.stderr.write(str(err) + "\n")
-        return EXIT_BAD_INPUT
-    if argv is not None and root is not None and produced:
-        cache.record_build(argv, inputs, produced)
+    root = None if request.no_cache else cache.cache_root()
+    if argv is not None and root is not None and cache.build_is_current(root, argv):
+        written: list[Path] = []  # every output already holds what the build would write
+    else:
+        try:
+            written = _build_and_record(request, root, argv)
+        except VdsoError as err:
+            sys.stderr.write(str(err) + "\n")
+            return EXIT_BAD_INPUT
     if request.json_out:
         import json
 
         sys.stdout.write(json.dumps({"target": request.target.name,
                                      "outputs": [str(p) for p in written]}, indent=2) + "\n")
     return 0
+
+
+def _build_and_record(request: BuildRequest, root: Path | None, argv: list[str] | None) -> list[Path]:
+    """The build itself, with the encoding cache under ``root`` (None: off); returns the
+    outputs whose content changed; raises VdsoError for bad input (nothing recorded)."""
+    from vdsotool import pipeline
+    from vdsotool.assemble.keystone_backend import encoding_cache
+    from vdsotool.util import cache
+
+    log = (lambda line: None) if request.json_out else (lambda line: sys.stderr.write(line + "\n"))
+    produced: dict = {}
+    with cache.recording_inputs() as inputs, encoding_cache(root):
+        written = pipeline.build(request.target, request.src, request.out, request.defines,
+                                 log, request.kinds, request.page_size,
+                                 on_outputs=produced.update)
+    if argv is not None and root is not None and produced:
+        cache.record_build(root, argv, inputs, produced)
+    return written
 
 
 # --- the fast command line -------------------------------------------------------------------
@@ -104,10 +119,12 @@ def parse_fast(argv: list[str]) -> BuildRequest | None:
                 value = next(args, None)
                 if value is None or value.startswith("-"):
                     return None
+            if not value:
+                return None  # typer reads '' as a path '.', not as "not given": let it
             values[name] = value
         elif arg == "-D":
             value = next(args, None)
-            if value is None or value.startswith("-"):
+            if not value or value.startswith("-"):
                 return None
             defines.append(value)
         else:
@@ -150,11 +167,6 @@ def fast_main(argv: list[str]) -> int | None:
     request = parse_fast(argv)
     if request is None:
         return None
-    if not request.no_cache and not request.json_out:
-        from vdsotool.util.cache import build_is_current
-
-        if build_is_current(argv):
-            return 0
     return run_build(request, argv)
 
 

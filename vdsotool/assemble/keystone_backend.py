@@ -9,8 +9,10 @@ Results are cached per (target, normalised text): in memory for the process, and
 ``with encoding_cache(directory):`` — in a persistent table per target and keystone build
 (vdsotool/util/cache.py), so an instruction encoded once never reaches keystone again and a
 build whose instructions are all known does not even import it. Only successful encodings
-are stored; a table that fails its checksum or holds anything but ``text<TAB>8 hex digits``
-lines is ignored.
+of printable-ASCII texts are stored. A table's first line names its target and keystone
+identity; a table that fails its checksum, names another key, or holds anything but
+``text<TAB>8 lowercase hex digits`` lines is ignored as a whole (a cache can make a build
+faster, never different).
 """
 
 from __future__ import annotations
@@ -38,9 +40,12 @@ class _PersistentTables:
     def path(self, target: Target) -> Path:
         return self.directory / f"{target.name}-{self.keystone}.tsv"
 
+    def header(self, target: Target) -> str:
+        return f"vdsotool-encodings {target.name} {self.keystone}"
+
     def table(self, target: Target) -> dict[str, bytes]:
         if target.name not in self.tables:
-            self.tables[target.name] = load_table(self.path(target))
+            self.tables[target.name] = load_table(self.path(target), self.header(target))
         return self.tables[target.name]
 
     def add(self, target: Target, text: str, encoding: bytes) -> None:
@@ -52,19 +57,22 @@ class _PersistentTables:
         from vdsotool.util.cache import write_entry
 
         for name in sorted(self.dirty):
-            path = self.path(targets[name])
-            merged = load_table(path) | self.tables[name]
-            write_entry(path, format_table(merged))
+            target = targets[name]
+            path, header = self.path(target), self.header(target)
+            merged = load_table(path, header) | self.tables[name]
+            write_entry(path, format_table(header, merged))
         self.dirty.clear()
 
 
-_ENTRY = re.compile(r"([^\t\n]+)\t([0-9a-f]{8})")
+_TEXT = re.compile(r"[\x20-\x7e]+")  # what may be stored: one line, no tab, no surprises
+_ENTRY = re.compile(r"([\x20-\x7e]+)\t([0-9a-f]{8})")
 _persistent: _PersistentTables | None = None
 _targets_seen: dict[str, Target] = {}
 
 
-def load_table(path: Path) -> dict[str, bytes]:
-    """The entries of a table file; empty when missing, corrupt or malformed anywhere."""
+def load_table(path: Path, header: str) -> dict[str, bytes]:
+    """The entries of a table file; empty when missing, corrupt, made for another key
+    (``header``) or malformed anywhere."""
     from vdsotool.util.cache import read_entry
 
     body = read_entry(path)
@@ -72,10 +80,12 @@ def load_table(path: Path) -> dict[str, bytes]:
         return {}
     table = {}
     try:
-        lines = body.decode("utf-8").splitlines()
+        first, *lines = body.decode("ascii").split("\n")
     except UnicodeDecodeError:
         return {}
-    for line in lines:
+    if first != header or lines[-1:] != [""]:
+        return {}  # another key's table, or not ending as format_table ends it
+    for line in lines[:-1]:
         m = _ENTRY.fullmatch(line)
         if m is None:
             return {}  # one bad line and the whole table is suspect
@@ -83,8 +93,9 @@ def load_table(path: Path) -> dict[str, bytes]:
     return table
 
 
-def format_table(table: dict[str, bytes]) -> bytes:
-    return "".join(f"{text}\t{enc.hex()}\n" for text, enc in sorted(table.items())).encode()
+def format_table(header: str, table: dict[str, bytes]) -> bytes:
+    lines = [header] + [f"{text}\t{enc.hex()}" for text, enc in sorted(table.items())]
+    return ("\n".join(lines) + "\n").encode("ascii")
 
 
 class encoding_cache:
@@ -130,7 +141,7 @@ def encode(target: Target, mnemonic: str, operands: list[str]) -> bytes | str:
 
 
 def _encode_persistent(target: Target, text: str) -> bytes | str:
-    if _persistent is None or "\t" in text or "\n" in text:
+    if _persistent is None or not _TEXT.fullmatch(text):
         return _encode_uncached(target, text)
     known = _persistent.table(target).get(text)
     if known is not None:

@@ -2,15 +2,19 @@
 
 Two caches share one directory (``$VDSOTOOL_CACHE_DIR``, else ``$XDG_CACHE_HOME/vdsotool``,
 else ``~/.cache/vdsotool``); ``VDSOTOOL_NO_CACHE=1`` or ``vdsotool build --no-cache``
-turns both off:
+turns both off (nothing is read or written under the directory then):
 
 * **encodings** (``encodings/<target>-<keystone>.tsv``): instruction text -> the 4 bytes
   keystone made for it, so an unchanged instruction never reaches keystone again
   (vdsotool/assemble/keystone_backend.py). Keyed by the target's keystone mode and the
-  identity of the installed keystone library.
+  identity of the installed keystone library, both also written inside the table and
+  checked on reading, so a table renamed or copied to another key is not believed.
 * **builds** (``builds/<key>.json``): what one ``vdsotool build`` command read and wrote.
-  The key hashes the command line, the working directory, vdsotool's own code and the
-  keystone library; the record lists every input the build looked at (each source, every
+  The key hashes the command line, the working directory, the Python version, every file
+  of vdsotool's own package (code, templates; the generated includes such as
+  ``vdso_sigframe.inc`` are computed by that code, so they are covered) and the installed
+  libraries whose behaviour reaches an output (keystone's encodings, jinja2/markupsafe's
+  rendering of the C blob); the record repeats its key and lists every input the build looked at (each source, every
   include it found *and every place it looked for one and found nothing*, the linker
   script, images.toml, the source-root probes) with its content hash, and every output
   with its content hash. When all of them still hash the same, a new run of the same
@@ -33,18 +37,12 @@ from contextvars import ContextVar
 from pathlib import Path
 
 FORMAT = 1  # bump when an entry's meaning changes: old entries then simply miss
-_disabled = False
-
-
-def disable() -> None:
-    """Turn the caches off for this process (``--no-cache``)."""
-    global _disabled
-    _disabled = True
 
 
 def cache_root() -> Path | None:
-    """The cache directory, or None when caching is off."""
-    if _disabled or os.environ.get("VDSOTOOL_NO_CACHE", "") not in ("", "0"):
+    """The cache directory, or None when ``VDSOTOOL_NO_CACHE`` turns caching off
+    (``--no-cache`` is the build command's: it passes None on instead of this)."""
+    if os.environ.get("VDSOTOOL_NO_CACHE", "") not in ("", "0"):
         return None
     explicit = os.environ.get("VDSOTOOL_CACHE_DIR")
     if explicit:
@@ -86,11 +84,11 @@ def read_entry(path: Path) -> bytes | None:
 # --- identity of the code that produces outputs -------------------------------------------
 
 _PACKAGE = Path(__file__).resolve().parent.parent
-_CODE_SUFFIXES = (".py", ".j2", ".json", ".toml")
 
 
 def code_identity() -> str:
-    """A hash of vdsotool's own code and templates: editing the tool invalidates builds."""
+    """A hash of every file of vdsotool's package (not just ``.py``: templates and any data
+    file a future module reads count too): editing the tool invalidates builds."""
     h = hashlib.sha256()
     stack = [str(_PACKAGE)]
     while stack:
@@ -101,30 +99,35 @@ def code_identity() -> str:
             if e.is_dir():
                 if e.name != "__pycache__":
                     stack.append(e.path)
-            elif e.name.endswith(_CODE_SUFFIXES):
+            elif not e.name.endswith((".pyc", ".pyo")):
                 with open(e.path, "rb") as f:
                     h.update(f"{os.path.relpath(e.path, _PACKAGE)}\0".encode())
                     h.update(digest(f.read()).encode())
     return h.hexdigest()
 
 
-def keystone_identity() -> str:
-    """The installed keystone (library and bindings) by path, size and mtime, found
-    without importing it; "none" when it is not installed."""
+def package_identity(name: str, files: tuple[str, ...] = ("__init__.py",)) -> str:
+    """An installed package's identity by the path, size and mtime of some of its files,
+    found without importing it (an upgrade rewrites them); "none" when not installed."""
     import importlib.util
 
-    spec = importlib.util.find_spec("keystone")
+    spec = importlib.util.find_spec(name)
     if spec is None or not spec.submodule_search_locations:
         return "none"
     package = Path(list(spec.submodule_search_locations)[0])
     parts = []
-    for name in ("libkeystone.so", "keystone.py", "__init__.py"):
+    for file in files:
         try:
-            st = (package / name).stat()
-            parts.append(f"{package / name}:{st.st_size}:{st.st_mtime_ns}")
+            st = (package / file).stat()
+            parts.append(f"{package / file}:{st.st_size}:{st.st_mtime_ns}")
         except OSError:
-            parts.append(f"{name}:missing")
+            parts.append(f"{file}:missing")
     return digest("|".join(parts).encode())[:16]
+
+
+def keystone_identity() -> str:
+    """The installed keystone: its shared library and Python bindings."""
+    return package_identity("keystone", ("libkeystone.so", "keystone.py", "__init__.py"))
 
 
 # --- what a build read ------------------------------------------------------------------------
@@ -180,11 +183,17 @@ class recording_inputs:
 
 # --- build records ----------------------------------------------------------------------------
 
-def build_key(argv: list[str]) -> str:
-    """Identity of a build command: the same key and the same inputs give the same outputs."""
-    parts = {"format": FORMAT, "argv": list(argv), "cwd": os.getcwd(),
+def build_key(argv: list[str]) -> str | None:
+    """Identity of a build command: the same key and the same inputs give the same outputs.
+    None when there is no working directory (deleted): such a build is not cached."""
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        return None
+    parts = {"format": FORMAT, "argv": list(argv), "cwd": cwd,
              "python": list(sys.version_info[:2]), "code": code_identity(),
-             "keystone": keystone_identity()}
+             "keystone": keystone_identity(),
+             "jinja2": package_identity("jinja2"), "markupsafe": package_identity("markupsafe")}
     return digest(json.dumps(parts, sort_keys=True).encode())
 
 
@@ -192,37 +201,46 @@ def _record_path(root: Path, key: str) -> Path:
     return root / f"v{FORMAT}" / "builds" / f"{key}.json"
 
 
-def record_build(argv: list[str], inputs: InputLog, outputs: dict) -> None:
-    """Remember that ``argv`` read ``inputs`` and produced ``outputs`` ({path: bytes})."""
-    root = cache_root()
-    if root is None:
+def record_build(root: Path, argv: list[str], inputs: InputLog, outputs: dict) -> None:
+    """Remember under ``root`` that ``argv`` read ``inputs`` and produced ``outputs``
+    ({path: bytes or str})."""
+    key = build_key(argv)
+    if key is None:
         return
-    record = {"inputs": sorted([p, *state] for p, state in inputs.paths.items()),
+    record = {"key": key,
+              "inputs": sorted([p, *state] for p, state in inputs.paths.items()),
               "outputs": sorted([os.path.abspath(p), digest(data if isinstance(data, bytes)
                                                             else data.encode())]
                                 for p, data in outputs.items())}
     body = json.dumps(record, sort_keys=True).encode()
-    write_entry(_record_path(root, build_key(argv)), body)
+    write_entry(_record_path(root, key), body)
 
 
-def build_is_current(argv: list[str]) -> bool:
-    """True when an earlier run of ``argv`` was recorded and every input and output it
-    recorded is still in the recorded state: running it again would change nothing."""
-    root = cache_root()
-    if root is None:
+_STATES = ("file", "dir", "absent")
+
+
+def build_is_current(root: Path, argv: list[str]) -> bool:
+    """True when an earlier run of ``argv`` was recorded under ``root`` and every input and
+    output it recorded is still in the recorded state: running it again would change
+    nothing."""
+    key = build_key(argv)
+    if key is None:
         return False
-    body = read_entry(_record_path(root, build_key(argv)))
+    body = read_entry(_record_path(root, key))
     if body is None:
         return False
     try:
         record = json.loads(body)
         inputs = {path: (kind, h) for path, kind, h in record["inputs"]}
         outputs = [(path, h) for path, h in record["outputs"]]
-    except (ValueError, TypeError, KeyError):
+        same_key = record["key"] == key
+    except (ValueError, TypeError, KeyError, AttributeError):
         return False  # a good checksum over an unexpected shape: never trust it
+    if not same_key or not all(kind in _STATES for kind, _ in inputs.values()):
+        return False
     strings = [s for p, state in inputs.items() for s in (p, *state)] + \
         [s for pair in outputs for s in pair]
-    if not outputs or not all(isinstance(s, str) for s in strings) or \
+    if not inputs or not outputs or not all(isinstance(s, str) for s in strings) or \
             not all(os.path.isabs(p) for p in [*inputs, *(p for p, _ in outputs)]):
         return False
     log = InputLog()
