@@ -1,0 +1,192 @@
+"""Kernel outputs at boot: a C program plays the kernel with the generated blob, under qemu.
+
+``tests/emit/boot_check.c`` (compiled once per target with the cross gcc, together with
+the execution harness ``vdsotool/verify/harness/harness.c`` for mapping and name+version
+resolution) does for every CPU of the blob what that CPU's 2.6.15 kernel does: copies the
+embedded image, applies the CPU's patch table from the C arrays, stores the data-page
+word, maps the result with its data page, resolves ``__kernel_sync_dicache`` and
+``__kernel_gettimeofday`` through both hash tables, runs sync_dicache on freshly written
+code and finds the data page through ``__kernel_get_syscall_map``. It writes each patched
+image out; ``vdsotool patch IMAGE --cpu NAME -o OUT`` must write the same bytes.
+
+Expected values come from pyelftools' reading of the unpatched image and from the CPU
+table's feature bits (``vdsotool/abi/cpus.py``), not from the patch tables under test.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from pathlib import Path
+
+import pytest
+from conftest import need_tool, run_cli
+from emit.support import C_DIR, Emitted, compile_c, emitted, run_program, scratch_dir
+
+from vdsotool.abi import datapage
+from vdsotool.abi.cpus import COHERENT_ICACHE, USE_TB, cpu_named, cpus_for
+from vdsotool.abi.targets import TARGETS
+from vdsotool.verify.harness import SOURCE as HARNESS_SOURCE
+from vdsotool.verify.harness import harness_defines, parse_line
+
+TARGET_NAMES = list(TARGETS)
+
+
+def dynsym_values(image: bytes) -> dict[str, int]:
+    from elftools.elf.elffile import ELFFile
+
+    section = ELFFile(io.BytesIO(image)).get_section_by_name(".dynsym")
+    return {s.name: s["st_value"] for s in section.iter_symbols() if s.name}
+
+
+def compile_boot_check(e: Emitted, blob_c: Path, exe: Path) -> str:
+    """Compile boot_check with the harness (the harness's own flags) and ``blob_c``;
+    returns the qemu to run it with."""
+    gcc, qemu = need_tool(e.target.gnu_tool("gcc")), need_tool(e.target.qemu)
+    defines = [f"-D{k}={v:#x}" for k, v in sorted(harness_defines().items())]
+    compile_c(gcc, ["-static", "-O2", "-pthread", "-Wall", "-Werror", *defines,
+                    f"-I{HARNESS_SOURCE.parent}", *e.blob_defines(), "-o", str(exe),
+                    str(C_DIR / "boot_check.c"), str(blob_c)], "boot_check")
+    return qemu
+
+
+@functools.lru_cache(maxsize=None)
+def boot_program(name: str) -> tuple[Emitted, Path, str]:
+    """boot_check for ``name``, compiled once per process: (outputs, program, qemu)."""
+    e = emitted(name)
+    exe = scratch_dir() / f"boot_check-{name}"
+    return e, exe, compile_boot_check(e, e.file("-blob.c"), exe)
+
+
+@functools.lru_cache(maxsize=None)
+def booted(name: str) -> tuple[Emitted, Path, dict[str, dict[str, dict[str, str]]]]:
+    """Run boot_check once: (outputs, directory of C-patched images, CPU -> line kind ->
+    parsed line)."""
+    e, exe, qemu = boot_program(name)
+    images = scratch_dir() / f"booted-{name}"
+    images.mkdir()
+    proc = run_program(exe, [str(images)], qemu)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results: dict[str, dict[str, dict[str, str]]] = {}
+    cpu = None
+    for line in proc.stdout.splitlines():
+        parsed = parse_line(line)
+        if parsed["cmd"] == "boot":
+            cpu = parsed["cpu"]
+            results[cpu] = {}
+        results[cpu][parsed["cmd"]] = parsed
+    return e, images, results
+
+
+@pytest.mark.parametrize("name", TARGET_NAMES)
+def test_every_cpu_boots_with_its_patch_table(name):
+    e, _, results = booted(name)
+    t = e.target
+    before = dynsym_values(e.image)
+    generic, p5 = before["__kernel_sync_dicache"], before["__kernel_sync_dicache_p5"]
+    assert generic != p5
+    assert list(results) == [c.name for c in cpus_for(t.bits, t.little)]
+    for cpu_name, lines in results.items():
+        cpu = cpu_named(cpu_name)
+        boot, icache, syscall_map = lines["boot"], lines["icache"], lines["map"]
+        assert boot["stale"] == "0", cpu_name  # every old byte was where the table says
+        sync = p5 if cpu.features & COHERENT_ICACHE else generic
+        assert boot["sync"] == boot["sync_sysv"] == str(sync), cpu_name
+        gtod = before["__kernel_gettimeofday"] if cpu.features & USE_TB else -1
+        assert boot["gtod"] == boot["gtod_sysv"] == str(gtod), cpu_name
+        # the resolved sync_dicache runs: new code is seen after each flush, rc 0, SO clear
+        assert (icache["rc"], icache["so"]) == ("0,0,0", "0,0,0"), cpu_name
+        assert (icache["first"], icache["second"]) == ("111", "222"), cpu_name
+        # the data-page word stored from the blob's values leads to the data page
+        assert syscall_map["off"] == str(datapage.syscall_map_offset(t)), cpu_name
+        assert syscall_map["count"] == str(datapage.NR_SYSCALLS), cpu_name
+
+
+@pytest.mark.parametrize("name", TARGET_NAMES)
+def test_power5_runs_the_p5_code_and_power4_the_generic_code(name):
+    e, _, results = booted(name)
+    before = dynsym_values(e.image)
+    if name == "ppc64le":  # no little-endian kernel runs on POWER4/POWER5
+        assert not {"POWER4", "POWER5"} & set(results)
+        return
+    assert results["POWER5"]["boot"]["sync"] == str(before["__kernel_sync_dicache_p5"])
+    assert results["POWER4"]["boot"]["sync"] == str(before["__kernel_sync_dicache"])
+
+
+def test_a_601_no_longer_finds_gettimeofday():
+    e, _, results = booted("ppc32")
+    boot = results["601"]["boot"]
+    assert (boot["gtod"], boot["gtod_sysv"]) == ("-1", "-1")
+    # ... while every CPU with a timebase still does
+    found = str(dynsym_values(e.image)["__kernel_gettimeofday"])
+    assert all(r["boot"]["gtod"] == found for cpu, r in results.items() if cpu != "601")
+
+
+def cli_patch(image: Path, cpu: str, out: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vdsotool.cli import app
+
+    result = CliRunner().invoke(app, ["patch", str(image), "--cpu", cpu, "-o", str(out)])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("name", TARGET_NAMES)
+def test_vdsotool_patch_writes_what_the_c_kernel_made(name):
+    e, images, results = booted(name)
+    out = scratch_dir() / f"cli-patched-{name}"
+    out.mkdir()
+    for cpu in results:
+        cli_patch(e.file(".so"), cpu, out / f"{cpu}.so")
+        c_applied = (images / f"{cpu}.so").read_bytes()
+        assert (out / f"{cpu}.so").read_bytes() == c_applied, cpu
+        assert c_applied != e.image, cpu  # at least the data-page word was stored
+
+
+def test_vdsotool_patch_as_a_user_runs_it(tmp_path):
+    """The real command line (a fresh process) for one CPU, and its refusal of a CPU
+    that does not map the image."""
+    e, images, _ = booted("ppc64")
+    proc = run_cli("patch", e.file(".so"), "--cpu", "power5", "-o", tmp_path / "p5.so")
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "p5.so").read_bytes() == (images / "POWER5.so").read_bytes()
+    proc = run_cli("patch", e.file(".so"), "--cpu", "601", "-o", tmp_path / "x.so")
+    assert proc.returncode == 1 and "601 kernel does not map a 64-bit big-endian image" \
+        in proc.stderr
+    assert not (tmp_path / "x.so").exists()
+    proc = run_cli("patch", e.file(".so"), "--cpu", "POWER99", "-o", tmp_path / "x.so")
+    assert proc.returncode == 2 and "--cpu" in proc.stderr
+
+
+def test_patched_image_runs_under_the_harness_itself():
+    """The POWER5 image from the C kernel also passes through the harness's own main (which
+    re-stores the same data-page word): sync_dicache resolves to the _p5 code there too."""
+    from vdsotool.verify import harness
+
+    e, images, _ = booted("ppc64")
+    [lookup] = harness.run(e.target, images / "POWER5.so", ["lookup __kernel_sync_dicache"])
+    assert lookup["gnu"] == str(dynsym_values(e.image)["__kernel_sync_dicache_p5"])
+
+
+def test_boot_check_notices_stale_old_bytes():
+    """A blob whose table does not fit the bytes it embeds is reported (stale=1)."""
+    e = emitted("ppc32")
+    text = e.file("-blob.c").read_text()
+    # make POWER5's first recorded old byte wrong
+    marker = "vdso32_patches_POWER5[2] = {\n\t{ "
+    at = text.index(marker) + len(marker)
+    start = text.index("{ 0x", at) + 2
+    broken = text[:start] + ("0xff" if text[start:start + 4] != "0xff" else "0xfe") + \
+        text[start + 4:]
+    directory = scratch_dir() / "stale"
+    directory.mkdir()
+    (directory / "vdso32-blob.c").write_text(broken)
+    exe = directory / "boot_check"
+    qemu = compile_boot_check(e, directory / "vdso32-blob.c", exe)
+    images = directory / "images"
+    images.mkdir()
+    proc = run_program(exe, [str(images)], qemu)
+    assert proc.returncode == 0, proc.stderr
+    stale = {parse_line(line)["cpu"]: parse_line(line)["stale"]
+             for line in proc.stdout.splitlines() if line.startswith("boot ")}
+    assert stale["POWER5"] == "1" and stale["POWER4"] == "0"
