@@ -201,3 +201,108 @@ def test_check_non_elf_and_truncated(cli, tmp_path):
     res = cli("check", cut)
     assert res.returncode == 1 and "truncated image" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+# --- PT_LOAD flags and hash tables ---------------------------------------------------------
+
+@pytest.mark.parametrize("flags,shown", [(4, "R--"), (7, "RWX"), (5 | 8, None)])
+def test_load_flags(flags, shown):
+    b = Breaker()
+    b.put("I", b.phdr(1).at + 4, flags)  # p_flags (ELF64: right after p_type)
+    msgs = [m for m in b.messages() if m.startswith("PT_LOAD flags")]
+    if shown is None:  # bits other than R/W/X (OS/processor-specific) are not ours to judge
+        assert msgs == []
+    else:
+        assert msgs == [f"PT_LOAD flags {shown}, need R-X (the kernel maps a vDSO "
+                        "read+execute, it has no writable data)"]
+
+
+def _hash_sections(data: bytes):
+    import io
+
+    from elftools.elf.elffile import ELFFile
+
+    elf = ELFFile(io.BytesIO(data))
+    return elf, {name: elf.get_section_by_name(name) for name in (".hash", ".gnu.hash")}
+
+
+def _found_by_pyelftools(data: bytes, name: str, exported: list[str]) -> set[str]:
+    _elf, tables = _hash_sections(data)
+    return {n for n in exported if tables[name].get_symbol(n) is not None}
+
+
+def _found_by_us(data: bytes, name: str) -> set[str]:
+    from vdsotool.inspect.check import exported_symbols
+    from vdsotool.inspect.hash_check import gnu_lookup, sysv_lookup
+
+    img = read_elf(data, "x")
+    lookup = sysv_lookup if name == ".hash" else gnu_lookup
+    exported = exported_symbols(img)
+    _problems, found = lookup(img, img.section(name).offset, img.dynsyms(), exported)
+    return {s.name for s in exported if s.index in found}
+
+
+def _mutations(data: bytes, name: str, bits: int, little: bool):
+    """Copies of ``data`` with one bucket word (every symbol index) or one Bloom-filter bit
+    changed: pyelftools' walks stay finite on these (chains are left intact)."""
+    import random
+
+    _elf, tables = _hash_sections(data)
+    params, sec = tables[name].params, tables[name]
+    order = "little" if little else "big"
+    nsyms = params["nchains"] if name == ".hash" else len(read_elf(data, "x").dynsyms())
+    if name == ".hash":
+        buckets_at = sec["sh_offset"] + 8
+    else:
+        buckets_at = sec["sh_offset"] + 16 + params["bloom_size"] * bits // 8
+        rng = random.Random(1)
+        for bit in rng.sample(range(params["bloom_size"] * bits), 24):
+            out = bytearray(data)
+            word_at = sec["sh_offset"] + 16 + bit // bits * bits // 8
+            word = int.from_bytes(out[word_at:word_at + bits // 8], order) ^ (1 << bit % bits)
+            out[word_at:word_at + bits // 8] = word.to_bytes(bits // 8, order)
+            yield bytes(out)
+    for i in range(params["nbuckets"]):
+        for value in range(nsyms):
+            out = bytearray(data)
+            out[buckets_at + 4 * i:buckets_at + 4 * i + 4] = value.to_bytes(4, order)
+            yield bytes(out)
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+@pytest.mark.parametrize("table", [".hash", ".gnu.hash"])
+def test_hash_lookups_agree_with_pyelftools(name, table):
+    """On the reference image and on every single-bucket / Bloom-bit mutation of it, the
+    symbols our lookup finds are the ones pyelftools' get_symbol finds."""
+    target = TARGETS[name]
+    base = reference(name).read_bytes()
+    exported = sorted(_found_by_us(base, table))
+    assert len(exported) >= 6  # the reference finds every export
+    cases = 0
+    for data in _mutations(base, table, target.bits, target.little):
+        assert _found_by_us(data, table) == _found_by_pyelftools(data, table, exported)
+        cases += 1
+    assert cases >= 10
+
+
+def test_broken_hash_reported_with_lost_symbols():
+    b = Breaker()
+    sec = b.img.section(".hash")
+    b.data[sec.offset + 8:sec.offset + sec.size] = bytes(sec.size - 8)  # empty buckets
+    msg = next(m for m in b.messages() if m.startswith("DT_HASH (.hash) loses"))
+    assert "__kernel_gettimeofday" in msg and "__kernel_sigtramp_rt64" in msg
+    b = Breaker()
+    sec = b.img.section(".hash")
+    b.put("I", sec.offset + 4, 99)  # nchain
+    assert any(".hash nchain is 99" in m for m in b.messages())
+
+
+def test_hash_chain_cycle_terminates():
+    """A chain that points back at itself: the lookup stops (bounded), reports the loss."""
+    b = Breaker()
+    sec = b.img.section(".hash")
+    nbucket, nchain = b.get("I", sec.offset), b.get("I", sec.offset + 4)
+    for i in range(1, nchain):
+        b.put("I", sec.offset + 8 + 4 * (nbucket + i), i)  # chain[i] = i
+    msgs = b.messages()  # without the bound this would never return
+    assert any(m.startswith("DT_HASH (.hash) loses") for m in msgs)

@@ -95,3 +95,42 @@ def test_verify_checks_sigtramp_sequence(name, cli, tmp_path):
     assert res.returncode == 1
     line = next(l for l in res.stdout.splitlines() if tramp in l)
     assert "FAIL" in line and "sigreturn sequence" in line
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_verify_reports_corrupted_structure(name, cli, tmp_path):
+    """A PT_LOAD without PF_X and an emptied .hash: verify runs the image check of
+    'vdsotool check' and fails the image with one (structure) row per defect, at its
+    image offset."""
+    from vdsotool.inspect.elfread import read_elf
+
+    target = TARGETS[name]
+    need_tool(target.gnu_tool("as"))
+    data = bytearray(shipped(name).read_bytes())
+    img = read_elf(bytes(data), "x")
+    load = next(p for p in img.phdrs if p.type == 1)
+    flags_at = load.at + (4 if target.bits == 64 else 24)
+    flags = int.from_bytes(data[flags_at:flags_at + 4], target.byteorder) & ~1  # drop PF_X
+    data[flags_at:flags_at + 4] = flags.to_bytes(4, target.byteorder)
+    hash_sec = img.section(".hash")
+    data[hash_sec.offset + 8:hash_sec.offset + hash_sec.size] = bytes(hash_sec.size - 8)
+    broken = tmp_path / "broken.so"
+    broken.write_bytes(bytes(data))
+    res = cli("verify", "--no-exec", broken)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    rows = [l for l in res.stdout.splitlines() if "(structure)" in l]
+    assert len(rows) == 2 and all(r.split()[0] == "FAIL" for r in rows)
+    assert "PT_LOAD flags R--, need R-X" in rows[0] and f"[+{load.at:#x}]" in rows[0]
+    assert "DT_HASH (.hash) loses" in rows[1] and "__kernel_gettimeofday" in rows[1]
+    assert res.stdout.rstrip().endswith("FAILED")
+    res = cli("verify", "--no-exec", "--json", broken)
+    report = json.loads(res.stdout)
+    assert not report["ok"] and [r["status"] for r in report["results"]
+                                 if r["symbol"] == "(structure)"] == ["fail", "fail"]
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_verify_structure_row_passes_on_good_image(name, cli):
+    need_tool(TARGETS[name].gnu_tool("as"))
+    res = cli("verify", "--no-exec", shipped(name))
+    assert "PASS  (structure)" in res.stdout and "no defects" in res.stdout

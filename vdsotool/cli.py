@@ -166,7 +166,8 @@ def check(
     image: Path = typer.Argument(..., help="vDSO image (.so or .so.dbg) of any target."),
     json_out: bool = typer.Option(False, "--json", help="Print the defects as JSON."),
 ) -> None:
-    """Check an image's structure (one PT_LOAD, no dynamic relocs, versions, eh_frame)."""
+    """Check an image's structure (one R-X PT_LOAD, no dynamic relocs, versioned exports
+    found through the hash tables, eh_frame and eh_frame_hdr)."""
     from vdsotool.inspect.check import check_image, report_json
 
     try:

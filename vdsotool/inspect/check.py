@@ -4,11 +4,15 @@ The kernel maps the vDSO as one blob and the dynamic loader (glibc's ``dl_vdso_v
 uses it without relocating anything, so an image is only usable when:
 
 * it is ``ET_DYN`` with exactly one ``PT_LOAD`` at file offset 0 / vaddr 0 that covers the
-  ELF and program headers, with ``p_filesz == p_memsz`` (no .bss: nothing zero-fills it);
+  ELF and program headers, with ``p_filesz == p_memsz`` (no .bss: nothing zero-fills it)
+  and flags R+X without W (the kernel maps it read+execute; it has no writable data, so
+  a W flag or a missing R/X flag misdescribes it to loaders and debuggers);
 * it has ``PT_DYNAMIC`` (the loader finds the symbol tables through it) and no dynamic
   relocations (``DT_REL``/``DT_RELA``/``DT_TEXTREL``/``DT_JMPREL``) and no dependencies
   (``DT_NEEDED``/``DT_VERNEED``/``DT_RPATH``/``DT_RUNPATH``) — there is nobody to apply them;
-* every exported symbol is versioned (glibc looks them up by name *and* version);
+* every exported symbol is versioned (glibc looks them up by name *and* version) and can
+  be found through each hash table the image has (``DT_HASH``, ``DT_GNU_HASH``:
+  :mod:`vdsotool.inspect.hash_check`);
 * every ``.eh_frame`` FDE covers code inside ``.text``, and the ``.eh_frame_hdr`` search
   table (version 1) is sorted and lists every FDE exactly once (the unwinder bisects it).
 
@@ -25,6 +29,7 @@ from vdsotool.inspect.elfread import ElfImage, read_elf
 
 ET_DYN = 3
 PT_LOAD, PT_DYNAMIC = 1, 2
+PF_X, PF_W, PF_R = 1, 2, 4
 FORBIDDEN_DYNAMIC_TAGS = {
     1: "DT_NEEDED", 7: "DT_RELA", 15: "DT_RPATH", 17: "DT_REL", 22: "DT_TEXTREL",
     23: "DT_JMPREL", 29: "DT_RUNPATH", 0x6FFFFFFE: "DT_VERNEED",
@@ -60,7 +65,8 @@ def check_bytes(data: bytes, path: str) -> list[Diagnostic]:
     """Check an image held in memory (the build checks before writing anything)."""
     img = read_elf(data, path)
     found: list[Diagnostic] = []
-    for check in (check_type, check_load, check_dynamic, check_versions, check_eh_frame):
+    for check in (check_type, check_load, check_dynamic, check_versions, check_hashes,
+                  check_eh_frame):
         try:
             found += check(img)
         except VdsoError as err:  # a structure too broken to check further
@@ -90,7 +96,16 @@ def check_load(img: ElfImage) -> list[Diagnostic]:
     if load.filesz != load.memsz:
         out.append(Diagnostic(f"PT_LOAD p_filesz {load.filesz:#x} != p_memsz {load.memsz:#x} "
                               "(nothing zero-fills a vDSO)", img.loc(load.at)))
+    if load.flags & (PF_R | PF_W | PF_X) != PF_R | PF_X:
+        out.append(Diagnostic(f"PT_LOAD flags {_flag_text(load.flags)}, need R-X (the kernel "
+                              "maps a vDSO read+execute, it has no writable data)",
+                              img.loc(load.at)))
     return out
+
+
+def _flag_text(flags: int) -> str:
+    return "".join(c if flags & bit else "-" for c, bit in (("R", PF_R), ("W", PF_W),
+                                                             ("X", PF_X)))
 
 
 def check_dynamic(img: ElfImage) -> list[Diagnostic]:
@@ -101,9 +116,18 @@ def check_dynamic(img: ElfImage) -> list[Diagnostic]:
             for tag, _val, at in img.dynamic() if tag in FORBIDDEN_DYNAMIC_TAGS]
 
 
+def exported_symbols(img: ElfImage) -> list:
+    return [s for s in img.dynsyms() if s.index and s.bind != STB_LOCAL and s.shndx != SHN_UNDEF]
+
+
+def check_hashes(img: ElfImage) -> list[Diagnostic]:
+    from vdsotool.inspect.hash_check import check_hash_tables
+
+    return check_hash_tables(img, exported_symbols(img))
+
+
 def check_versions(img: ElfImage) -> list[Diagnostic]:
-    exported = [s for s in img.dynsyms()
-                if s.index and s.bind != STB_LOCAL and s.shndx != SHN_UNDEF]
+    exported = exported_symbols(img)
     if not exported:
         return []
     versyms = img.versyms()

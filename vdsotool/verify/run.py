@@ -1,8 +1,9 @@
 """``vdsotool verify IMAGE``: check a built vDSO image by structure and by running it.
 
-1. Structure: the target is read from the ELF header; every export of that word size must
-   be in ``.dynsym``; the linker's own image check runs too when it is available
-   (``vdsotool.link.check.check_image``).
+1. Structure: the target is read from the ELF header; the image check of ``vdsotool check``
+   (:mod:`vdsotool.inspect.check`: one R-X PT_LOAD at 0, no dynamic relocations, versioned
+   exports found through the hash tables, ``.eh_frame``/``.eh_frame_hdr``) gives the
+   ``(structure)`` row; every export of that word size must be in ``.dynsym``.
 2. Execution (when the target's cross gcc and qemu-user are installed): the harness loads
    the image as the kernel maps it and calls every function; the results are compared with
    :mod:`vdsotool.verify.model`. A shipped image reads the real timebase, so gettimeofday is
@@ -91,17 +92,14 @@ def dynamic_symbols(path: str) -> dict[str, int]:
         raise VdsoError.at(ImageLoc(path), f"unreadable ELF: {err}") from None
 
 
-def _linker_check(path: str, data: bytes) -> list[str]:
-    """Problems reported by the linker engineer's image check, when it exists."""
-    try:
-        from vdsotool.link.check import check_image  # type: ignore[import-not-found]
-    except ImportError:
-        return []
-    try:
-        problems = check_image(data)
-    except VdsoError as err:
-        return [d.message for d in err.diagnostics]
-    return [getattr(p, "message", str(p)) for p in (problems or [])]
+def _structure_problems(path: str, data: bytes) -> list[str]:
+    """The image check of ``vdsotool check`` (:mod:`vdsotool.inspect.check`), each defect
+    as ``message [+0xOFFSET]``."""
+    from vdsotool.inspect.check import check_bytes
+
+    return [d.message + (f" [+{d.loc.offset:#x}]"
+                         if isinstance(d.loc, ImageLoc) and d.loc.offset is not None else "")
+            for d in check_bytes(data, path)]
 
 
 def verify(path: str | Path, run_code: bool = True) -> Report:
@@ -113,8 +111,9 @@ def verify(path: str | Path, run_code: bool = True) -> Report:
     target = detect_target(path, data)
     symbols = dynamic_symbols(path)
     report = Report(path, target.name)
-    problems = _linker_check(path, data)
-    report.rows.append(Row("(structure)", "fail" if problems else "pass", "; ".join(problems)))
+    problems = _structure_problems(path, data)
+    report.rows += [Row("(structure)", "fail", p) for p in problems] \
+        or [Row("(structure)", "pass", "no defects (vdsotool check)")]
     present = [name for name in exports(target) if name in symbols]
     for name in exports(target):
         if name not in symbols:
