@@ -320,3 +320,83 @@ def test_build_does_not_import_heavy_libraries(tmp_path):
          str(tmp_path)],
         capture_output=True, text=True)
     assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr
+
+
+# --- vdsotool cpus and vdsotool patch on the command line -----------------------------------
+
+def test_cpus_json_is_the_cpu_table():
+    import json
+
+    from vdsotool.abi.cpus import CPUS, PATCHES
+
+    proc = run_cli("cpus", "--json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert [c["name"] for c in doc["cpus"]] == [c.name for c in CPUS]
+    by_name = {c["name"]: c for c in doc["cpus"]}
+    assert by_name["POWER5"]["pvr_value"] == "0x003a0000"
+    assert "COHERENT_ICACHE" in by_name["POWER5"]["feature_names"]
+    assert "COHERENT_ICACHE" not in by_name["POWER4"]["feature_names"]
+    assert by_name["POWER9"]["maps"] == ["vdso32", "vdso64", "vdso64le"]
+    assert by_name["601"]["maps"] == ["vdso32"]
+    assert [(p["gen_name"], p["fix_name"]) for p in doc["patches"]] == \
+        [(p.gen_name, p.fix_name) for p in PATCHES]
+
+
+def test_cpus_table_names_every_cpu_and_patch():
+    from vdsotool.abi.cpus import CPUS
+
+    proc = run_cli("cpus")
+    assert proc.returncode == 0, proc.stderr
+    for cpu in CPUS:
+        assert f" {cpu.name} " in proc.stdout, cpu.name
+    assert "__kernel_sync_dicache_p5" in proc.stdout
+    assert "!USE_TB" in proc.stdout and "(hidden: st_name = 0)" in proc.stdout
+
+
+def test_patch_command_bad_input(tmp_path):
+    image, _ = real_image("ppc32")
+    good = tmp_path / "vdso32.so"
+    good.write_bytes(image)
+    out = tmp_path / "out.so"
+    proc = run_cli("patch", good, "--cpu", "601", "-o", out, "--page-size", "1000")
+    assert proc.returncode == 2 and "--page-size" in proc.stderr
+    proc = run_cli("patch", tmp_path / "missing.so", "--cpu", "601", "-o", out)
+    assert proc.returncode == 1 and "missing.so: error: cannot read" in proc.stderr
+    text = tmp_path / "text.so"
+    text.write_text("not an image\n")
+    proc = run_cli("patch", text, "--cpu", "601", "-o", out)
+    assert proc.returncode == 1 and "text.so+0x0: error: not an ELF file" in proc.stderr
+    assert "Traceback" not in proc.stderr and not out.exists()
+    # the same image with 64 KiB pages: only the data-page word differs from 4 KiB pages
+    proc = run_cli("patch", good, "--cpu", "601", "-o", out, "--page-size", "65536")
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_bytes() == patched_image(image, cpu_named("601"), 65536)
+
+
+def test_page_size_must_be_a_power_of_two():
+    image, _ = real_image("ppc64")
+    for bad in (0, -4096, 1000):
+        with pytest.raises(VdsoError, match="is not a power of two"):
+            patched_image(image, cpu_named("POWER5"), bad)
+        with pytest.raises(VdsoError, match="is not a power of two"):
+            kernel_outputs(image, None, TARGETS["ppc64"], Path("o"), bad, frozenset({"patches"}))
+
+
+def test_adding_a_cpu_is_a_data_change(monkeypatch):
+    """A CPU appended to vdsotool/abi/cpus.py's table gets its patch table, its C array
+    and its entry in patches.json with no other change."""
+    import json
+
+    from vdsotool.abi import cpus
+
+    image, dbg = real_image("ppc64le")
+    power10 = Cpu("POWER10", 0x00800000, 0xFFFF0000,
+                  cpus.USE_TB | COHERENT_ICACHE | cpus.ALTIVEC, 64, True)
+    monkeypatch.setattr(cpus, "CPUS", (*cpus.CPUS, power10))
+    assert [t.cpu.name for t in patch_tables(image)][-1] == "POWER10"
+    outputs = kernel_outputs(image, dbg, TARGETS["ppc64le"], Path("o"))
+    assert "vdso64_patches_POWER10[2]" in outputs[Path("o/vdso64le-blob.c")].decode()
+    doc = json.loads(outputs[Path("o/vdso64le-patches.json")])
+    assert doc["cpus"][-1]["name"] == "POWER10"
+    assert doc["cpus"][-1]["changes"] == doc["cpus"][0]["changes"]  # as POWER7

@@ -58,16 +58,15 @@ def boot_program(name: str) -> tuple[Emitted, Path, str]:
     return e, exe, compile_boot_check(e, e.file("-blob.c"), exe)
 
 
-@functools.lru_cache(maxsize=None)
-def booted(name: str) -> tuple[Emitted, Path, dict[str, dict[str, dict[str, str]]]]:
-    """Run boot_check once: (outputs, directory of C-patched images, CPU -> line kind ->
-    parsed line)."""
-    e, exe, qemu = boot_program(name)
-    images = scratch_dir() / f"booted-{name}"
+BootResults = dict[str, dict[str, dict[str, str]]]  # CPU -> line kind -> parsed line
+
+
+def run_boot_check(exe: Path, qemu: str, images: Path) -> BootResults:
+    """Run boot_check, writing the C-patched images to ``images``."""
     images.mkdir()
     proc = run_program(exe, [str(images)], qemu)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    results: dict[str, dict[str, dict[str, str]]] = {}
+    results: BootResults = {}
     cpu = None
     for line in proc.stdout.splitlines():
         parsed = parse_line(line)
@@ -75,7 +74,15 @@ def booted(name: str) -> tuple[Emitted, Path, dict[str, dict[str, dict[str, str]
             cpu = parsed["cpu"]
             results[cpu] = {}
         results[cpu][parsed["cmd"]] = parsed
-    return e, images, results
+    return results
+
+
+@functools.lru_cache(maxsize=None)
+def booted(name: str) -> tuple[Emitted, Path, BootResults]:
+    """Run boot_check once: (outputs, directory of C-patched images, results)."""
+    e, exe, qemu = boot_program(name)
+    images = scratch_dir() / f"booted-{name}"
+    return e, images, run_boot_check(exe, qemu, images)
 
 
 @pytest.mark.parametrize("name", TARGET_NAMES)
@@ -183,10 +190,37 @@ def test_boot_check_notices_stale_old_bytes():
     (directory / "vdso32-blob.c").write_text(broken)
     exe = directory / "boot_check"
     qemu = compile_boot_check(e, directory / "vdso32-blob.c", exe)
-    images = directory / "images"
-    images.mkdir()
-    proc = run_program(exe, [str(images)], qemu)
-    assert proc.returncode == 0, proc.stderr
-    stale = {parse_line(line)["cpu"]: parse_line(line)["stale"]
-             for line in proc.stdout.splitlines() if line.startswith("boot ")}
-    assert stale["POWER5"] == "1" and stale["POWER4"] == "0"
+    results = run_boot_check(exe, qemu, directory / "images")
+    assert results["POWER5"]["boot"]["stale"] == "1"
+    assert results["POWER4"]["boot"]["stale"] == "0"
+
+
+@pytest.mark.parametrize("name", ["ppc64", "ppc64le"])
+def test_a_64_bit_cpu_without_timebase_added_as_data_hides_gettimeofday(name, monkeypatch):
+    """No 64-bit CPU of the table lacks a timebase, so hiding in the 64-bit images is shown
+    with one appended to the table (adding a CPU is a data change): its kernel no longer
+    finds gettimeofday, still redirects sync_dicache, and vdsotool patch agrees."""
+    from vdsotool.abi import cpus
+    from vdsotool.emit import kernel_outputs
+
+    e = emitted(name)
+    monkeypatch.setattr(cpus, "CPUS", (*cpus.CPUS, cpus.Cpu(
+        "NO_TB", 0x7FFF0000, 0xFFFF0000, COHERENT_ICACHE, 64, little_endian=True)))
+    directory = scratch_dir() / f"no-tb-{name}"
+    directory.mkdir()
+    blob = kernel_outputs(e.image, None, e.target, directory, kinds=frozenset({"c"}))
+    for path, data in blob.items():
+        path.write_bytes(data)
+    with_no_tb = Emitted(e.target, directory, e.page_size)
+    exe = directory / "boot_check"
+    qemu = compile_boot_check(with_no_tb, with_no_tb.file("-blob.c"), exe)
+    results = run_boot_check(exe, qemu, directory / "images")
+    before = dynsym_values(e.image)
+    boot = results["NO_TB"]["boot"]
+    assert (boot["gtod"], boot["gtod_sysv"]) == ("-1", "-1")
+    assert boot["sync"] == str(before["__kernel_sync_dicache_p5"])
+    assert results["NO_TB"]["icache"]["second"] == "222"
+    assert all(r["boot"]["gtod"] == str(before["__kernel_gettimeofday"])
+               for cpu, r in results.items() if cpu != "NO_TB")
+    cli_patch(e.file(".so"), "NO_TB", directory / "cli.so")
+    assert (directory / "cli.so").read_bytes() == (directory / "images" / "NO_TB.so").read_bytes()

@@ -117,13 +117,19 @@ def parse_defines(items: list[str]) -> dict[str, int]:
     return out
 
 
+def page_size_option(page_size: int) -> int:
+    """--page-size: a power of two >= 256, else a usage error."""
+    if page_size < 256 or page_size & (page_size - 1):
+        raise typer.BadParameter(f"{page_size} is not a power of two >= 256",
+                                 param_hint="--page-size")
+    return page_size
+
+
 def emit_option(text: str, page_size: int) -> frozenset[str]:
     """--emit KINDS and --page-size, as usage errors when malformed."""
     from vdsotool.emit import parse_kinds
 
-    if page_size < 256 or page_size & (page_size - 1):
-        raise typer.BadParameter(f"{page_size} is not a power of two >= 256",
-                                 param_hint="--page-size")
+    page_size_option(page_size)
     try:
         return parse_kinds(text)
     except ValueError as e:
@@ -234,6 +240,7 @@ def patch(
 ) -> None:
     """Write IMAGE as CPU's kernel maps it: its .dynsym patches and the data-page word."""
     cpu = cpu_option(cpu_name)
+    page_size_option(page_size)
     from vdsotool.emit.patches import patched_image
     from vdsotool.errors import ImageLoc
     from vdsotool.util.atomic import write_atomic

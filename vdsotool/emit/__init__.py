@@ -46,8 +46,7 @@ def kernel_outputs(image: bytes, dbg: bytes | None, target: Target, out_dir: Pat
     """The kernel outputs of ``image`` (its debug twin ``dbg`` feeds the offsets header)."""
     from vdsotool.emit import blob, offsets, patches
 
-    if page_size <= 0 or page_size & (page_size - 1):
-        raise VdsoError.at(None, f"page size {page_size} is not a power of two")
+    patches.check_page_size(page_size)
     out_dir, stem = Path(out_dir), target.image
     image_path, dbg_path = str(out_dir / f"{stem}.so"), str(out_dir / f"{stem}.so.dbg")
     outputs: dict[Path, bytes] = {}

@@ -143,6 +143,11 @@ def patch_tables(image: bytes, path: str = "<image>") -> list[CpuPatchTable]:
 
 # --- the data-page word and applying ------------------------------------------------------
 
+def check_page_size(page_size: int) -> None:
+    if page_size <= 0 or page_size & (page_size - 1):
+        raise VdsoError.at(None, f"page size {page_size} is not a power of two")
+
+
 def image_pages(image: bytes, page_size: int) -> int:
     return -(-len(image) // page_size)
 
@@ -151,6 +156,7 @@ def datapage_fixup(image: bytes, page_size: int = 4096,
                    path: str = "<image>") -> FieldChange | None:
     """The store of the data-page distance into ``__kernel_datapage_offset`` (None when the
     image has no such symbol, as modern ones do not)."""
+    check_page_size(page_size)
     elf = open_image(image, path)
     dynsym = read_symbols(elf)
     entry = next((e for e in dynsym.entries if e.name == DATAPAGE_SYMBOL and e.defined), None)
