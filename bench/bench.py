@@ -5,7 +5,12 @@ each variant a fresh process started the way a user starts it:
 
 * ``cold``  – ``vdsotool build`` with an empty cache directory and an empty output directory;
 * ``warm``  – the same again with the cache and outputs of an earlier identical build
-  (unchanged sources: the edit-build loop's common case);
+  (unchanged sources: the edit-build loop's common case; the build record finds nothing
+  to do);
+* ``rebuild`` – a warm encoding cache but an empty output directory: the whole build runs
+  (as after an edit), only keystone is not needed;
+* ``nocache`` – ``VDSOTOOL_NO_CACHE=1`` and an empty output directory: every instruction
+  goes to keystone, nothing is read from or written to a cache;
 * ``gnu``   – the kernel's pipeline: ``as`` per source, ``ld``, ``objcopy -S``, then
   ``nm | sed | LC_ALL=C sort`` for the offsets header, run from one shell script.
 
@@ -138,16 +143,31 @@ def cache_env(cache: Path) -> dict:
     return {**os.environ, "VDSOTOOL_CACHE_DIR": str(cache)}
 
 
+def no_cache_env() -> dict:
+    return {**os.environ, "VDSOTOOL_NO_CACHE": "1"}
+
+
+VARIANTS = ("cold", "warm", "rebuild", "nocache", "gnu")
+
+
 def time_builds(target: Target, setup: BuildSetup, rounds: int, tmp: Path) -> dict:
     warm_cache, warm_out = tmp / f"warm-cache-{target.name}", tmp / f"warm-out-{target.name}"
     run(setup.vdsotool + ["--out", str(warm_out)], cache_env(warm_cache))  # prime
-    samples: dict[str, list[float]] = {"cold": [], "warm": [], "gnu": []}
+    samples: dict[str, list[float]] = {v: [] for v in VARIANTS}
     for i in range(rounds):
-        cold_cache, cold_out = tmp / f"cold-cache-{target.name}-{i}", tmp / f"cold-out-{target.name}-{i}"
-        samples["cold"].append(timed(setup.vdsotool + ["--out", str(cold_out)], cache_env(cold_cache)))
+        fresh = {v: tmp / f"{v}-out-{target.name}-{i}" for v in ("cold", "rebuild", "nocache")}
+        cold_cache = tmp / f"cold-cache-{target.name}-{i}"
+        samples["cold"].append(timed(setup.vdsotool + ["--out", str(fresh["cold"])],
+                                     cache_env(cold_cache)))
         samples["warm"].append(timed(setup.vdsotool + ["--out", str(warm_out)], cache_env(warm_cache)))
+        samples["rebuild"].append(timed(setup.vdsotool + ["--out", str(fresh["rebuild"])],
+                                        cache_env(warm_cache)))
+        samples["nocache"].append(timed(setup.vdsotool + ["--out", str(fresh["nocache"])],
+                                        no_cache_env()))
         samples["gnu"].append(timed(setup.gnu))
         shutil.rmtree(cold_cache, ignore_errors=True)
+        for out in fresh.values():
+            shutil.rmtree(out, ignore_errors=True)
     med = {k: statistics.median(v) for k, v in samples.items()}
     return {
         "rounds": rounds,
@@ -155,6 +175,8 @@ def time_builds(target: Target, setup: BuildSetup, rounds: int, tmp: Path) -> di
         "min_seconds": {k: min(v) for k, v in samples.items()},
         "cold_ratio": med["cold"] / med["gnu"],
         "warm_ratio": med["warm"] / med["gnu"],
+        "rebuild_ratio": med["rebuild"] / med["gnu"],
+        "nocache_ratio": med["nocache"] / med["gnu"],
         "offsets_header": setup.offsets,
     }
 
@@ -252,15 +274,16 @@ def print_report(results: dict) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(width=max(Console().width, 120))
+    console = Console(width=max(Console().width, 170))
     builds = Table(title="build time, median of interleaved rounds (ms)")
-    for col in ("target", "rounds", "cold", "warm", "GNU", "cold/GNU", "warm/GNU",
-                "size vdsotool", "size GNU"):
+    for col in ("target", "rounds", "cold", "warm", "rebuild", "no cache", "GNU", "cold/GNU",
+                "warm/GNU", "rebuild/GNU", "no cache/GNU", "size vdsotool", "size GNU"):
         builds.add_column(col, justify="right")
     for name, t in results["targets"].items():
         b, m = t["build"], t["build"]["median_seconds"]
-        builds.add_row(name, str(b["rounds"]), f"{m['cold'] * 1e3:.1f}", f"{m['warm'] * 1e3:.1f}",
-                       f"{m['gnu'] * 1e3:.1f}", f"{b['cold_ratio']:.2f}x", f"{b['warm_ratio']:.2f}x",
+        builds.add_row(name, str(b["rounds"]),
+                       *(f"{m[v] * 1e3:.1f}" for v in VARIANTS),
+                       *(f"{b[v + '_ratio']:.2f}x" for v in ("cold", "warm", "rebuild", "nocache")),
                        f"{t['size']['vdsotool']} B", f"{t['size']['gnu']} B")
     console.print(builds)
     paths = Table(title="instructions executed (qemu, one call)")
