@@ -225,3 +225,30 @@ def test_datapage_assertions_hold_and_catch_a_wrong_layout(name):
         proc = syntax_check(gcc, datapage_user(e), directory, f"datapage-{kind}-{name}")
         assert proc.returncode != 0, kind
         assert "static assertion failed" in proc.stderr and "offset" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("std", ["gnu89", "gnu11"])
+@pytest.mark.parametrize("name", TARGET_NAMES)
+def test_blob_compiles_kernel_style_into_read_only_page_aligned_data(name, std):
+    """As a kernel compiles it: -D__KERNEL__ (no user-space data-page header), no libc
+    headers, the kernel's C dialects before and since 5.18. The image array lands in a
+    read-only section aligned to the page, whole pages long."""
+    from elftools.elf.constants import SH_FLAGS
+    from elftools.elf.elffile import ELFFile
+
+    e = emitted(name)
+    gcc = need_tool(e.target.gnu_tool("gcc"))
+    obj = scratch_dir() / f"kernel-{name}-{std}.o"
+    compile_c(gcc, [f"-std={std}", "-D__KERNEL__", "-nostdinc", "-ffreestanding", "-Wall",
+                    "-Wextra", "-Werror", "-O2", f"-I{e.out}", "-c", "-o", str(obj),
+                    str(e.file("-blob.c"))], "kernel-style blob")
+    elf = ELFFile(io.BytesIO(obj.read_bytes()))
+    [symbol] = [s for s in elf.get_section_by_name(".symtab").iter_symbols()
+                if s.name == f"{e.prefix}_image"]
+    section = elf.get_section(symbol["st_shndx"])
+    pages = -(-len(e.image) // e.page_size)
+    assert symbol["st_size"] == pages * e.page_size
+    assert section["sh_addralign"] >= e.page_size and symbol["st_value"] % e.page_size == 0
+    assert not section["sh_flags"] & SH_FLAGS.SHF_WRITE
+    data = section.data()[symbol["st_value"]:symbol["st_value"] + len(e.image)]
+    assert data == e.image
