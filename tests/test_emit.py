@@ -400,3 +400,51 @@ def test_adding_a_cpu_is_a_data_change(monkeypatch):
     doc = json.loads(outputs[Path("o/vdso64le-patches.json")])
     assert doc["cpus"][-1]["name"] == "POWER10"
     assert doc["cpus"][-1]["changes"] == doc["cpus"][0]["changes"]  # as POWER7
+
+
+# --- patches.json follows its documented schema (docs/patches.schema.json) ------------------
+
+PATCHES_SCHEMA = Path(__file__).resolve().parent.parent / "docs" / "patches.schema.json"
+
+
+def extra_schema_errors(value, schema: dict, where: str = "$") -> list[str]:
+    """What test_dump's small validator leaves out and this schema uses: keys outside
+    ``properties`` under ``additionalProperties: false``, and ``pattern``."""
+    import re
+
+    errors = []
+    if isinstance(value, dict):
+        props = schema.get("properties", {})
+        if schema.get("additionalProperties") is False:
+            errors += [f"{where}: unexpected {k}" for k in value if k not in props]
+        for key, item in value.items():
+            if key in props:
+                errors += extra_schema_errors(item, props[key], f"{where}.{key}")
+    if isinstance(value, list) and "items" in schema:
+        for i, item in enumerate(value):
+            errors += extra_schema_errors(item, schema["items"], f"{where}[{i}]")
+    if isinstance(value, str) and "pattern" in schema and not re.fullmatch(schema["pattern"], value):
+        errors.append(f"{where}: {value!r} does not match {schema['pattern']}")
+    return errors
+
+
+def patches_schema_errors(value, schema: dict) -> list[str]:
+    from test_dump import schema_errors
+
+    return schema_errors(value, schema) + extra_schema_errors(value, schema)
+
+
+@pytest.mark.parametrize("name", TARGET_NAMES)
+def test_patches_json_follows_the_documented_schema(name):
+    import json
+
+    schema = json.loads(PATCHES_SCHEMA.read_text())
+    image, dbg = real_image(name)
+    outputs = kernel_outputs(image, dbg, TARGETS[name], Path("o"), kinds=frozenset({"patches"}))
+    doc = json.loads(outputs[Path(f"o/{TARGETS[name].image}-patches.json")])
+    assert patches_schema_errors(doc, schema) == []
+    # and the validator does reject what the schema forbids
+    power5 = {**doc["cpus"][-1], "pvr_mask": "ffff0000", "extra": 1}
+    assert patches_schema_errors({**doc, "cpus": [power5], "format_version": 2}, schema) == [
+        "$.format_version: expected 1", "$.cpus[0]: unexpected extra",
+        "$.cpus[0].pvr_mask: 'ffff0000' does not match ^0x[0-9a-f]{8}$"]
