@@ -476,3 +476,73 @@ def test_json_golden_of_vdsotool_image():
     report["image"] = image.name
     assert schema_errors(report, json.loads(SCHEMA.read_text())) == []
     check_golden("dump/ppc64-vdsotool.json", json.dumps(report, indent=2, sort_keys=True) + "\n")
+
+
+# --- expressions op by op, operands included ------------------------------------------------
+
+def eu_readelf_ops(image: Path) -> list[tuple[int, str, list[int]]]:
+    """(position in its expression, name, operands) of every op eu-readelf lists."""
+    text = subprocess.run([need_tool("eu-readelf"), "--debug-dump=frames", str(image)],
+                          check=True, capture_output=True, text=True).stdout
+    return [(int(pos), name, [int(v) for v in args.split()])
+            for pos, name, args in re.findall(r"^\s+\[\s*(\d+)\] ([a-z]\w*)(.*)$", text, re.M)]
+
+
+def our_ops(image: Path) -> list[tuple[str, list[int]]]:
+    report = build_report(str(image), ("cfi",))
+    out = []
+    for rec in report["cfi"]["records"]:
+        for instr in rec["instructions"]:
+            if "(DW_OP_" not in instr["text"]:
+                continue
+            body = instr["text"].split("(", 1)[1].removesuffix(")")
+            for op in body.split("; "):
+                name, *args = op.split()
+                out.append((name.removeprefix("DW_OP_"),
+                            [int(a) for a in args[:1 if name in _BRANCHES else None]]))
+    return out
+
+
+_BRANCHES = ("DW_OP_skip", "DW_OP_bra")
+
+
+def test_expression_operands_equal_eu_readelf(gnu_images, kstyle_image):
+    """Every op of every expression, with its operands, as eu-readelf decodes it; branch
+    targets: eu-readelf prints the expression offset reached (unsigned), we the signed
+    displacement from the next op (3 bytes after the branch)."""
+    images = [gnu_images[t.name] for t in TARGETS] + [kstyle_image]
+    for image in images:
+        theirs, ours = eu_readelf_ops(image), our_ops(image)
+        assert len(ours) == len(theirs) > 0, image
+        for (pos, name, args), (my_name, my_args) in zip(theirs, ours):
+            assert my_name == name, (image, pos, name)
+            if name in ("skip", "bra"):
+                assert (pos + 3 + my_args[0]) % (1 << 64) == args[0], (image, pos, name)
+            else:
+                assert my_args == args, (image, pos, name)
+
+
+# --- headers against GNU readelf ------------------------------------------------------------
+
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
+def test_headers_agree_with_gnu_readelf(gnu_images, target):
+    """Section W/A/X flags, dynamic tag names and note bytes as readelf -S / -d / -n show
+    them; the note is the kernel-version note (LINUX_VERSION_CODE)."""
+    image = gnu_images[target.name]
+    readelf = need_tool(target.gnu_tool("readelf"))
+    out = subprocess.run([readelf, "-W", "-S", "-d", "-n", str(image)], check=True,
+                         capture_output=True, text=True).stdout
+    h = build_report(str(image), ("headers",))["headers"]
+    flags = dict(re.findall(r"^\s+\[\s*\d+\] (\S+)\s+\S+\s+[0-9a-f]+ [0-9a-f]+ [0-9a-f]+ "
+                            r"[0-9a-f]+ +([A-Z]*) ", out, re.M))
+    bits = {"W": 1, "A": 2, "X": 4}
+    ours = {s["name"]: "".join(c for c, bit in bits.items() if s["flags"] & bit)
+            for s in h["sections"]}
+    assert flags and ours == flags
+    tags = re.findall(r"^ 0x[0-9a-f]+ \((\w+)\)", out, re.M)
+    assert [d["name"] for d in h["dynamic"]] == [t for t in tags if t != "NULL"]
+    desc = re.search(r"description data: ([0-9a-f ]+)", out).group(1).replace(" ", "")
+    assert [(n["name"], n["desc"]) for n in h["notes"]] == [("Linux", desc)]
+    code = int.from_bytes(bytes.fromhex(desc), "little" if target.little else "big")
+    assert h["notes"][0]["meaning"] == \
+        f"LINUX_VERSION_CODE {code:#x} = {code >> 16}.{code >> 8 & 255}.{code & 255}"

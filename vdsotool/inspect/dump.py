@@ -19,6 +19,22 @@ PT_NAMES = {0: "NULL", 1: "LOAD", 2: "DYNAMIC", 3: "INTERP", 4: "NOTE", 6: "PHDR
             0x6474E550: "GNU_EH_FRAME", 0x6474E551: "GNU_STACK"}
 STT = {0: "NOTYPE", 1: "OBJECT", 2: "FUNC", 3: "SECTION", 4: "FILE"}
 STB = {0: "LOCAL", 1: "GLOBAL", 2: "WEAK"}
+# ELF gABI dynamic tags (and GNU's), by the names readelf shows; others print as numbers.
+DT_NAMES = {1: "NEEDED", 2: "PLTRELSZ", 3: "PLTGOT", 4: "HASH", 5: "STRTAB", 6: "SYMTAB",
+            7: "RELA", 8: "RELASZ", 9: "RELAENT", 10: "STRSZ", 11: "SYMENT", 12: "INIT",
+            13: "FINI", 14: "SONAME", 15: "RPATH", 16: "SYMBOLIC", 17: "REL", 18: "RELSZ",
+            19: "RELENT", 20: "PLTREL", 21: "DEBUG", 22: "TEXTREL", 23: "JMPREL",
+            29: "RUNPATH", 30: "FLAGS", 0x6FFFFEF5: "GNU_HASH", 0x6FFFFFF0: "VERSYM",
+            0x6FFFFFF9: "RELACOUNT", 0x6FFFFFFA: "RELCOUNT", 0x6FFFFFFB: "FLAGS_1",
+            0x6FFFFFFC: "VERDEF", 0x6FFFFFFD: "VERDEFNUM", 0x6FFFFFFE: "VERNEED",
+            0x6FFFFFFF: "VERNEEDNUM"}
+DT_PROC_NAMES = {  # processor-specific tags: the same numbers mean different things
+    20: {0x70000000: "PPC_GOT", 0x70000001: "PPC_OPT"},
+    21: {0x70000000: "PPC64_GLINK", 0x70000001: "PPC64_OPD", 0x70000002: "PPC64_OPDSZ",
+         0x70000003: "PPC64_OPT"},
+}
+SHF_LETTERS = (("W", 1), ("A", 2), ("X", 4))
+ET_NAMES = {1: "REL", 2: "EXEC", 3: "DYN", 4: "CORE"}
 
 
 def build_report(path: str, parts: tuple[str, ...]) -> dict:
@@ -64,9 +80,46 @@ def _headers(img) -> dict:
              "vaddr": p.vaddr, "filesz": p.filesz, "memsz": p.memsz, "flags": p.flags}
             for p in img.phdrs],
         "sections": [{"name": s.name, "type": s.type, "addr": s.addr, "offset": s.offset,
-                      "size": s.size} for s in img.sections if s.index],
-        "dynamic": [{"tag": tag, "value": val} for tag, val, _at in img.dynamic()],
+                      "size": s.size, "flags": s.flags} for s in img.sections if s.index],
+        "notes": _notes(img),
+        "dynamic": [{"tag": tag, "value": val,
+                     "name": DT_NAMES.get(tag) or DT_PROC_NAMES.get(img.e_machine, {}).get(tag)}
+                    for tag, val, _at in img.dynamic()],
     }
+
+
+MAX_NOTES = 64  # a hostile PT_NOTE cannot make the list long
+
+
+def _notes(img) -> list[dict]:
+    """The notes of every PT_NOTE segment: 32-bit namesz, descsz, type, then the name and
+    the descriptor, each padded to 4 bytes (the vDSO carries the Linux version note)."""
+    out = []
+    for p in img.phdrs:
+        if p.type != 4:
+            continue
+        at, end = p.offset, p.offset + p.filesz
+        while at + 12 <= end and len(out) < MAX_NOTES:
+            namesz, descsz, ntype = img.unpack("III", at)
+            name = img.bytes_at(at + 12, namesz).split(b"\0", 1)[0].decode("latin-1")
+            desc_at = at + 12 + _pad4(namesz)
+            out.append({"name": name, "type": ntype,
+                        "desc": img.bytes_at(desc_at, descsz).hex(),
+                        "meaning": _note_meaning(img, name, ntype, desc_at, descsz)})
+            at = desc_at + _pad4(descsz)
+    return out
+
+
+def _pad4(n: int) -> int:
+    return (n + 3) & ~3
+
+
+def _note_meaning(img, name: str, ntype: int, desc_at: int, descsz: int) -> str | None:
+    """The Linux note of a vDSO: type 0, one word LINUX_VERSION_CODE (a << 16 | b << 8 | c)."""
+    if name != "Linux" or ntype != 0 or descsz != 4:
+        return None
+    code = img.unpack("I", desc_at)[0]
+    return f"LINUX_VERSION_CODE {code:#x} = {code >> 16}.{code >> 8 & 0xFF}.{code & 0xFF}"
 
 
 def _symbols(img) -> dict:
@@ -284,18 +337,28 @@ def render_text(report: dict) -> str:
             out.extend(_TEXT[part](report[part]))
     for p in report["problems"]:
         out.append(f"problem: {p}")
-    return "\n".join(out) + "\n"
+    return "\n".join(line.rstrip() for line in out) + "\n"
 
 
 def _text_headers(h: dict) -> list[str]:
-    out = ["Program headers:", "  TYPE          OFFSET     VADDR      FILESZ   MEMSZ    FLG"]
+    elf = h["elf"]
+    out = [f"ELF header: type {ET_NAMES.get(elf['type'], '?')} ({elf['type']}), "
+           f"e_flags {elf['flags']:#x}, {elf['phnum']} program headers, "
+           f"{len(h['sections'])} sections",
+           "Program headers:", "  TYPE          OFFSET     VADDR      FILESZ   MEMSZ    FLG"]
     for p in h["program_headers"]:
         out.append(f"  {p['type']:13} {p['offset']:#010x} {p['vaddr']:#010x} "
                    f"{p['filesz']:#08x} {p['memsz']:#08x} {p['flags']}")
-    out += ["Sections:", "  NAME                ADDR       OFFSET     SIZE"]
+    out += ["Sections:", "  NAME                ADDR       OFFSET     SIZE     FLG"]
     for s in h["sections"]:
-        out.append(f"  {s['name']:19} {s['addr']:#010x} {s['offset']:#010x} {s['size']:#x}")
-    out.append("Dynamic: " + ", ".join(f"{d['tag']:#x}={d['value']:#x}" for d in h["dynamic"]))
+        flags = "".join(c for c, bit in SHF_LETTERS if s["flags"] & bit)
+        out.append(f"  {s['name']:19} {s['addr']:#010x} {s['offset']:#010x} "
+                   f"{s['size']:#08x} {flags}".rstrip())
+    for n in h.get("notes", []):
+        out.append(f"Note: {n['name']} type {n['type']}: {n['desc']}"
+                   + (f" ({n['meaning']})" if n["meaning"] else ""))
+    out.append("Dynamic: " + ", ".join(f"{d['name'] or hex(d['tag'])}={d['value']:#x}"
+                                       for d in h["dynamic"]))
     return out
 
 

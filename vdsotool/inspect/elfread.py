@@ -44,6 +44,7 @@ class Shdr:
     link: int
     entsize: int
     align: int = 1
+    flags: int = 0  # sh_flags (SHF_WRITE 1, SHF_ALLOC 2, SHF_EXECINSTR 4, ...)
 
 
 @dataclass(frozen=True)
@@ -189,11 +190,12 @@ def _read_phdr(img: ElfImage, index: int, at: int) -> Phdr:
 
 
 def _read_shdr(img: ElfImage, at: int) -> tuple:
-    """(name offset, type, addr, offset, size, link, entsize, align) of one section header."""
+    """(name offset, type, addr, offset, size, link, entsize, align, flags) of one section
+    header."""
     if img.bits == 64:
-        name, stype, _flags, addr, offset, size, link, _info, align, entsize = \
+        name, stype, flags, addr, offset, size, link, _info, align, entsize = \
             img.unpack("IIQQQQIIQQ", at)
     else:
-        name, stype, _flags, addr, offset, size, link, _info, align, entsize = \
+        name, stype, flags, addr, offset, size, link, _info, align, entsize = \
             img.unpack("IIIIIIIIII", at)
-    return name, stype, addr, offset, size, link, entsize, align
+    return name, stype, addr, offset, size, link, entsize, align, flags
