@@ -448,3 +448,13 @@ def test_patches_json_follows_the_documented_schema(name):
     assert patches_schema_errors({**doc, "cpus": [power5], "format_version": 2}, schema) == [
         "$.format_version: expected 1", "$.cpus[0]: unexpected extra",
         "$.cpus[0].pvr_mask: 'ffff0000' does not match ^0x[0-9a-f]{8}$"]
+
+
+def test_each_cpu_is_identified_by_its_own_pvr_first_match_as_the_kernel_does():
+    from vdsotool.abi.cpus import CPUS, cpu_for_pvr
+
+    for cpu in CPUS:
+        assert cpu_for_pvr(cpu.pvr_value | (0x1234 & ~cpu.pvr_mask)) is cpu, cpu.name
+    assert cpu_for_pvr(0x12340201).name == "generic32"  # the catch-all, last
+    catch_all_first = (CPUS[-1], *CPUS[:-1])
+    assert cpu_for_pvr(0x00010000, catch_all_first).name == "generic32"  # would shadow the 601

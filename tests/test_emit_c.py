@@ -101,6 +101,9 @@ def check_tables(e: Emitted, lines: list[list[str]]) -> None:
     expected = [[table.cpu.name, str(c.offset), str(len(c.old)), str(c.index), c.symbol,
                  c.field, c.old.hex(), c.new.hex()] for table in tables for c in table.changes]
     assert rows(lines, "patch") == expected
+    # a kernel searching the C table by PVR (first match) finds each CPU's own entry
+    assert all(name == found for name, found in rows(lines, "select"))
+    assert len(rows(lines, "select")) == len(tables)
     for cpu, offset, size, *_rest, old, _new in rows(lines, "patch"):
         assert image[int(offset):int(offset) + int(size)].hex() == old, cpu
 

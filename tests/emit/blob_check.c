@@ -14,6 +14,7 @@
  *   datapage_sym OFFSET
  *   sym NAME OFFSET
  *   cpu NAME PVR_MASK PVR_VALUE FEATURES COUNT
+ *   select NAME CPU                (the entry a first-match PVR search finds for NAME's PVR)
  *   patch CPU OFFSET SIZE INDEX SYMBOL FIELD OLDHEX NEWHEX
  * Exit status 0 when both copies equal the image, 1 otherwise, 2 on a usage/IO error.
  */
@@ -83,6 +84,14 @@ static void print_hex(const unsigned char *p, unsigned n)
 	for (unsigned k = 0; k < n; k++) printf("%02x", p[k]);
 }
 
+/* How a kernel picks its CPU's table: the first entry whose (PVR & mask) == value. */
+static const struct vdsotool_cpu_patches *cpu_for_pvr(unsigned int pvr)
+{
+	for (unsigned i = 0; i < BLOB.cpu_count; i++)
+		if ((pvr & BLOB.cpus[i].pvr_mask) == BLOB.cpus[i].pvr_value) return &BLOB.cpus[i];
+	return NULL;
+}
+
 static void print_tables(void)
 {
 	printf("datapage_sym %ld\n", BLOB.datapage_offset_sym);
@@ -92,6 +101,8 @@ static void print_tables(void)
 		const struct vdsotool_cpu_patches *c = &BLOB.cpus[i];
 		printf("cpu %s %#x %#x %#llx %u\n", c->name, c->pvr_mask, c->pvr_value,
 		       c->cpu_features, c->count);
+		const struct vdsotool_cpu_patches *found = cpu_for_pvr(c->pvr_value);
+		printf("select %s %s\n", c->name, found ? found->name : "-");
 		for (unsigned j = 0; j < c->count; j++) {
 			const struct vdsotool_patch *p = &c->patches[j];
 			printf("patch %s %u %u %u %s %s ", c->name, p->offset, p->size,

@@ -28,7 +28,8 @@ emitted C tables can be compared with ``cur_cpu_spec->cpu_features`` directly.
 ``COHERENT_ICACHE`` is a 64-bit-kernel bit: 32-bit kernels of that era define it as 0.
 
 PVRs are matched as ``(PVR & pvr_mask) == pvr_value`` (``struct cpu_spec``); values from
-the kernel's cputable. ``bits`` is the widest mode the CPU runs (a 64-bit CPU maps the
+the kernel's cputable. As there, the first match in table order identifies the CPU
+(:func:`cpu_for_pvr`), so a catch-all entry (mask 0) must come last. ``bits`` is the widest mode the CPU runs (a 64-bit CPU maps the
 32-bit image for compat processes too); ``little_endian`` says whether a little-endian
 (ppc64le) kernel runs on it (``CPU_FTRS_POSSIBLE`` of CONFIG_CPU_LITTLE_ENDIAN: POWER7,
 POWER8, POWER9).
@@ -106,10 +107,10 @@ CPUS: tuple[Cpu, ...] = (
     Cpu("POWER7", 0x003F0000, _MASK, USE_TB | COHERENT_ICACHE | ALTIVEC, 64, True),
     Cpu("POWER8", 0x004D0000, _MASK, USE_TB | COHERENT_ICACHE | ALTIVEC, 64, True),
     Cpu("POWER9", 0x004E0000, _MASK, USE_TB | COHERENT_ICACHE | ALTIVEC, 64, True),
-    # The cputable's last-resort 32-bit entry: matches any PVR.
-    Cpu("generic32", 0x00000000, 0x00000000, USE_TB, 32),
     # No timebase (it has the POWER RTC instead): gettimeofday is hidden.
     Cpu("601", 0x00010000, _MASK, CPU_601, 32),
+    # The cputable's last-resort 32-bit entry: matches any PVR, so it stays last.
+    Cpu("generic32", 0x00000000, 0x00000000, USE_TB, 32),
 )
 
 PATCHES: tuple[Patch, ...] = (
@@ -121,6 +122,11 @@ PATCHES: tuple[Patch, ...] = (
 def cpu_named(name: str) -> Cpu | None:
     """The CPU called ``name`` (case-insensitive), or None."""
     return next((c for c in CPUS if c.name.lower() == name.lower()), None)
+
+
+def cpu_for_pvr(pvr: int, cpus: tuple[Cpu, ...] | None = None) -> Cpu | None:
+    """The CPU a kernel identifies from its PVR: the first entry that matches."""
+    return next((c for c in (CPUS if cpus is None else cpus) if c.matches_pvr(pvr)), None)
 
 
 def cpus_for(bits: int, little: bool) -> list[Cpu]:

@@ -890,8 +890,8 @@ const struct vdsotool_cpu_patches vdso32_cpu_patches[12] = {
 	{ "POWER7", 0xffff0000, 0x003f0000, 0x0000020000000048ULL, 2, vdso32_patches_POWER7 },
 	{ "POWER8", 0xffff0000, 0x004d0000, 0x0000020000000048ULL, 2, vdso32_patches_POWER8 },
 	{ "POWER9", 0xffff0000, 0x004e0000, 0x0000020000000048ULL, 2, vdso32_patches_POWER9 },
-	{ "generic32", 0x00000000, 0x00000000, 0x0000000000000040ULL, 0, 0 },
 	{ "601", 0xffff0000, 0x00010000, 0x0000000000000100ULL, 1, vdso32_patches_601 },
+	{ "generic32", 0x00000000, 0x00000000, 0x0000000000000040ULL, 0, 0 },
 };
 
 const struct vdsotool_image vdso32_blob = {
