@@ -30,15 +30,25 @@ def gnu_images(tmp_path_factory):
             for t in TARGETS}
 
 
+_KSTYLE: dict[str, Path] = {}
+
+
+def kstyle_build(target, tmp_path_factory) -> Path:
+    """The kernel-style CFI fixture linked as a shared object for ``target`` (once)."""
+    if target.name not in _KSTYLE:
+        work = tmp_path_factory.mktemp(f"kstyle-{target.name}")
+        obj, so = work / "k.o", work / "k.so"
+        subprocess.run([need_tool(target.gnu_tool("as")), *target.gnu_as_flags[:2], "-o", obj,
+                        FIXTURE], check=True)
+        subprocess.run([need_tool(target.gnu_tool("ld")), "-shared", "-o", so, obj],
+                       check=True)
+        _KSTYLE[target.name] = so
+    return _KSTYLE[target.name]
+
+
 @pytest.fixture(scope="session")
 def kstyle_image(tmp_path_factory):
-    work = tmp_path_factory.mktemp("kstyle")
-    obj, so = work / "k.o", work / "k.so"
-    subprocess.run([need_tool("powerpc64-linux-gnu-as"), "-a64", "-mbig", "-o", obj,
-                    FIXTURE], check=True)
-    subprocess.run([need_tool("powerpc64-linux-gnu-ld"), "-shared", "-o", so, obj],
-                   check=True)
-    return so
+    return kstyle_build(PPC64, tmp_path_factory)
 
 
 def readelf_rows(tool: str, image: Path) -> dict[int, list[tuple[int, str, dict]]]:
@@ -546,3 +556,18 @@ def test_headers_agree_with_gnu_readelf(gnu_images, target):
     code = int.from_bytes(bytes.fromhex(desc), "little" if target.little else "big")
     assert h["notes"][0]["meaning"] == \
         f"LINUX_VERSION_CODE {code:#x} = {code >> 16}.{code >> 8 & 255}.{code & 255}"
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
+def test_kernel_style_cfi_on_every_target(target, tmp_path_factory):
+    """The kernel-style fixture (backwards DW_OP_skip) as a 32-bit, 64-bit and little-endian
+    image: rows equal GNU readelf's, ops and operands equal eu-readelf's, every part is
+    shown without a problem."""
+    image = kstyle_build(target, tmp_path_factory)
+    assert_same_rows(our_rows(image), readelf_rows(need_tool(target.gnu_tool("readelf")), image))
+    theirs, ours = eu_readelf_ops(image), our_ops(image)
+    assert [n for _, n, _ in theirs] == [n for n, _ in ours] and "skip" in [n for n, _ in ours]
+    skip = next(i for i, (n, _) in enumerate(ours) if n == "skip")
+    assert ours[skip][1] == [-14] and theirs[skip][2] == [(theirs[skip][0] + 3 - 14) % (1 << 64)]
+    report = build_report(str(image), PART_NAMES)
+    assert report["problems"] == [] and report["class"] == f"ELF{target.bits}"

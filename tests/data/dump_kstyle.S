@@ -1,7 +1,8 @@
 /* Test fixture for `vdsotool dump`: kernel-style signal-trampoline CFI written from the
    ABI description (reference section 6.3), with an expression that uses DW_OP_skip to
    jump backwards into another expression's bytes, as the kernel's vector registers do.
-   Big-endian ppc64 encoding of the 16-bit displacements. */
+   DWARF operands are in the target's byte order, so the 16-bit displacement is a .short:
+   the same source assembles for ppc32, ppc64 and ppc64le. */
 	.text
 	.globl	tramp
 	.type	tramp,@function
@@ -38,7 +39,9 @@ tramp:
 	/* v0 (77): gregs + 0x400 */
 .Lv0:	.byte	0x10, 77, 7, 0x71, 0xe0, 0x02, 0x06, 0x23, 0x80, 0x08
 	/* v1 (78): push 16 then skip back into v0's body (to its breg1) */
-	.byte	0x10, 78, 5, 0x40, 0x2f, 0xff, 0xf2, 0x22
+	.byte	0x10, 78, 5, 0x40, 0x2f
+	.short	-14
+	.byte	0x22
 	.byte	0x44	/* advance_loc 4*4 */
 	.byte	0x10, 65, 2, 0x71, 0x08
 	.byte	0x0a, 0x08, 65, 0x0b
