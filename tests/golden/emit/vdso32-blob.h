@@ -6,8 +6,9 @@
  * maps it. The image is linked at 0: a symbol's offset is its address in the mapping.
  *
  * At boot: copy vdso32_image into the pages to map, apply the patch table of the
- * running CPU (memcpy each entry's new_bytes to offset; old_bytes are what must be there
- * before), then store the 32-bit word
+ * running CPU (the first entry of vdso32_cpu_patches whose (PVR & pvr_mask) ==
+ * pvr_value, as the cputable is searched; memcpy each entry's new_bytes to offset;
+ * old_bytes are what must be there before), then store the 32-bit word
  *   VDSO32_PAGES * VDSO32_PAGE_SIZE - VDSO32_SYM___kernel_datapage_offset
  * at offset VDSO32_SYM___kernel_datapage_offset: the data page is mapped right after
  * the image's pages.
