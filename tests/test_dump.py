@@ -571,3 +571,22 @@ def test_kernel_style_cfi_on_every_target(target, tmp_path_factory):
     assert ours[skip][1] == [-14] and theirs[skip][2] == [(theirs[skip][0] + 3 - 14) % (1 << 64)]
     report = build_report(str(image), PART_NAMES)
     assert report["problems"] == [] and report["class"] == f"ELF{target.bits}"
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
+def test_fde_names_the_functions_it_covers(gnu_images, target):
+    """Each exported function (per pyelftools) is named by the one FDE whose range holds
+    its address; the signal trampoline's FDE starts at the nop before the symbol."""
+    image = gnu_images[target.name]
+    syms = _pyelftools_dynsym(image.read_bytes())
+    tramp = "__kernel_sigtramp_rt64" if target.bits == 64 else "__kernel_sigtramp_rt32"
+    # the code symbols: defined in a section (not the ABS version node), not the data word
+    funcs = {n: e["st_value"] for n, e in syms.items()
+             if e["st_shndx"] not in ("SHN_UNDEF", "SHN_ABS") and n != "__kernel_datapage_offset"}
+    fdes = [r for r in build_report(str(image), ("cfi",))["cfi"]["records"] if r["kind"] == "FDE"]
+    for name, value in funcs.items():
+        holders = [r for r in fdes if name in r["functions"]]
+        assert len(holders) == 1, name
+        assert holders[0]["pc_begin"] <= value < holders[0]["pc_end"]
+    assert len(funcs) >= 5
+    assert next(r for r in fdes if tramp in r["functions"])["pc_begin"] == funcs[tramp] - 4

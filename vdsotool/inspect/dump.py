@@ -189,6 +189,7 @@ def _cfi(img) -> dict:
         return {"records": [], "note": "no .eh_frame section"}
     word = img.bits // 8
     eh = decode_eh_frame(img.data, sec.offset, sec.size, sec.addr, img.little, word, img.path)
+    code_symbols = _code_symbols(img)
     records = []
     for rec in eh.records:
         if isinstance(rec, Cie):
@@ -199,8 +200,10 @@ def _cfi(img) -> dict:
         else:
             cie = eh.cies[rec.cie_offset]
             rows = fde_rows(cie, rec, img.path)
+            end = rec.pc_begin + rec.pc_range
             head = {"kind": "FDE", "cie": rec.cie_offset - sec.offset,
-                    "pc_begin": rec.pc_begin, "pc_end": rec.pc_begin + rec.pc_range}
+                    "pc_begin": rec.pc_begin, "pc_end": end,
+                    "functions": _symbols_in(code_symbols, rec.pc_begin, end)}
         cols = columns(cie, rows)
         records.append({
             **head, "offset": rec.offset - sec.offset, "length": rec.length,
@@ -213,6 +216,30 @@ def _cfi(img) -> dict:
                      for r in rows],
         })
     return {"records": records, "eh_frame_hdr": _hdr(img, eh)}
+
+
+def _code_symbols(img) -> list[tuple[int, str]]:
+    """(value, name) of the named function/untyped symbols, sorted; none when the symbol
+    tables are unreadable (the CFI is still shown)."""
+    try:
+        return sorted({(s.value, s.name) for s in _all_symbols(img)
+                       if s.name and s.type in (0, 2) and s.shndx})
+    except VdsoError:
+        return []
+
+
+def _symbols_in(symbols: list[tuple[int, str]], begin: int, end: int) -> list[str]:
+    """Names of the symbols with begin <= value < end (each name once, by address)."""
+    import bisect
+
+    first = bisect.bisect_left(symbols, (begin, ""))
+    names: list[str] = []
+    for value, name in symbols[first:]:
+        if value >= end:
+            break
+        if name not in names:
+            names.append(name)
+    return names
 
 
 def _note(d, word: int) -> str | None:
@@ -383,7 +410,8 @@ def _text_cfi(c: dict) -> list[str]:
                        f"cf={rec['code_align']} df={rec['data_align']} ra={rec['ra']}")
         else:
             out.append(f"{rec['offset']:08x} FDE cie={rec['cie']:08x} "
-                       f"pc={rec['pc_begin']:08x}..{rec['pc_end']:08x}")
+                       f"pc={rec['pc_begin']:08x}..{rec['pc_end']:08x}"
+                       + (f"  ({', '.join(rec['functions'])})" if rec["functions"] else ""))
         for i in rec["instructions"]:
             out.append(f"  {i['offset']:06x} | {i['bytes']:24} | {i['text']}")
             if i.get("note"):
