@@ -13,6 +13,11 @@ everything relative to r1:
 
 ``ptregs`` is derived below from the sizes of the structures in front of the pointer
 (reference kernel-vdso-facts.md §6.3) instead of being one magic number.
+
+The CFI only follows the two pointers; ``gregs_at``, ``vmx_at`` and ``context_at`` say where
+the kernel itself puts what they point at, and where the handler's context argument (r4 =
+sigcontext for a non-RT frame, r5 = ucontext for an RT one) points, all from r1.  The tests
+build kernel-exact frames from them (tests/unwind/) and compare them with qemu-user's frames.
 """
 
 from __future__ import annotations
@@ -48,6 +53,9 @@ class SigFrameLayout:
     cr_word: int  # byte offset of the 32-bit CR value inside its (register-sized) slot
     vscr_word: int  # byte offset of the VSCR word inside its 16-byte slot
     vrsave_vectors: int  # VRSAVE sits this many 16-byte slots after vregs
+    gregs_at: int  # where the kernel puts the gregs block (what *(r1 + ptregs) points at)
+    vmx_at: int  # where the kernel puts the VMX block (inline, or what v_regs points at)
+    context_at: int  # what the handler's sigcontext (non-RT) / ucontext (RT) argument is
 
     def greg(self, slot: int) -> int:
         """Offset of gregs slot ``slot`` from the gregs base."""
@@ -79,26 +87,43 @@ def _sigcontext_regs_offset(regsize: int) -> int:
 
 
 def sigreturn32() -> SigFrameLayout:
-    ptregs = PPC32_DUMMY_FRAME + _sigcontext_regs_offset(4)  # 64 + 28 = 92
-    return SigFrameLayout("sigreturn32", 4, ptregs, _vregs32(), False, 0, 12, 32)
+    sigcontext = PPC32_DUMMY_FRAME
+    ptregs = sigcontext + _sigcontext_regs_offset(4)  # 64 + 28 = 92
+    # struct sigframe: the sigcontext (ending with the regs pointer), then the mcontext
+    gregs = ptregs + 4  # 96
+    return SigFrameLayout("sigreturn32", 4, ptregs, _vregs32(), False, 0, 12, 32,
+                          gregs, gregs + _vregs32(), sigcontext)
 
 
 def rt_sigreturn32() -> SigFrameLayout:
+    ucontext = PPC32_DUMMY_FRAME + PPC32_RT_GAP + SIGINFO_SIZE  # rt_sigframe: siginfo, ucontext
     uc_header = 4 + 4 + 12  # uc_flags, uc_link, uc_stack (ss_sp, ss_flags, ss_size)
     uc_pad = 7 * 4
-    ptregs = PPC32_DUMMY_FRAME + PPC32_RT_GAP + SIGINFO_SIZE + uc_header + uc_pad  # 256
-    return SigFrameLayout("rt_sigreturn32", 4, ptregs, _vregs32(), False, 0, 12, 32)
+    ptregs = ucontext + uc_header + uc_pad  # 256
+    # after uc_regs: uc_sigmask (8), uc_maskext[30], uc_pad2[3], then uc_mcontext
+    gregs = ptregs + 4 + 8 + 30 * 4 + 3 * 4  # 400
+    return SigFrameLayout("rt_sigreturn32", 4, ptregs, _vregs32(), False, 0, 12, 32,
+                          gregs, gregs + _vregs32(), ucontext)
 
 
 def rt_sigreturn64(little: bool) -> SigFrameLayout:
+    ucontext = PPC64_DUMMY_FRAME  # rt_sigframe64 starts with its ucontext
     # ucontext: uc_flags, uc_link, uc_stack (24), uc_sigmask (8), __unused[15] sigsets (120)
     uc_mcontext = 8 + 8 + 24 + 8 + 15 * 8  # 168
-    ptregs = PPC64_DUMMY_FRAME + uc_mcontext + _sigcontext_regs_offset(8)  # 352
+    ptregs = ucontext + uc_mcontext + _sigcontext_regs_offset(8)  # 352
+    gregs = ptregs + 8  # sigcontext.gp_regs follows the regs pointer: 360
     v_regs = GREG_SLOTS * 8 + (FPR_COUNT + 1) * 8  # 648
+    # sigcontext.vmx_reserve follows v_regs; the kernel rounds it up to 16 bytes
+    vmx = _align16(gregs + v_regs + 8)  # 1024
     # The CR is a 32-bit value in a 64-bit slot: its low half is at +4 on BE, +0 on LE.
     cr_word = 0 if little else 4
     vscr_word = 0 if little else 12
-    return SigFrameLayout("rt_sigreturn64", 8, ptregs, v_regs, True, cr_word, vscr_word, 33)
+    return SigFrameLayout("rt_sigreturn64", 8, ptregs, v_regs, True, cr_word, vscr_word, 33,
+                          gregs, vmx, ucontext)
+
+
+def _align16(offset: int) -> int:
+    return (offset + 15) & ~15  # r1 is 16-byte aligned, so offsets align like addresses
 
 
 def _vregs32() -> int:
