@@ -255,3 +255,31 @@ def test_blob_compiles_kernel_style_into_read_only_page_aligned_data(name, std):
     assert not section["sh_flags"] & SH_FLAGS.SHF_WRITE
     data = section.data()[symbol["st_value"]:symbol["st_value"] + len(e.image)]
     assert data == e.image
+
+
+def test_make_rebuilds_nothing_when_vdsotool_reruns_with_the_same_result(tmp_path):
+    """docs/kernel-outputs.md's pattern: vdsotool runs on every make (FORCE), and the
+    object compiled from the blob is rebuilt only when the blob's content changes."""
+    import sys
+
+    make, gcc = need_tool("make"), need_tool("gcc")
+    (tmp_path / "Makefile").write_text(
+        f"VDSOTOOL := {sys.executable} -m vdsotool\n"
+        "PAGE ?= 4096\n"
+        "out/vdso64-blob.o: out/vdso64-blob.c\n"
+        f"\t{gcc} -std=c11 -Wall -Werror -c -o $@ $<\n"
+        "out/vdso64-blob.c: FORCE\n"
+        "\t$(VDSOTOOL) build --bits 64 --out out --emit c --page-size $(PAGE)\n"
+        "FORCE:\n")
+
+    def run_make(*args: str) -> str:
+        proc = subprocess.run([make, *args], cwd=tmp_path, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        return proc.stdout
+
+    assert f"{gcc} -std=c11" in run_make()
+    first = (tmp_path / "out" / "vdso64-blob.o").stat().st_mtime_ns
+    second_run = run_make()
+    assert "vdsotool build" in second_run and f"{gcc} -std=c11" not in second_run
+    assert (tmp_path / "out" / "vdso64-blob.o").stat().st_mtime_ns == first
+    assert f"{gcc} -std=c11" in run_make("PAGE=65536")  # new content: rebuilt
