@@ -458,3 +458,14 @@ def test_each_cpu_is_identified_by_its_own_pvr_first_match_as_the_kernel_does():
     assert cpu_for_pvr(0x12340201).name == "generic32"  # the catch-all, last
     catch_all_first = (CPUS[-1], *CPUS[:-1])
     assert cpu_for_pvr(0x00010000, catch_all_first).name == "generic32"  # would shadow the 601
+
+
+def test_cpu_table_names_are_unique_and_make_c_identifiers():
+    """--cpu is case-insensitive and each CPU with changes names a C array."""
+    import re
+
+    from vdsotool.abi.cpus import CPUS
+
+    assert len({c.name.lower() for c in CPUS}) == len(CPUS)
+    assert len({c.c_name for c in CPUS}) == len(CPUS)
+    assert all(re.fullmatch(r"[A-Za-z0-9_]+", c.c_name) for c in CPUS)

@@ -283,3 +283,20 @@ def test_make_rebuilds_nothing_when_vdsotool_reruns_with_the_same_result(tmp_pat
     assert "vdsotool build" in second_run and f"{gcc} -std=c11" not in second_run
     assert (tmp_path / "out" / "vdso64-blob.o").stat().st_mtime_ns == first
     assert f"{gcc} -std=c11" in run_make("PAGE=65536")  # new content: rebuilt
+
+
+def test_c_string_round_trips_any_symbol_name():
+    """Names of patched entries are emitted as C literals; whatever bytes a name holds,
+    the compiled string is that name."""
+    from vdsotool.emit.blob import c_string
+
+    names = ['__kernel_sync_dicache', '__kernel_x@"quoted"\\back', "tri??/graph?",
+             "new\nline\ttab", "high\xe9\xff", "*/ /* comment"]
+    gcc = need_tool("gcc")
+    source = scratch_dir() / "c_string.c"
+    source.write_text("#include <stdio.h>\nint main(void)\n{\n" + "".join(
+        f"\tfputs({c_string(n)}, stdout); putchar(0);\n" for n in names) + "\treturn 0;\n}\n")
+    exe = scratch_dir() / "c_string"
+    compile_c(gcc, [*STRICT, "-o", str(exe), str(source)], "c_string")
+    out = subprocess.run([str(exe)], capture_output=True, check=True).stdout
+    assert out.split(b"\0")[:-1] == [n.encode("latin-1") for n in names]

@@ -60,6 +60,17 @@ def exported_symbols(image: bytes, path: str = "<image>") -> list[ExportedSymbol
     return out
 
 
+def c_string(text: str) -> str:
+    """``text`` as a C string literal. Patched entries are found by the kernel's name
+    match (cut at '@' and 63 characters), so their full names may hold any byte: quotes,
+    backslashes, '?' (trigraphs) and non-printables are escaped, octal, three digits."""
+    out = []
+    for byte in text.encode("latin-1"):
+        ch = chr(byte)
+        out.append(ch if 0x20 <= byte < 0x7F and ch not in '"\\?' else f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
+
+
 def _c_bytes(data: bytes) -> str:
     return ", ".join(f"0x{b:02x}" for b in data)
 
@@ -71,10 +82,10 @@ def _byte_lines(data: bytes) -> list[str]:
 
 def _cpu_values(table: CpuPatchTable) -> dict:
     c = table.cpu
-    return {"name": c.name, "c_name": c.c_name, "pvr_mask": c.pvr_mask,
+    return {"name": c.name, "literal": c_string(c.name), "c_name": c.c_name, "pvr_mask": c.pvr_mask,
             "pvr_value": c.pvr_value, "features": c.features, "notes": table.notes,
             "changes": [{"offset": ch.offset, "size": len(ch.old), "old": _c_bytes(ch.old),
-                         "new": _c_bytes(ch.new), "index": ch.index, "symbol": ch.symbol,
+                         "new": _c_bytes(ch.new), "index": ch.index, "symbol": c_string(ch.symbol),
                          "field": ch.field} for ch in table.changes]}
 
 
