@@ -277,10 +277,15 @@ def cpus(
 @app.command()
 def dump(
     image: Path = typer.Argument(..., help="ELF image to inspect (any PowerPC vDSO)."),
-    headers: bool = typer.Option(False, "--headers", help="ELF header, phdrs, sections."),
-    symbols: bool = typer.Option(False, "--symbols", help=".dynsym with versions."),
-    cfi: bool = typer.Option(False, "--cfi", help="CIE/FDE instructions and row tables."),
-    disasm: bool = typer.Option(False, "--disasm", help="Disassembly of .text."),
+    headers: bool = typer.Option(
+        False, "--headers", help="ELF header, phdrs, sections, notes, dynamic tags."),
+    symbols: bool = typer.Option(
+        False, "--symbols", help=".dynsym with versions (.symtab of a .dbg too)."),
+    cfi: bool = typer.Option(
+        False, "--cfi",
+        help="CIE/FDE instructions, annotated expressions, row tables, .eh_frame_hdr check."),
+    disasm: bool = typer.Option(
+        False, "--disasm", help="Disassembly of .text with symbols and CFI changes."),
     patches: bool = typer.Option(
         False, "--patches",
         help="Per CPU: the .dynsym symbols its kernel redirects or hides at boot."),
