@@ -50,6 +50,8 @@ PPC32_PROBES = {
     "fpr_size": "sizeof(((mcontext_t *)0)->fpregs.fpregs[0])",
     "vregs": "offsetof(mcontext_t, vrregs) - offsetof(mcontext_t, gregs)",
     "vscr": "offsetof(vrregset_t, vscr)",
+    "sigcontext_size": "sizeof(struct sigcontext)",
+    "uc_reg_space": "offsetof(ucontext_t, uc_reg_space)",
 }
 
 PPC64_PROBES = {
@@ -60,6 +62,8 @@ PPC64_PROBES = {
     "fpr_size": "sizeof(((mcontext_t *)0)->fp_regs[0])",
     "vregs": "offsetof(mcontext_t, v_regs) - offsetof(mcontext_t, gp_regs)",
     "vscr": "offsetof(vrregset_t, vscr) + offsetof(vscr_t, vscr_word)",
+    "gp_regs_after_regs": "offsetof(mcontext_t, gp_regs) - offsetof(mcontext_t, regs)",
+    "vmx_reserve": "offsetof(mcontext_t, vmx_reserve)",
 }
 
 
@@ -136,6 +140,29 @@ def test_register_pointer_offsets_match_sigcontext_and_ucontext(declared):
         # rt_sigframe64 starts with the ucontext; its mcontext is the 64-bit sigcontext
         assert c["mcontext_regs"] == c["sigcontext_regs"]
         assert rt.ptregs == S.PPC64_DUMMY_FRAME + c["uc_mcontext"] + c["mcontext_regs"]
+
+
+def _align16(offset: int) -> int:
+    return (offset + 15) & ~15
+
+
+def test_register_and_vector_blocks_sit_where_the_structures_put_them(declared):
+    # gregs_at / vmx_at: where the kernel puts what the frame's pointers point at
+    target, c = declared
+    if target.bits == 32:
+        non_rt, rt = S.layouts_for(target)
+        # struct sigframe: the sigcontext, then the mcontext
+        assert non_rt.gregs_at == non_rt.context_at + c["sigcontext_size"]
+        # glibc's ucontext keeps the mcontext at the first 16-byte boundary of uc_reg_space,
+        # where the kernel's uc_mcontext is
+        assert rt.gregs_at == _align16(rt.context_at + c["uc_reg_space"])
+        for layout in (non_rt, rt):
+            assert layout.vmx_at == layout.gregs_at + c["vregs"]  # inline in mcontext
+    else:
+        (rt,) = S.layouts_for(target)
+        assert rt.gregs_at == rt.ptregs + c["gp_regs_after_regs"]
+        # v_regs points at the first 16-byte boundary of vmx_reserve
+        assert rt.vmx_at == _align16(rt.context_at + c["uc_mcontext"] + c["vmx_reserve"])
 
 
 def test_probe_reads_what_gcc_computes(tmp_path):

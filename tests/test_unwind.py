@@ -95,3 +95,32 @@ def test_a_moved_cr_slot_in_the_fde_is_what_the_unwinder_reads(target, layout_na
     assert run.returncode == 1, str(run)
     assert set(run.failed) == {f"cr{n}" for n in range(8)}, str(run)
     assert EVERY_CHECK - set(run.failed) <= run.ok
+
+
+def image_without_trampoline_cfi(target: Target, tmp_path) -> bytes:
+    """vdsotool's build of ``target`` from a copy of the sources whose trampolines carry no
+    CFI at all (every .cfi_ line and the generated macro removed from sigtramp*.S)."""
+    import re
+    import shutil
+
+    from vdsotool.pipeline import build_image, find_source_root
+
+    root = find_source_root(None)
+    for part in ("asm", "linker_scripts"):
+        shutil.copytree(root / part, tmp_path / part)
+    for src in (tmp_path / "asm").glob("sigtramp*.S"):
+        lines = src.read_text().splitlines(keepends=True)
+        src.write_text("".join(l for l in lines if not re.search(r"\.cfi_|VDSO_SIGFRAME_CFI", l)))
+    return build_image(target, tmp_path)
+
+
+@pytest.mark.parametrize("target,layout_name", CASES, ids=CASE_IDS)
+def test_without_the_fde_the_harness_fails(target, layout_name, tmp_path):
+    # the other side of the FDE checks: with no CFI for the trampoline, libgcc finds no FDE
+    # (what is left to it is its instruction-pattern fallback) and the run must fail
+    image = tmp_path / f"{target.image}.so"
+    image.write_bytes(image_without_trampoline_cfi(target, tmp_path))
+    run = unwind(target, image, layout_name, vec=True)
+    assert run.returncode != 0, str(run)
+    assert {"FDE found in the image's .eh_frame",
+            "FDE starts at the nop before the trampoline"} <= set(run.failed), str(run)
