@@ -238,6 +238,13 @@ def test_schema_validator_rejects_wrong_documents():
             "machine": 20, "problems": []}
     assert schema_errors(good, schema) == []
     assert schema_errors({**good, "symbols": {"dynsym": [{"name": 1}]}}, schema)
+    cpu = {"name": "601", "pvr_value": 0x10000, "pvr_mask": 0xFFFF0000, "features": [],
+           "notes": [], "symbols": [{"symbol": "x", "index": 1, "action": "hide", "to": None,
+                                     "fields": []}]}
+    patches = {"page_size": 4096, "datapage": None, "cpus": [cpu]}
+    assert schema_errors({**good, "patches": patches}, schema) == []
+    cpu["symbols"][0]["action"] = "move"
+    assert schema_errors({**good, "patches": patches}, schema)
 
 
 @pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
