@@ -1,0 +1,186 @@
+"""The typer-free fast path (vdsotool/cli_build.py) behaves exactly like the typer command.
+
+``vdsotool`` starts in vdsotool/__main__.py, which runs a plain ``build`` command line
+without typer; ``VDSOTOOL_NO_FASTPATH=1`` sends every command line to typer. Both must give
+the same files, the same stderr, the same stdout and the same exit status — for a good
+build, a source error (exit 1 with ``file:line:col: error:`` and a caret) and usage errors
+(exit 2, which only typer reports: the fast path must defer them). Each command runs in a
+fresh process, from a copy of the sources, with no cache (the caches have
+tests/test_cache.py).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+
+def vdsotool(args: list[str], cwd: Path, fast: bool, cache: Path | None = None,
+             importtime: bool = False) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("VDSOTOOL_CACHE_DIR", "VDSOTOOL_NO_CACHE", "VDSOTOOL_NO_FASTPATH")}
+    env |= {"VDSOTOOL_CACHE_DIR": str(cache)} if cache else {"VDSOTOOL_NO_CACHE": "1"}
+    if not fast:
+        env["VDSOTOOL_NO_FASTPATH"] = "1"
+    script = Path(sys.executable).parent / "vdsotool"
+    cmd = [str(script)] if script.is_file() else [sys.executable, "-m", "vdsotool"]
+    if importtime:
+        cmd = [sys.executable, "-X", "importtime", "-m", "vdsotool"]
+    return subprocess.run(cmd + [str(a) for a in args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def used_typer(res: subprocess.CompletedProcess) -> bool:
+    return any(line.startswith("import time:") and line.rsplit("|", 1)[1].strip() == "typer"
+               for line in res.stderr.splitlines())
+
+
+def files(directory: Path) -> dict[str, bytes]:
+    if not directory.is_dir():
+        return {}
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+@pytest.fixture
+def tree(tmp_path) -> Path:
+    root = tmp_path / "tree"
+    for part in ("asm", "linker_scripts"):
+        shutil.copytree(ROOT / part, root / part)
+    return root
+
+
+def both_paths(args: list[str], tmp_path: Path, tree: Path):
+    """Run ``args`` through the fast path and through typer, each in its own working
+    directory (so relative --out paths print the same), and return both results and
+    their output directories."""
+    results = {}
+    for fast in (True, False):
+        cwd = tmp_path / ("fast" if fast else "typer")
+        cwd.mkdir()
+        results[fast] = (vdsotool(args, cwd, fast), cwd)
+    (f, fcwd), (t, tcwd) = results[True], results[False]
+    return f, t, fcwd, tcwd
+
+
+def assert_same(f, t, fcwd, tcwd) -> None:
+    assert f.returncode == t.returncode
+    assert f.stderr == t.stderr
+    assert f.stdout == t.stdout
+    assert files(fcwd / "out") == files(tcwd / "out")
+
+
+# --- same results ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("extra", [
+    ["--bits", "32"],
+    ["--bits", "64", "--endian", "little", "--emit", "offsets,c"],
+    ["--bits=64", "--emit=none", "-D", "LINUX_VERSION_CODE=0x20610", "--page-size", "65536"],
+    ["--bits", "64", "--json"],
+], ids=["ppc32", "ppc64le-emit", "equals-forms-define", "json"])
+def test_a_good_build_is_the_same_on_both_paths(extra, tmp_path, tree):
+    f, t, fcwd, tcwd = both_paths(["build", *extra, "--src", tree, "--out", "out"], tmp_path, tree)
+    assert f.returncode == 0, f.stderr
+    assert_same(f, t, fcwd, tcwd)
+    assert (fcwd / "out").is_dir() and any((fcwd / "out").iterdir())
+    if "--json" in extra:
+        assert '"target": "ppc64"' in f.stdout
+    else:
+        assert re.search(r"^  VDSO(32|64)L out/vdso", f.stderr, re.M)
+
+
+def test_a_source_error_is_the_same_on_both_paths(tmp_path, tree):
+    source = tree / "asm" / "cacheflush.S"
+    text = source.read_text()
+    source.write_text(text.replace("\tli\tr5,LINE_SIZE-1", "\tlii\tr5,LINE_SIZE-1", 1))
+    line = next(n for n, l in enumerate(source.read_text().splitlines(), 1) if "lii" in l)
+    f, t, fcwd, tcwd = both_paths(["build", "--bits", "64", "--src", tree, "--out", "out"],
+                                  tmp_path, tree)
+    assert f.returncode == 1
+    assert_same(f, t, fcwd, tcwd)
+    assert re.search(rf"cacheflush\.S:{line}:\d+: error: .*lii", f.stderr), f.stderr
+    assert re.search(r"^\s*\^", f.stderr, re.M), "a caret under the source line"
+    assert "Traceback" not in f.stderr and not (fcwd / "out").exists()
+
+
+@pytest.mark.parametrize("extra", [
+    ["--bits", "65"],
+    ["--bits", "32", "--endian", "little"],
+    ["--bits", "64", "--endian", "middle"],
+    ["--bits", "64", "-D", "X=zz"],
+    ["--bits", "64", "--emit", "bogus"],
+    ["--bits", "64", "--page-size", "300"],
+    ["--bits", "64", "--page-size", "big"],
+    ["--bits", "64", "--frobnicate"],
+    ["--bits", "64", "stray"],
+    ["--bits"],
+    [],
+], ids=lambda a: " ".join(a) or "no-bits")
+def test_usage_errors_come_from_typer_on_both_paths(extra, tmp_path, tree):
+    f, t, fcwd, tcwd = both_paths(["build", *extra, "--src", tree, "--out", "out"], tmp_path, tree)
+    assert f.returncode == 2, f.stderr
+    assert_same(f, t, fcwd, tcwd)
+    assert "Usage: " in f.stderr and "Traceback" not in f.stderr
+    assert not (fcwd / "out").exists()
+
+
+def test_build_help_works_and_tells_the_truth(tmp_path, tree):
+    f, t, fcwd, tcwd = both_paths(["build", "--help"], tmp_path, tree)
+    assert f.returncode == 0
+    assert_same(f, t, fcwd, tcwd)
+    for option in ("--bits", "--endian", "--out", "--src", "-D", "--emit", "--page-size",
+                   "--json", "--no-cache"):
+        assert option in f.stdout, option
+    assert "VDSOTOOL_NO_CACHE" in f.stdout
+
+
+def test_an_empty_src_means_what_typer_makes_of_it(tmp_path, tree):
+    """typer reads ``--src ''`` as the path '.', not as "no --src": the fast path defers."""
+    f, t, fcwd, tcwd = both_paths(["build", "--bits", "64", "--src=", "--out", "out"],
+                                  tmp_path, tree)
+    assert f.returncode == t.returncode == 1
+    assert_same(f, t, fcwd, tcwd)
+
+
+# --- which path runs ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("args,fast", [
+    (["build", "--bits", "64", "--out", "out"], True),
+    (["build", "--bits=32", "--out=out", "-D", "X=1", "--json", "--no-cache"], True),
+    (["build", "--bits", "64", "--out", "out", "--page-size", "256"], False),  # typer's rule
+    (["build", "--bits", "64", "--out", "out", "-DX=1"], False),  # attached short option
+    (["build", "--bits", "64", "--bits", "64", "--out", "out"], False),  # repeated
+    (["build", "--out", "out", "--bits", "64", "--", ], False),
+], ids=["plain", "equals-forms", "odd-page-size", "attached-D", "repeated", "double-dash"])
+def test_only_plain_build_lines_skip_typer(args, fast, tmp_path, tree):
+    res = vdsotool([*args[:1], "--src", tree, *args[1:]], tmp_path, fast=True, importtime=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert used_typer(res) != fast
+
+
+def test_an_up_to_date_build_is_skipped_on_both_paths(tmp_path, tree):
+    cache = tmp_path / "cache"
+    args = ["build", "--bits", "64", "--src", tree, "--out", "out"]
+    first = vdsotool(args, tmp_path, fast=False, cache=cache)
+    assert first.returncode == 0 and "VDSO64L" in first.stderr
+    for fast in (True, False):
+        again = vdsotool(args, tmp_path, fast=fast, cache=cache)
+        assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
+    (tmp_path / "out" / "vdso64.so").unlink()
+    again = vdsotool(args, tmp_path, fast=False, cache=cache)
+    assert "VDSO64L" in again.stderr and (tmp_path / "out" / "vdso64.so").is_file()
+
+
+def test_an_up_to_date_check_never_hides_a_usage_error(tmp_path, tree):
+    """Only lines that once built are ever found up to date: a bad line stays an error."""
+    cache = tmp_path / "cache"
+    args = ["build", "--bits", "64", "--src", tree, "--out", "out", "--page-size", "4097"]
+    for _ in range(2):
+        res = vdsotool(args, tmp_path, fast=True, cache=cache)
+        assert res.returncode == 2 and "--page-size" in res.stderr
