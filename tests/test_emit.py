@@ -1,6 +1,7 @@
 """Kernel outputs in Python: patch tables against pyelftools and the kernel's rules, the
 offsets header against the kernel's own nm | sed | sort pipeline, golden files, malformed
-images, determinism and ``vdsotool build --emit``.
+images, determinism, ``vdsotool build --emit``, ``vdsotool cpus``/``patch`` on the command
+line, the CPU table as data and patches.json against docs/patches.schema.json.
 
 The C side (compiling and running the blob, playing the kernel at boot) is in
 test_emit_c.py and test_emit_boot.py.

@@ -27,7 +27,8 @@ Offsets and sizes are integers; masks, PVRs and features are "0x…" strings (64
 values do not survive every JSON reader as numbers); old/new are lowercase hex of the
 bytes as they are in the file. ``cpus`` lists, in table order, the CPUs whose kernels map
 this image (word size and byte order). ``notes`` records a matching patch the kernel
-would skip (a symbol missing from the image).
+would skip (a symbol missing from the image). The schema is docs/patches.schema.json; the
+user documentation docs/kernel-outputs.md.
 """
 
 from __future__ import annotations
