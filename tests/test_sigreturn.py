@@ -4,7 +4,8 @@ must take the program back to the interrupted code with the registers stored in 
 The harness (tests/unwind/sigreturn.c, entry.S) traps in interrupt_me with distinctive
 registers; its SIGTRAP handler checks that qemu's frame holds them where
 vdsotool/abi/sigframes.py says, changes some in the frame (NIP to past the trap, r5, r20,
-r31, CR, LR, CTR, f3, f20) and jumps to the image's trampoline with r1 at the frame.
+r31, CR, LR, CTR, f3, f20, v3, v25, VRSAVE) and jumps to the image's trampoline with r1 at
+the frame.
 qemu reads the frame at r1 as the kernel does, so this checks the trampolines' syscall
 numbers, the r1 they leave and the layouts' slots against an independent implementation.
 ppc32 runs both frames: without SA_SIGINFO qemu-ppc (like the kernel) builds the non-RT
@@ -36,6 +37,8 @@ EVERY_CHECK = {
     *(f"frame r{n}" for n in range(32) if n not in (1, 2, 13)),
     *(f"resumed r{n}" for n in range(32) if n not in (1, 2, 13)),
     *(f"frame f{n}" for n in range(32)), *(f"resumed f{n}" for n in range(32)),
+    "frame msr has MSR_VEC", "VMX block at vmx_at", "frame vrsave", "resumed vrsave",
+    *(f"frame v{n}" for n in range(32)), *(f"resumed v{n}" for n in range(32)),
 }
 
 

@@ -13,10 +13,10 @@
  *                                     with the r1 it was entered with (the frame).
  *   interrupted_code                  a label in .text: the readable "interrupted PC"
  *                                     the unwinder harness stores in the frame.
- *   interrupt_me(in, out)             loads every GPR (but r1, r2, r13), FPR, CR, LR,
- *                                     CTR, XER from *in, executes a trap (SIGTRAP), and
- *                                     stores them to *out after the handler's sigreturn
- *                                     resumes at resume_after_trap.
+ *   interrupt_me(in, out)             loads every GPR (but r1, r2, r13), FPR, VR, CR, LR,
+ *                                     CTR, XER, VRSAVE from *in, executes a trap
+ *                                     (SIGTRAP), and stores them to *out after the
+ *                                     handler's sigreturn resumes at resume_after_trap.
  */
 #ifdef __powerpc64__
 #define WORD 8
@@ -67,14 +67,16 @@ interrupted_code:
 	nop
 	trap
 
-/* struct regs layout (sigreturn.c): gpr[32] words, then cr, lr, ctr, xer words,
- * then fpr[32] doubles (8-aligned). */
+/* struct regs layout (harness.h): gpr[32] words, then cr, lr, ctr, xer words,
+ * then fpr[32] doubles (8-aligned), the vrsave word, vr[32] (16-aligned). */
 #define R_GPR(n)	((n) * WORD)
 #define R_CR		(32 * WORD)
 #define R_LR		(33 * WORD)
 #define R_CTR		(34 * WORD)
 #define R_XER		(35 * WORD)
 #define R_FPR(n)	(36 * WORD + (n) * 8)
+#define R_VRSAVE	(36 * WORD + 32 * 8)
+#define R_VR(n)		(R_VRSAVE + 16 + (n) * 16)
 
 /* interrupt_me's stack frame: back chain and ABI header, then our save areas */
 #define F_OUT		(64)
@@ -82,7 +84,9 @@ interrupted_code:
 #define F_GPRS		(F_OUT + 2 * WORD)		/* r14-r31 (callee-saved) */
 #define F_FPRS		(F_GPRS + 18 * WORD + 8)	/* f14-f31 */
 #define F_CR		(F_FPRS + 18 * 8)
-#define F_SIZE		((F_CR + WORD + 15) & ~15)
+#define F_VRSAVE	(F_CR + WORD)
+#define F_VRS		((F_VRSAVE + 4 + 15) & ~15)	/* v20-v31 (callee-saved) */
+#define F_SIZE		(F_VRS + 12 * 16)
 
 #define SAVE_GPR(n)	STORE %r##n, F_GPRS + ((n) - 14) * WORD(%r1)
 #define REST_GPR(n)	LOAD %r##n, F_GPRS + ((n) - 14) * WORD(%r1)
@@ -92,6 +96,15 @@ interrupted_code:
 #define LOAD_FPR(n)	lfd %f##n, R_FPR(n)(%r3)
 #define OUT_GPR(n)	STORE %r##n, R_GPR(n)(%r31)
 #define OUT_FPR(n)	stfd %f##n, R_FPR(n)(%r31)
+/* vector registers through r0 as the index (lvx/stvx have no displacement) */
+#define SAVE_VR(n)	li %r0,F_VRS + ((n) - 20) * 16; stvx %v##n,%r1,%r0
+#define REST_VR(n)	li %r0,F_VRS + ((n) - 20) * 16; lvx %v##n,%r1,%r0
+#define LOAD_VR(n)	li %r0,R_VR(n); lvx %v##n,%r3,%r0
+#define OUT_VR(n)	li %r0,R_VR(n); stvx %v##n,%r31,%r0
+#define EACH_CALLEE_SAVED_VR(M) M(20); M(21); M(22); M(23); M(24); M(25); M(26); \
+	M(27); M(28); M(29); M(30); M(31)
+#define EACH_VOLATILE_VR(M) M(0); M(1); M(2); M(3); M(4); M(5); M(6); M(7); M(8); \
+	M(9); M(10); M(11); M(12); M(13); M(14); M(15); M(16); M(17); M(18); M(19)
 #define EACH_CALLEE_SAVED(M) M(14); M(15); M(16); M(17); M(18); M(19); M(20); M(21); \
 	M(22); M(23); M(24); M(25); M(26); M(27); M(28); M(29); M(30); M(31)
 
@@ -103,7 +116,14 @@ FUNC(interrupt_me)
 	EACH_CALLEE_SAVED(SAVE_FPR)
 	mfcr	%r0
 	STORE	%r0,F_CR(%r1)
+	mfvrsave %r0
+	stw	%r0,F_VRSAVE(%r1)
+	EACH_CALLEE_SAVED_VR(SAVE_VR)
 	STORE	%r4,F_OUT(%r1)
+
+	EACH_VOLATILE_VR(LOAD_VR); EACH_CALLEE_SAVED_VR(LOAD_VR)
+	lwz	%r0,R_VRSAVE(%r3)
+	mtvrsave %r0
 
 	LOAD_FPR(0); LOAD_FPR(1); LOAD_FPR(2); LOAD_FPR(3); LOAD_FPR(4); LOAD_FPR(5)
 	LOAD_FPR(6); LOAD_FPR(7); LOAD_FPR(8); LOAD_FPR(9); LOAD_FPR(10); LOAD_FPR(11)
@@ -146,9 +166,15 @@ resume_after_trap:
 	OUT_FPR(0); OUT_FPR(1); OUT_FPR(2); OUT_FPR(3); OUT_FPR(4); OUT_FPR(5); OUT_FPR(6)
 	OUT_FPR(7); OUT_FPR(8); OUT_FPR(9); OUT_FPR(10); OUT_FPR(11); OUT_FPR(12)
 	OUT_FPR(13); EACH_CALLEE_SAVED(OUT_FPR)
+	EACH_VOLATILE_VR(OUT_VR); EACH_CALLEE_SAVED_VR(OUT_VR)
+	mfvrsave %r0
+	stw	%r0,R_VRSAVE(%r31)
 
 	LOAD	%r0,F_CR(%r1)
 	mtcr	%r0
+	lwz	%r0,F_VRSAVE(%r1)
+	mtvrsave %r0
+	EACH_CALLEE_SAVED_VR(REST_VR)
 	EACH_CALLEE_SAVED(REST_FPR)
 	EACH_CALLEE_SAVED(REST_GPR)
 	LOAD	%r0,F_SIZE+LR_SAVE(%r1)

@@ -24,12 +24,17 @@ void leave_through(void *tramp, void *frame) __attribute__((noreturn));
 void signal_entry(int sig, void *arg1, void *arg2);
 extern const char interrupted_code[], trap_site[], resume_after_trap[];
 
-/* the register file interrupt_me loads before its trap and stores after the resume */
+/* the register file interrupt_me loads before its trap and stores after the resume
+ * (entry.S addresses it with the same arithmetic: R_GPR, R_FPR, R_VRSAVE, R_VR) */
 struct regs {
 	word gpr[32];
 	word cr, lr, ctr, xer;
 	uint64_t fpr[32];
+	uint32_t vrsave;
+	unsigned char vr[32][16] __attribute__((aligned(16)));
 };
+_Static_assert(offsetof(struct regs, vrsave) == 36 * sizeof(word) + 32 * 8, "R_VRSAVE");
+_Static_assert(offsetof(struct regs, vr) == 36 * sizeof(word) + 32 * 8 + 16, "R_VR");
 void interrupt_me(const struct regs *in, struct regs *out);
 
 /* harness.c */

@@ -55,7 +55,8 @@ def _compile(target_name: str, gcc: str) -> Path:
     build = Path(tempfile.mkdtemp(prefix=f"sigharness-{target_name}-"))
     (build / "sigframe_layout.h").write_text(layout_header(target))
     binary = build / "harness"
-    cmd = [gcc, "-static", "-O1", "-g0", "-Wall", "-Werror", "-funwind-tables",
+    # -Wa,-maltivec: entry.S moves the vector registers (qemu's CPUs all have VMX)
+    cmd = [gcc, "-static", "-O1", "-g0", "-Wall", "-Werror", "-funwind-tables", "-Wa,-maltivec",
            "-I", str(build), "-I", str(HERE), "-o", str(binary),
            *(str(HERE / src) for src in SOURCES)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -107,8 +108,13 @@ class Run:
         return f"exit {self.returncode}\n" + "\n".join(self.lines)
 
 
+# qemu-ppc's default CPU (a 750) has no VMX; a G4 (7400) has, so its signal frames carry
+# the vector registers as a VMX-capable kernel's do.  The 64-bit defaults have VMX.
+QEMU_CPU = {"ppc32": ["-cpu", "7400"]}
+
+
 def run_harness(target: Target, need_tool, *args: str | int | Path) -> Run:
     binary = harness_binary(target, need_tool)
-    proc = subprocess.run([target.qemu, str(binary), *map(str, args)], capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run([target.qemu, *QEMU_CPU.get(target.name, []), str(binary),
+                           *map(str, args)], capture_output=True, text=True, timeout=60)
     return Run(proc.returncode, (proc.stdout + proc.stderr).splitlines())

@@ -2,14 +2,16 @@
  * A signal handler leaves through the vDSO trampoline and qemu-user's (rt_)sigreturn takes
  * the program back to the interrupted code.
  *
- * What it proves: interrupt_me (entry.S) loads distinctive values into the GPRs, FPRs, CR,
- * LR, CTR and XER and executes a trap.  The SIGTRAP handler finds the frame through the
- * layout data (sigframe_layout.h, generated from vdsotool/abi/sigframes.py): the handler's
- * context argument (r4 = sigcontext, or r5 = ucontext for an RT frame) is context_at bytes
- * above the frame, the register block pointer is at ptregs, the block where gregs_at says,
- * and it must hold the trapped registers in the layout's slots (CR at the layout's cr
- * offset, FPRs at fpr0).  It then changes some of them in the frame - NIP to
- * resume_after_trap, r5, r20, r31, CR, LR, CTR, f3, f20 - and jumps to the image's
+ * What it proves: interrupt_me (entry.S) loads distinctive values into the GPRs, FPRs, VRs,
+ * CR, LR, CTR, XER and VRSAVE and executes a trap.  The SIGTRAP handler finds the frame
+ * through the layout data (sigframe_layout.h, generated from vdsotool/abi/sigframes.py):
+ * the handler's context argument (r4 = sigcontext, or r5 = ucontext for an RT frame) is
+ * context_at bytes above the frame, the register block pointer is at ptregs, the block
+ * where gregs_at says, and it must hold the trapped registers in the layout's slots (CR at
+ * the layout's cr offset, FPRs at fpr0, the VMX block inline or through v_regs at vregs,
+ * where vmx_at says, VRSAVE at vrsave; qemu does not save VSCR).  It then changes some of
+ * them in the frame - NIP to resume_after_trap, r5, r20, r31, CR, LR, CTR, f3, f20, v3,
+ * v25, VRSAVE - and jumps to the image's
  * trampoline with r1 at the frame, as a handler's blr to the kernel-set LR would.  The
  * trampoline's syscall (119 sigreturn / 172 rt_sigreturn) and the r1 it leaves must make
  * qemu restore exactly the changed register file, which interrupt_me stores on resuming.
@@ -58,6 +60,30 @@ static uint32_t cr_get(unsigned char *gregs)
 	return v;
 }
 
+/* The VMX block: inline in the 32-bit mcontext, through the v_regs pointer in 64-bit. */
+static unsigned char *vmx_block(unsigned char *gregs)
+{
+	unsigned char *vmx = gregs + run.layout->vregs;
+	if (run.layout->vregs_is_pointer)
+		memcpy(&vmx, vmx, sizeof vmx);
+	return vmx;
+}
+
+static void check_trapped_vector_registers(unsigned char *frame, unsigned char *gregs)
+{
+	char what[64];
+	unsigned char *vmx = vmx_block(gregs);
+	check("frame msr has MSR_VEC", (gregs_get(gregs, SLOT_MSR) & MSR_VEC) != 0, 1);
+	check("VMX block at vmx_at", (word)vmx, (word)(frame + run.layout->vmx_at));
+	for (int n = 0; n < 32; n++) {
+		snprintf(what, sizeof what, "frame v%d", n);
+		check(what, memcmp(vmx + 16 * n, run.in.vr[n], 16) == 0, 1);
+	}
+	uint32_t vrsave;
+	memcpy(&vrsave, vmx + run.layout->vrsave, 4);
+	check("frame vrsave", vrsave, run.in.vrsave);
+}
+
 static void check_trapped_registers(unsigned char *gregs)
 {
 	const struct frame_layout *L = run.layout;
@@ -104,6 +130,16 @@ static void modify_frame(unsigned char *gregs)
 		run.expected.fpr[n] = run.in.fpr[n] ^ 0x000fffff00000000ULL;
 		memcpy(gregs + run.layout->fpr0 + 8 * n, &run.expected.fpr[n], 8);
 	}
+	unsigned char *vmx = vmx_block(gregs);
+	static const int changed_vrs[] = {3, 25};
+	for (size_t i = 0; i < 2; i++) {
+		int n = changed_vrs[i];
+		for (int b = 0; b < 16; b++)
+			run.expected.vr[n][b] = run.in.vr[n][b] ^ 0xa5;
+		memcpy(vmx + 16 * n, run.expected.vr[n], 16);
+	}
+	run.expected.vrsave = 0x0ff00ff0;
+	memcpy(vmx + run.layout->vrsave, &run.expected.vrsave, 4);
 }
 
 /* Called by signal_entry (entry.S) with the handler's arguments and its entry r1. */
@@ -119,6 +155,7 @@ void on_signal(int sig, void *arg1, void *arg2, unsigned char *r1)
 	memcpy(&gregs, frame + L->ptregs, sizeof gregs);
 	check("regs pointer at r1+ptregs -> gregs_at", (word)gregs, (word)(frame + L->gregs_at));
 	check_trapped_registers(gregs);
+	check_trapped_vector_registers(frame, gregs);
 	run.sp_at_trap = gregs_get(gregs, 1);
 	modify_frame(gregs);
 	fflush(stdout);
@@ -139,6 +176,10 @@ static void fill_registers(struct regs *r)
 	r->lr = (word)0x0badc0de0badc0deULL;
 	r->ctr = (word)0x00c0ffee00c0ffeeULL;
 	r->xer = 0x20000000; /* CA */
+	for (int n = 0; n < 32; n++)
+		for (int b = 0; b < 16; b++)
+			r->vr[n][b] = (unsigned char)(n * 7 + b * 13 + 1);
+	r->vrsave = 0xc3c3a5a5;
 }
 
 static void compare_resumed_registers(void)
@@ -159,6 +200,11 @@ static void compare_resumed_registers(void)
 		snprintf(what, sizeof what, "resumed f%d", n);
 		check(what, run.out.fpr[n], run.expected.fpr[n]);
 	}
+	for (int n = 0; n < 32; n++) {
+		snprintf(what, sizeof what, "resumed v%d", n);
+		check(what, memcmp(run.out.vr[n], run.expected.vr[n], 16) == 0, 1);
+	}
+	check("resumed vrsave", run.out.vrsave, run.expected.vrsave);
 }
 
 int sigreturn_main(int argc, char **argv)
