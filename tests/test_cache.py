@@ -393,3 +393,21 @@ def test_code_identity_covers_every_file_of_the_package(tmp_path, monkeypatch):
     (package / "__pycache__").mkdir(exist_ok=True)
     (package / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"compiled")
     assert cache.code_identity() == base, "compiled files are not code"
+
+
+def test_old_build_records_are_pruned(tree, tmp_path):
+    from vdsotool.util.cache import MAX_RECORDS
+
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    build(tree, out, cache)
+    [record] = build_records(cache)
+    for i in range(MAX_RECORDS + 20):  # records of other, older commands
+        old = record.with_name(f"{i:064x}.json")
+        old.write_bytes(record.read_bytes())
+        os.utime(old, ns=(1_000_000_000 + i, 1_000_000_000 + i))
+    build(tree, out, cache, "--emit", "offsets")  # a new command writes a new record
+    records = build_records(cache)
+    assert len(records) == MAX_RECORDS
+    assert record in records, "the most recently written records are kept"
+    assert not (record.parent / f"{0:064x}.json").exists(), "the oldest go first"
+    assert not rebuilt(build(tree, out, cache, "--emit", "offsets"))

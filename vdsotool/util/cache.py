@@ -19,6 +19,8 @@ turns both off (nothing is read or written under the directory then):
   script, images.toml, the source-root probes) with its content hash, and every output
   with its content hash. When all of them still hash the same, a new run of the same
   command would write the same bytes, so there is nothing to do (vdsotool/cli_build.py).
+  Each distinct command line, directory or vdsotool version leaves a record (about 2 KB);
+  writing one keeps only the :data:`MAX_RECORDS` most recently written.
 
 Safety: every file is written whole to a temporary name and renamed into place, so
 concurrent builds never see half an entry (the last writer of a shared table wins, which
@@ -37,6 +39,7 @@ from contextvars import ContextVar
 from pathlib import Path
 
 FORMAT = 1  # bump when an entry's meaning changes: old entries then simply miss
+MAX_RECORDS = 512
 
 
 def cache_root() -> Path | None:
@@ -213,7 +216,24 @@ def record_build(root: Path, argv: list[str], inputs: InputLog, outputs: dict) -
                                                             else data.encode())]
                                 for p, data in outputs.items())}
     body = json.dumps(record, sort_keys=True).encode()
-    write_entry(_record_path(root, key), body)
+    path = _record_path(root, key)
+    write_entry(path, body)
+    prune_records(path.parent)
+
+
+def prune_records(directory: Path, keep: int = MAX_RECORDS) -> None:
+    """Delete all but the ``keep`` most recently written records (an old record only costs
+    one build when its command comes back); races with other builds are harmless."""
+    try:
+        with os.scandir(directory) as it:
+            entries = [(e.stat().st_mtime_ns, e.path) for e in it if e.name.endswith(".json")]
+    except OSError:
+        return
+    for _, path in sorted(entries)[:max(0, len(entries) - keep)]:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
 
 
 _STATES = ("file", "dir", "absent")
