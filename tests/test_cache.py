@@ -411,3 +411,32 @@ def test_old_build_records_are_pruned(tree, tmp_path):
     assert record in records, "the most recently written records are kept"
     assert not (record.parent / f"{0:064x}.json").exists(), "the oldest go first"
     assert not rebuilt(build(tree, out, cache, "--emit", "offsets"))
+
+
+def test_the_record_is_keyed_by_the_code_that_started_the_build(tree, tmp_path, monkeypatch,
+                                                                   capsys):
+    """vdsotool replaced while a build runs: the record must not claim the new code's key
+    for what the old code wrote (in-process, so the moment of the change is exact)."""
+    from vdsotool import cli_build, pipeline
+    from vdsotool.util import cache
+
+    monkeypatch.setenv("VDSOTOOL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("VDSOTOOL_NO_CACHE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    code = {"identity": "old code"}
+    monkeypatch.setattr(cache, "code_identity", lambda: code["identity"])
+    real_build = pipeline.build
+
+    def build_while_code_changes(*args, **kwargs):
+        written = real_build(*args, **kwargs)
+        code["identity"] = "new code"
+        return written
+
+    monkeypatch.setattr(pipeline, "build", build_while_code_changes)
+    argv = ["build", "--bits", "64", "--src", str(tree), "--out", "out"]
+    assert cli_build.fast_main(argv) == 0
+    assert "VDSO64L" in capsys.readouterr().err
+    root = cache.cache_root()
+    assert not cache.build_is_current(root, cache.build_key(argv)), "new code must build"
+    code["identity"] = "old code"
+    assert cache.build_is_current(root, cache.build_key(argv))

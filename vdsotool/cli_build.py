@@ -62,20 +62,20 @@ class BuildRequest:
         self.kinds, self.page_size, self.json_out, self.no_cache = kinds, page_size, json_out, no_cache
 
 
-def run_build(request: BuildRequest, argv: list[str] | None, known_stale: bool = False) -> int:
+def run_build(request: BuildRequest, argv: list[str] | None) -> int:
     """Build, write, report; returns the exit status. With the cache on and the command
-    line known (``argv``), an up-to-date build is skipped (``known_stale``: the caller
-    already asked), and what a build read and wrote is recorded for the next run."""
+    line known (``argv``), an up-to-date build is skipped, and what a build read and wrote
+    is recorded for the next run."""
     from vdsotool.errors import VdsoError
     from vdsotool.util import cache
 
     root = None if request.no_cache else cache.cache_root()
-    if argv is not None and root is not None and not known_stale and \
-            cache.build_is_current(root, argv):
+    key = cache.build_key(argv) if argv is not None and root is not None else None
+    if key is not None and cache.build_is_current(root, key):
         written: list[Path] = []  # every output already holds what the build would write
     else:
         try:
-            written = _build_and_record(request, root, argv)
+            written = _build_and_record(request, root, key)
         except VdsoError as err:
             sys.stderr.write(str(err) + "\n")
             return EXIT_BAD_INPUT
@@ -87,9 +87,10 @@ def run_build(request: BuildRequest, argv: list[str] | None, known_stale: bool =
     return 0
 
 
-def _build_and_record(request: BuildRequest, root: Path | None, argv: list[str] | None) -> list[Path]:
-    """The build itself, with the encoding cache under ``root`` (None: off); returns the
-    outputs whose content changed; raises VdsoError for bad input (nothing recorded)."""
+def _build_and_record(request: BuildRequest, root: Path | None, key: str | None) -> list[Path]:
+    """The build itself, with the encoding cache under ``root`` (None: off), recorded as
+    ``key`` (None: not recorded); returns the outputs whose content changed; raises
+    VdsoError for bad input (nothing recorded)."""
     from vdsotool import pipeline
     from vdsotool.assemble.keystone_backend import encoding_cache
     from vdsotool.util import cache
@@ -100,8 +101,8 @@ def _build_and_record(request: BuildRequest, root: Path | None, argv: list[str] 
         written = pipeline.build(request.target, request.src, request.out, request.defines,
                                  log, request.kinds, request.page_size,
                                  on_outputs=produced.update)
-    if argv is not None and root is not None and produced:
-        cache.record_build(root, argv, inputs, produced)
+    if key is not None and root is not None and produced:
+        cache.record_build(root, key, inputs, produced)
     return written
 
 
@@ -187,20 +188,21 @@ def fast_main(argv: list[str]) -> int | None:
     if plain is None:
         return None
     values, defines, flags = plain
-    asked = not flags  # --json must print its summary, --no-cache must not read the cache
-    if asked and _up_to_date(argv):
+    # --json must print its summary and --no-cache must not read the cache: run_build's
+    if not flags and _up_to_date(argv):
         return 0
     request = _request(values, defines, flags)
     if request is None:
         return None
-    return run_build(request, argv, known_stale=asked)
+    return run_build(request, argv)  # asks the record again: ~3 ms, only when building
 
 
 def _up_to_date(argv: list[str]) -> bool:
     from vdsotool.util import cache
 
     root = cache.cache_root()
-    return root is not None and cache.build_is_current(root, argv)
+    key = cache.build_key(argv) if root is not None else None
+    return key is not None and cache.build_is_current(root, key)
 
 
 def guarded(run) -> int:

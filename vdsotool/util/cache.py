@@ -51,8 +51,10 @@ def cache_root() -> Path | None:
     if explicit:
         return Path(explicit)
     xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "vdsotool"
+    if xdg:
+        return Path(xdg) / "vdsotool"
+    home = os.path.expanduser("~")
+    return None if home == "~" else Path(home) / ".cache" / "vdsotool"  # no home: no cache
 
 
 def digest(data: bytes) -> str:
@@ -103,9 +105,8 @@ def code_identity() -> str:
                 if e.name != "__pycache__":
                     stack.append(e.path)
             elif not e.name.endswith((".pyc", ".pyo")):
-                with open(e.path, "rb") as f:
-                    h.update(f"{os.path.relpath(e.path, _PACKAGE)}\0".encode())
-                    h.update(digest(f.read()).encode())
+                h.update(f"{os.path.relpath(e.path, _PACKAGE)}\0".encode())
+                h.update(path_state(e.path)[1].encode())  # a file just replaced: "" (a miss)
     return h.hexdigest()
 
 
@@ -188,13 +189,16 @@ class recording_inputs:
 
 def build_key(argv: list[str]) -> str | None:
     """Identity of a build command: the same key and the same inputs give the same outputs.
-    None when there is no working directory (deleted): such a build is not cached."""
+    None when it cannot be known (no working directory, vdsotool's files unreadable): such
+    a build is not cached. Computed *before* the build, so that a vdsotool edited while a
+    build runs can only make the record miss, never pin new code's key on old code's output."""
     try:
         cwd = os.getcwd()
+        code = code_identity()
     except OSError:
         return None
     parts = {"format": FORMAT, "argv": list(argv), "cwd": cwd,
-             "python": list(sys.version_info[:2]), "code": code_identity(),
+             "python": list(sys.version_info[:2]), "code": code,
              "keystone": keystone_identity(),
              "jinja2": package_identity("jinja2"), "markupsafe": package_identity("markupsafe")}
     return digest(json.dumps(parts, sort_keys=True).encode())
@@ -204,12 +208,9 @@ def _record_path(root: Path, key: str) -> Path:
     return root / f"v{FORMAT}" / "builds" / f"{key}.json"
 
 
-def record_build(root: Path, argv: list[str], inputs: InputLog, outputs: dict) -> None:
-    """Remember under ``root`` that ``argv`` read ``inputs`` and produced ``outputs``
-    ({path: bytes or str})."""
-    key = build_key(argv)
-    if key is None:
-        return
+def record_build(root: Path, key: str, inputs: InputLog, outputs: dict) -> None:
+    """Remember under ``root`` that the command ``key`` (:func:`build_key`) read ``inputs``
+    and produced ``outputs`` ({path: bytes or str})."""
     record = {"key": key,
               "inputs": sorted([p, *state] for p, state in inputs.paths.items()),
               "outputs": sorted([os.path.abspath(p), digest(data if isinstance(data, bytes)
@@ -239,13 +240,10 @@ def prune_records(directory: Path, keep: int = MAX_RECORDS) -> None:
 _STATES = ("file", "dir", "absent")
 
 
-def build_is_current(root: Path, argv: list[str]) -> bool:
-    """True when an earlier run of ``argv`` was recorded under ``root`` and every input and
-    output it recorded is still in the recorded state: running it again would change
-    nothing."""
-    key = build_key(argv)
-    if key is None:
-        return False
+def build_is_current(root: Path, key: str) -> bool:
+    """True when an earlier run of the command ``key`` (:func:`build_key`) was recorded
+    under ``root`` and every input and output it recorded is still in the recorded state:
+    running it again would change nothing."""
     body = read_entry(_record_path(root, key))
     if body is None:
         return False
