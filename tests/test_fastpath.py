@@ -95,6 +95,14 @@ def test_a_good_build_is_the_same_on_both_paths(extra, tmp_path, tree):
         assert re.search(r"^  VDSO(32|64)L out/vdso", f.stderr, re.M)
 
 
+def test_the_defaults_are_the_same_on_both_paths(tmp_path, tree):
+    """No --out, --endian, --emit or --page-size: each path fills in its own defaults."""
+    f, t, fcwd, tcwd = both_paths(["build", "--bits", "64", "--src", tree], tmp_path, tree)
+    assert f.returncode == 0, f.stderr
+    assert_same(f, t, fcwd, tcwd)
+    assert {"vdso64.so", "vdso64-blob.c", "vdso64-offsets.h"} <= set(files(fcwd / "out"))
+
+
 def test_a_source_error_is_the_same_on_both_paths(tmp_path, tree):
     source = tree / "asm" / "cacheflush.S"
     text = source.read_text()

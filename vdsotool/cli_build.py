@@ -42,7 +42,8 @@ if TYPE_CHECKING:
 EXIT_BAD_INPUT = 1
 EXIT_INTERNAL = 70
 
-# Defaults of the build command's options, shared with its typer declaration in cli.py.
+# Defaults of the build command's options: the same as its typer declaration in cli.py
+# (tests/test_fastpath.py runs both paths on the same lines and compares the files).
 DEFAULT_ENDIAN = "big"
 DEFAULT_OUT = "out"
 DEFAULT_EMIT = "all"
@@ -188,7 +189,7 @@ def fast_main(argv: list[str]) -> int | None:
     if plain is None:
         return None
     values, defines, flags = plain
-    # --json must print its summary and --no-cache must not read the cache: run_build's
+    # with --json (a summary to print) or --no-cache (no record to read) run_build decides
     if not flags and _up_to_date(argv):
         return 0
     request = _request(values, defines, flags)
