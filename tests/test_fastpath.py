@@ -192,3 +192,22 @@ def test_an_up_to_date_check_never_hides_a_usage_error(tmp_path, tree):
     for _ in range(2):
         res = vdsotool(args, tmp_path, fast=True, cache=cache)
         assert res.returncode == 2 and "--page-size" in res.stderr
+
+
+def test_an_up_to_date_build_imports_only_the_cache_module(tmp_path, tree):
+    """The edit-build loop's common case stays cheap by design: checked as the set of
+    modules imported (``-X importtime``), never by timing."""
+    cache = tmp_path / "cache"
+    args = ["build", "--bits", "64", "--src", tree, "--out", "out"]
+    assert vdsotool(args, tmp_path, fast=True, cache=cache).returncode == 0
+    res = vdsotool(args, tmp_path, fast=True, cache=cache, importtime=True)
+    assert res.returncode == 0
+    names = {line.rsplit("|", 1)[1].strip() for line in res.stderr.splitlines()
+             if line.startswith("import time:") and "|" in line}
+    ours = {n for n in names if n.split(".")[0] == "vdsotool"}
+    assert ours <= {"vdsotool", "vdsotool.cli_build", "vdsotool.util", "vdsotool.util.cache"}, ours
+    assert "vdsotool.util.cache" in ours, "importtime saw the check (sanity check)"
+    # (not dataclasses or typing: a site-packages .pth file may import those on any start)
+    for heavy in ("typer", "click", "keystone", "jinja2", "tomllib"):
+        assert heavy not in names, heavy
+    assert not [line for line in res.stderr.splitlines() if not line.startswith("import time:")]
