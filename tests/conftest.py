@@ -25,6 +25,19 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BLESS = os.environ.get("BLESS", "") not in ("", "0")
 
 
+def pytest_configure(config):
+    """Builds run by the tests use a private cache directory (removed at exit), never the
+    user's ~/.cache/vdsotool: a test run neither depends on nor litters a developer's cache.
+    Tests about the cache point VDSOTOOL_CACHE_DIR at their own directories."""
+    if "VDSOTOOL_CACHE_DIR" not in os.environ:
+        import atexit
+        import tempfile
+
+        directory = tempfile.mkdtemp(prefix="vdsotool-test-cache-")
+        os.environ["VDSOTOOL_CACHE_DIR"] = directory
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+
+
 def pytest_addoption(parser):
     parser.addoption("--slow", action="store_true", help="run the slow suite (full-size fuzzing)")
 
