@@ -12,6 +12,7 @@ import os
 import re
 import struct
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from vdsotool.abi import dwarf_regs
 from vdsotool.abi.targets import Target
@@ -166,6 +167,23 @@ def parse_string(text: str) -> bytes:
     return bytes(out)
 
 
+@lru_cache(maxsize=64)
+def read_lines(text: str, path: str) -> tuple[Line, ...]:
+    """The statements of a file's text, comments stripped, each with its location.
+
+    Memoised: every pass re-runs every file and every source re-includes the same
+    includes, and splitting is a third of a build's time otherwise. The result is a tuple
+    of Lines nobody mutates (macro expansion makes new Lines), so sharing it is safe."""
+    raw = text.split("\n")
+    clean = strip_comments(text).split("\n")
+    lines = []
+    for n, (orig, c) in enumerate(zip(raw, clean), 1):
+        for stmt in split_statements(c):
+            col = orig.find(stmt.strip()) + 1 if stmt.strip() else 0
+            lines.append(Line(SourceLoc(path, n, max(col, 1), orig), stmt))
+    return tuple(lines)
+
+
 @dataclass
 class State:
     target: Target
@@ -222,7 +240,7 @@ class Assembler:
             # like GNU as --defsym: a local absolute symbol, first in the object's table
             st.obj.symbols[name] = Symbol(name, None, int(value))
         self.section_of(st, ".text")
-        lines = self.read_lines(text, path)
+        lines = read_lines(text, path)
         try:
             self.run(st, lines, depth=0)
         except Fail as f:  # fatal (e.g. runaway expansion)
@@ -231,16 +249,6 @@ class Assembler:
             st.errors.append(Diagnostic("unterminated .cfi_startproc at end of file", st.frame.loc))
         self.finish_symbols(st)
         return st
-
-    def read_lines(self, text: str, path: str) -> list[Line]:
-        raw = text.split("\n")
-        clean = strip_comments(text).split("\n")
-        lines = []
-        for n, (orig, c) in enumerate(zip(raw, clean), 1):
-            for stmt in split_statements(c):
-                col = orig.find(stmt.strip()) + 1 if stmt.strip() else 0
-                lines.append(Line(SourceLoc(path, n, max(col, 1), orig), stmt))
-        return lines
 
     # ---- statement interpreter (conditionals, macros, repetition)
     def run(self, st: State, lines: list[Line], depth: int) -> None:
@@ -415,10 +423,10 @@ class Assembler:
             note_input(p)  # found or not: the build cache must see a file appear or change
             if os.path.isfile(p):
                 with open(p, encoding="utf-8", errors="replace") as f:
-                    self.run(st, self.read_lines(f.read(), p), depth + 1)
+                    self.run(st, read_lines(f.read(), p), depth + 1)
                 return
         if name in self.virtual:
-            self.run(st, self.read_lines(self.virtual[name], name), depth + 1)
+            self.run(st, read_lines(self.virtual[name], name), depth + 1)
             return
         raise Fail(f"include file '{name}' not found")
 
