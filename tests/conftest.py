@@ -83,6 +83,35 @@ def run_cli(*args: str, cwd: str | Path | None = None, input: str | None = None,
                           input=input, capture_output=True, text=True, timeout=timeout)
 
 
+_VDSOTOOL_SWITCHES = ("VDSOTOOL_CACHE_DIR", "VDSOTOOL_NO_CACHE", "VDSOTOOL_NO_FASTPATH")
+
+
+def run_vdsotool(args: list, cwd: str | Path, cache: Path | None = None, fast: bool = True,
+                 importtime: bool = False, extra_env: dict | None = None,
+                 timeout: float = 120) -> subprocess.CompletedProcess:
+    """``vdsotool <args>`` as installed (the console script, so its fast path runs) in
+    ``cwd``, with the build caches in ``cache`` (None: VDSOTOOL_NO_CACHE) and, unless
+    ``fast``, the typer path forced. ``importtime``: under ``python -X importtime``, whose
+    stderr :func:`imported_modules` reads."""
+    env = {k: v for k, v in os.environ.items() if k not in _VDSOTOOL_SWITCHES}
+    env |= {"VDSOTOOL_CACHE_DIR": str(cache)} if cache else {"VDSOTOOL_NO_CACHE": "1"}
+    if not fast:
+        env["VDSOTOOL_NO_FASTPATH"] = "1"
+    env |= extra_env or {}
+    script = Path(sys.executable).parent / "vdsotool"
+    cmd = [str(script)] if script.is_file() else [sys.executable, "-m", "vdsotool"]
+    if importtime:
+        cmd = [sys.executable, "-X", "importtime", "-m", "vdsotool"]
+    return subprocess.run(cmd + [str(a) for a in args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def imported_modules(stderr: str) -> set[str]:
+    """The modules a ``python -X importtime`` run imported, from its stderr."""
+    return {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines()
+            if line.startswith("import time:") and "|" in line}
+
+
 @pytest.fixture
 def cli():
     return run_cli

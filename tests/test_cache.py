@@ -15,11 +15,10 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, imported_modules, run_vdsotool
 
 from vdsotool.abi.generated import asm_includes
 from vdsotool.abi.targets import TARGETS
@@ -28,23 +27,10 @@ ARGS = {"ppc32": ["--bits", "32"], "ppc64": ["--bits", "64"],
         "ppc64le": ["--bits", "64", "--endian", "little"]}
 
 
-def vdsotool_command() -> list[str]:
-    script = Path(sys.executable).parent / "vdsotool"
-    return [str(script)] if script.is_file() else [sys.executable, "-m", "vdsotool"]
-
-
 def run(args: list[str], cache: Path | None, cwd: Path, extra_env: dict | None = None,
         importtime: bool = False) -> subprocess.CompletedProcess:
     """``vdsotool <args>`` in ``cwd`` with the cache in ``cache`` (None: VDSOTOOL_NO_CACHE)."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("VDSOTOOL_CACHE_DIR", "VDSOTOOL_NO_CACHE", "VDSOTOOL_NO_FASTPATH")}
-    env |= {"VDSOTOOL_CACHE_DIR": str(cache)} if cache else {"VDSOTOOL_NO_CACHE": "1"}
-    env |= extra_env or {}
-    cmd = vdsotool_command()
-    if importtime:  # python -X importtime names every imported module on stderr
-        cmd = [sys.executable, "-X", "importtime", "-m", "vdsotool"]
-    return subprocess.run(cmd + [str(a) for a in args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return run_vdsotool(args, cwd, cache, importtime=importtime, extra_env=extra_env)
 
 
 def build(tree: Path, out: str | Path, cache: Path | None, *extra: str, target: str = "ppc64",
@@ -56,8 +42,7 @@ def build(tree: Path, out: str | Path, cache: Path | None, *extra: str, target: 
 
 def imports_keystone(res: subprocess.CompletedProcess) -> bool:
     """Whether a run under ``-X importtime`` imported the keystone package."""
-    return any(line.startswith("import time:") and line.rsplit("|", 1)[1].strip() == "keystone"
-               for line in res.stderr.splitlines())
+    return "keystone" in imported_modules(res.stderr)
 
 
 def files(directory: Path) -> dict[str, bytes]:
@@ -354,15 +339,15 @@ def test_no_cache_reads_and_writes_nothing_under_the_cache_dir(tree, tmp_path):
 
 def test_concurrent_builds_share_a_cache_safely(tree, tmp_path):
     cache = tmp_path / "cache"
-    env = {k: v for k, v in os.environ.items() if k != "VDSOTOOL_NO_CACHE"}
-    env["VDSOTOOL_CACHE_DIR"] = str(cache)
-    procs = [subprocess.Popen(vdsotool_command() + ["build", *ARGS[t], "--src", str(tree),
-                                                    "--out", str(tmp_path / f"out-{t}-{i}")],
-                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-             for i in range(2) for t in ("ppc64", "ppc64le")]
-    for p in procs:
-        _, err = p.communicate(timeout=120)
-        assert p.returncode == 0, err.decode()
+    from concurrent.futures import ThreadPoolExecutor
+
+    jobs = [(t, i) for i in range(2) for t in ("ppc64", "ppc64le")]
+    with ThreadPoolExecutor(len(jobs)) as pool:  # the four processes run at the same time
+        results = list(pool.map(lambda job: run_vdsotool(
+            ["build", *ARGS[job[0]], "--src", tree, "--out", tmp_path / f"out-{job[0]}-{job[1]}"],
+            tree, cache), jobs))
+    for res in results:
+        assert res.returncode == 0, res.stderr
     for t in ("ppc64", "ppc64le"):
         assert files(tmp_path / f"out-{t}-0") == files(tmp_path / f"out-{t}-1")
         assert files(tmp_path / f"out-{t}-0") == reference(tree, tmp_path, target=t)

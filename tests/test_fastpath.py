@@ -11,35 +11,22 @@ tests/test_cache.py).
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, imported_modules, run_vdsotool
 
 
 def vdsotool(args: list[str], cwd: Path, fast: bool, cache: Path | None = None,
              importtime: bool = False) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("VDSOTOOL_CACHE_DIR", "VDSOTOOL_NO_CACHE", "VDSOTOOL_NO_FASTPATH")}
-    env |= {"VDSOTOOL_CACHE_DIR": str(cache)} if cache else {"VDSOTOOL_NO_CACHE": "1"}
-    if not fast:
-        env["VDSOTOOL_NO_FASTPATH"] = "1"
-    script = Path(sys.executable).parent / "vdsotool"
-    cmd = [str(script)] if script.is_file() else [sys.executable, "-m", "vdsotool"]
-    if importtime:
-        cmd = [sys.executable, "-X", "importtime", "-m", "vdsotool"]
-    return subprocess.run(cmd + [str(a) for a in args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=120)
+    return run_vdsotool(args, cwd, cache, fast=fast, importtime=importtime)
 
 
 def used_typer(res: subprocess.CompletedProcess) -> bool:
-    return any(line.startswith("import time:") and line.rsplit("|", 1)[1].strip() == "typer"
-               for line in res.stderr.splitlines())
+    return "typer" in imported_modules(res.stderr)
 
 
 def files(directory: Path) -> dict[str, bytes]:
@@ -202,8 +189,7 @@ def test_an_up_to_date_build_imports_only_the_cache_module(tmp_path, tree):
     assert vdsotool(args, tmp_path, fast=True, cache=cache).returncode == 0
     res = vdsotool(args, tmp_path, fast=True, cache=cache, importtime=True)
     assert res.returncode == 0
-    names = {line.rsplit("|", 1)[1].strip() for line in res.stderr.splitlines()
-             if line.startswith("import time:") and "|" in line}
+    names = imported_modules(res.stderr)
     ours = {n for n in names if n.split(".")[0] == "vdsotool"}
     assert ours <= {"vdsotool", "vdsotool.cli_build", "vdsotool.util", "vdsotool.util.cache"}, ours
     assert "vdsotool.util.cache" in ours, "importtime saw the check (sanity check)"

@@ -7,32 +7,23 @@ change that imports a heavy reader at module level anywhere on the build path fa
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
+from conftest import imported_modules, run_vdsotool
 
 HEAVY = ("lief", "capstone")
 
 
-def imported_modules(args: list[str], env: dict[str, str]) -> set[str]:
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "vdsotool", *args],
-                          capture_output=True, text=True, env=env)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    names = set()
-    for line in proc.stderr.splitlines():
-        if line.startswith("import time:") and "|" in line:
-            names.add(line.rsplit("|", 1)[1].strip())
-    return names
+def build_imports(tmp_path, bits: str, fast_path: bool) -> set[str]:
+    res = run_vdsotool(["build", "--bits", bits, "--out", tmp_path], tmp_path, fast=fast_path,
+                       importtime=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    return imported_modules(res.stderr)
 
 
 @pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "typer"])
 @pytest.mark.parametrize("bits", ["32", "64"])
 def test_build_imports_neither_lief_nor_capstone(tmp_path, fast_path, bits):
-    env = dict(os.environ, VDSOTOOL_NO_CACHE="1",
-               VDSOTOOL_NO_FASTPATH="" if fast_path else "1")
-    names = imported_modules(["build", "--bits", bits, "--out", str(tmp_path)], env)
+    names = build_imports(tmp_path, bits, fast_path)
     assert "vdsotool.pipeline" in names, "importtime saw the build (sanity check)"
     heavy = sorted(n for n in names if n.split(".")[0] in HEAVY)
     assert not heavy, f"vdsotool build imported {heavy}"
