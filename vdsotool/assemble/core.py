@@ -17,7 +17,7 @@ from functools import lru_cache
 from vdsotool.abi import dwarf_regs
 from vdsotool.abi.targets import Target
 from vdsotool.assemble import isa, keystone_backend
-from vdsotool.assemble.expr import ExprError, Parser, Value
+from vdsotool.assemble.expr import ExprError, Value, parse_value
 from vdsotool.cfi import model as cfi
 from vdsotool.errors import Diagnostic, SourceLoc, VdsoError
 from vdsotool.objfile import FrameDescription, ObjectFile, Relocation, Section, Symbol
@@ -551,7 +551,7 @@ class Assembler:
 
     def value(self, st, text: str) -> Value:
         try:
-            return Parser(text, self.lookup(st)).parse()
+            return parse_value(text, self.lookup(st))
         except ExprError as e:
             raise Fail(str(e)) from None
         except (RecursionError, OverflowError, ValueError, MemoryError):

@@ -3,12 +3,22 @@
 A value is an integer plus optionally the section it is relative to (a label) or an
 undefined symbol it depends on (kept for the linker as a relocation). The difference of two
 labels of one section is absolute.
+
+Each pass of the assembler evaluates every operand again with that pass's labels, so an
+expression's text is parsed once per process (:func:`compile_expr`, memoised) into a small
+tree whose constant parts are already folded, and :func:`evaluate` walks it with the
+pass's ``lookup``. The tree is made by the same grammar as direct evaluation
+(:class:`Parser`, whose subclass builds nodes instead of values), and walking it visits
+leaves and operators in the parser's order, so errors are the same. Texts that do not
+parse (or hold a bad number) are not compiled at all: :func:`parse_value` evaluates them
+directly, so their first error is the one the parser meets, as before.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 
 class ExprError(Exception):
@@ -76,22 +86,34 @@ class Parser:
         while self.peek() in _BINARY[level] and self.tokens[self.pos][0] == "op":
             op = self.tokens[self.pos][1]
             self.pos += 1
-            left = combine(op, left, self.binary(level + 1))
+            left = self.make_binary(op, left, self.binary(level + 1))
         return left
 
     def unary(self) -> Value:
         tok = self.peek()
         if tok in ("-", "+", "~", "!") and self.tokens[self.pos][0] == "op":
             self.pos += 1
-            v = self.unary()
-            if tok == "+":
-                return v
-            if tok == "-" and v.absolute:
-                return Value(-v.const)
-            if not v.absolute:
-                raise ExprError(f"operator '{tok}' needs an absolute value")
-            return Value(~v.const if tok == "~" else int(not v.const))
+            return self.make_unary(tok, self.unary())
         return self.primary()
+
+    # what the grammar's results are made of: values here, tree nodes in _Compiler
+    def make_binary(self, op: str, a: Value, b: Value) -> Value:
+        return combine(op, a, b)
+
+    def make_unary(self, op: str, v: Value) -> Value:
+        return apply_unary(op, v)
+
+    def symbol(self, text: str) -> Value:
+        v = self.lookup(text)
+        if v is None:
+            raise ExprError(f"bad operand '{text}'")
+        return v
+
+    def local_label(self, text: str) -> Value:
+        v = self.lookup(text)  # numeric local label reference
+        if v is None:
+            raise ExprError(f"undefined local label '{text}'")
+        return v
 
     def primary(self) -> Value:
         if self.pos >= len(self.tokens):
@@ -109,18 +131,12 @@ class Parser:
         if kind == "chr":
             return Value(char_value(text))
         if kind == "name":
-            v = self.lookup(text)
-            if v is None:
-                raise ExprError(f"bad operand '{text}'")
-            return v
+            return self.symbol(text)
         raise ExprError(f"unexpected '{text}'")
 
     def number(self, text: str) -> Value:
         if text[-1] in "bf" and text[:-1].isdigit():
-            v = self.lookup(text)  # numeric local label reference
-            if v is None:
-                raise ExprError(f"undefined local label '{text}'")
-            return v
+            return self.local_label(text)
         low = text.lower()
         if low.startswith("0x"):
             return Value(int(low, 16))
@@ -131,6 +147,86 @@ class Parser:
                 raise ExprError(f"bad octal number '{text}'")
             return Value(int(text, 8))
         return Value(int(text))
+
+
+def apply_unary(op: str, v: Value) -> Value:
+    if op == "+":
+        return v
+    if op == "-" and v.absolute:
+        return Value(-v.const)
+    if not v.absolute:
+        raise ExprError(f"operator '{op}' needs an absolute value")
+    return Value(~v.const if op == "~" else int(not v.const))
+
+
+# ---- parse once, evaluate per pass
+# A node is a Value (a constant, folded), ("sym", name), ("local", "1b"),
+# ("unary", op, node) or ("binary", op, left, right).
+Node = Value | tuple
+
+
+class _Compiler(Parser):
+    """The grammar of :class:`Parser` building nodes; constant operands are folded."""
+
+    def __init__(self, text: str):
+        super().__init__(text, lookup=None)
+
+    def make_binary(self, op: str, a: Node, b: Node) -> Node:
+        if isinstance(a, Value) and isinstance(b, Value):
+            try:
+                return combine(op, a, b)
+            except ExprError:
+                pass  # raised when evaluated, in the parser's order
+        return ("binary", op, a, b)
+
+    def make_unary(self, op: str, v: Node) -> Node:
+        if isinstance(v, Value):
+            try:
+                return apply_unary(op, v)
+            except ExprError:
+                pass
+        return ("unary", op, v)
+
+    def symbol(self, text: str) -> Node:
+        return ("sym", text)
+
+    def local_label(self, text: str) -> Node:
+        return ("local", text)
+
+
+@lru_cache(maxsize=4096)
+def compile_expr(text: str) -> Node | None:
+    """The tree of ``text``, or None when parsing it meets an error (see the module doc)."""
+    try:
+        return _Compiler(text).parse()
+    except (ExprError, RecursionError, OverflowError, ValueError, MemoryError):
+        return None
+
+
+def evaluate(node: Node, lookup) -> Value:
+    if isinstance(node, Value):
+        return node
+    kind = node[0]
+    if kind == "binary":
+        return combine(node[1], evaluate(node[2], lookup), evaluate(node[3], lookup))
+    if kind == "unary":
+        return apply_unary(node[1], evaluate(node[2], lookup))
+    v = lookup(node[1])
+    if v is None:
+        raise ExprError(f"bad operand '{node[1]}'" if kind == "sym"
+                        else f"undefined local label '{node[1]}'")
+    return v
+
+
+def parse_value(text: str, lookup) -> Value:
+    """The value of expression ``text``; ``lookup(name)`` gives a symbol's Value or None."""
+    node = compile_expr(text)
+    if node is not None:
+        try:
+            return evaluate(node, lookup)
+        except RecursionError:
+            pass  # a long chain like a+b+c+...: the parser loops where the tree recurses
+    return Parser(text, lookup).parse()  # on a text that does not parse: its first error
 
 
 _ESCAPES = {"n": 10, "t": 9, "r": 13, "b": 8, "f": 12, "\\": 92, "'": 39, '"': 34, "0": 0}

@@ -1,0 +1,112 @@
+"""The assembler's speed-ups change no result: each is checked against the plain path it
+short-cuts (docs/performance.md).
+
+* Expressions are parsed once into a folded tree (vdsotool/assemble/expr.py
+  ``parse_value``); evaluating the tree must give what the direct recursive-descent
+  ``Parser`` gives -- the same value or the same first error -- for any token soup and any
+  symbol table, including symbols that are undefined, section-relative or absent.
+* Each file's statements are split once per process (core.py ``read_lines``): the same text
+  under two paths keeps each path in its locations, and a source assembled again gives the
+  same object and the same diagnostics.
+"""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vdsotool.abi.targets import TARGETS
+from vdsotool.assemble import assemble
+from vdsotool.assemble.core import read_lines
+from vdsotool.assemble.expr import ExprError, Parser, Value, compile_expr, parse_value
+from vdsotool.errors import VdsoError
+
+TOKENS = ["1", "0", "7", "010", "08", "0x1f", "0b101", "'a'", "'\\n'", "'\\q'", "1b", "2f",
+          "a", "b", "text_lbl", "data_lbl", "undef", ".", "+", "-", "*", "/", "%", "<<", ">>",
+          "&", "|", "^", "~", "!", "==", "!=", "<", ">", "<=", ">=", "&&", "||", "(", ")",
+          "(", ")", " ", "@", "$"]
+
+SYMBOLS = {
+    "a": Value(5), "b": Value(0), ".": Value(12, ".text"),
+    "text_lbl": Value(40, ".text", label="text_lbl", label_offset=40),
+    "data_lbl": Value(8, ".data", label="data_lbl", label_offset=8),
+    "undef": Value(0, None, "undef"),
+    "1b": Value(4, ".text"),
+}
+
+
+def lookup(name: str) -> Value | None:
+    return SYMBOLS.get(name)  # "2f" and unknown names: None, as for an unknown local label
+
+
+def outcome(fn):
+    try:
+        return fn()
+    except ExprError as err:
+        return ("error", str(err))
+    except (RecursionError, OverflowError, ValueError, MemoryError) as err:
+        return ("too complex", type(err).__name__)
+
+
+@settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(TOKENS), max_size=14))
+def test_compiled_expressions_equal_direct_parsing(tokens):
+    text = " ".join(tokens)
+    assert outcome(lambda: parse_value(text, lookup)) == \
+        outcome(lambda: Parser(text, lookup).parse())
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("1 + 2 * 3", Value(7)),
+    ("(1 << 4) | 0x3", Value(19)),
+    ("text_lbl - . + 4", Value(32)),
+    ("1 / 0 + )", ("error", "division by zero")),  # evaluation error before the junk
+    ("08 + 1", ("error", "bad octal number '08'")),
+    ("2f", ("error", "undefined local label '2f'")),
+    ("text_lbl - undef", ("error", "difference of symbols in different sections")),
+    ("-text_lbl", ("error", "operator '-' needs an absolute value")),
+])
+def test_known_expression_results(text, expected):
+    assert outcome(lambda: parse_value(text, lookup)) == expected
+
+
+def test_constant_subexpressions_are_folded_and_errors_are_not():
+    assert compile_expr("(1 + 2) * 0x10") == Value(48)
+    assert compile_expr("a + 1") == ("binary", "+", ("sym", "a"), Value(1))
+    # folding would raise here: kept as a node, so the error comes when it is evaluated
+    assert compile_expr("1 / 0") == ("binary", "/", Value(1), Value(0))
+    assert compile_expr("1 +") is None  # does not parse: evaluated directly
+
+
+def test_long_chains_still_evaluate():
+    """The tree of a+a+...+a is as deep as the chain; the parser loops instead."""
+    text = " + ".join(["a"] * 3000)
+    assert parse_value(text, lookup) == Value(5 * 3000)
+
+
+def test_deep_nesting_is_still_too_complex():
+    text = "(" * 5000 + "1" + ")" * 5000
+    assert outcome(lambda: parse_value(text, lookup))[0] == "too complex"
+
+
+def test_shared_lines_keep_their_path():
+    text = "  nop\n\tli r3, 1 ; li r4, 2\n"
+    one, two = read_lines(text, "one.S"), read_lines(text, "two.S")
+    assert [(l.loc.path, l.loc.line, l.loc.col, l.text) for l in one] == \
+        [("one.S", 1, 3, "  nop"), ("one.S", 2, 2, "\tli r3, 1 "), ("one.S", 2, 13, " li r4, 2"),
+         ("one.S", 3, 1, "")]
+    assert [l.loc.path for l in two] == ["two.S"] * 4
+
+
+def test_assembling_again_gives_the_same_object_and_errors():
+    target = TARGETS["ppc64"]
+    good = ".macro M r\n addi \\r, \\r, 1 + 2\n.endm\n M r3\n1: b 1b\n .long 2f - 1b\n2:\n"
+    assert assemble(good, "g.S", target) == assemble(good, "g.S", target)
+    bad = " addi r3, r3, 1 / 0\n .long undef - 1b\n"
+    errors = []
+    for _ in range(2):
+        with pytest.raises(VdsoError) as info:
+            assemble(bad, "b.S", target)
+        errors.append([d.render() for d in info.value.diagnostics])
+    assert errors[0] == errors[1] and len(errors[0]) == 2
