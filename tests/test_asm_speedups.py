@@ -8,6 +8,9 @@ short-cuts (docs/performance.md).
 * Each file's statements are split once per process (core.py ``read_lines``): the same text
   under two paths keeps each path in its locations, and a source assembled again gives the
   same object and the same diagnostics.
+* Comments are stripped by one regular-expression scan: it must agree with the
+  character-by-character definition below (strings and character literals protect '#'
+  and '/*', block comments keep their newlines) on any text made of the tricky characters.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from hypothesis import strategies as st
 
 from vdsotool.abi.targets import TARGETS
 from vdsotool.assemble import assemble
-from vdsotool.assemble.core import read_lines
+from vdsotool.assemble.core import read_lines, strip_comments
 from vdsotool.assemble.expr import ExprError, Parser, Value, compile_expr, parse_value
 from vdsotool.errors import VdsoError
 
@@ -110,3 +113,60 @@ def test_assembling_again_gives_the_same_object_and_errors():
             assemble(bad, "b.S", target)
         errors.append([d.render() for d in info.value.diagnostics])
     assert errors[0] == errors[1] and len(errors[0]) == 2
+
+
+def strip_comments_by_characters(text: str) -> str:
+    """The definition: one character at a time, in GNU as's order of precedence."""
+    out, i, in_str, in_block = [], 0, False, False
+    while i < len(text):
+        c = text[i]
+        if in_block:
+            if text.startswith("*/", i):
+                in_block, i = False, i + 2
+                continue
+            out.append("\n" if c == "\n" else " ")
+        elif in_str:
+            out.append(c)
+            if c == "\\" and i + 1 < len(text):
+                out.append(text[i + 1])
+                i += 1
+            elif c in '"\n':
+                in_str = False
+        elif c == '"':
+            in_str = True
+            out.append(c)
+        elif text.startswith("/*", i):
+            in_block, i = True, i + 2
+            out.append("  ")
+            continue
+        elif c == "#":
+            j = text.find("\n", i)
+            i = len(text) if j < 0 else j
+            continue
+        elif c == "'" and i + 1 < len(text):
+            n = 3 if text[i + 1] == "\\" else 2
+            out.append(text[i:i + n])
+            i += n
+            continue
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+TRICKY = st.text(alphabet='"\'\\/*#;\n ax', max_size=40)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(TRICKY)
+def test_comment_stripping_follows_its_definition(text):
+    assert strip_comments(text) == strip_comments_by_characters(text)
+
+
+@pytest.mark.parametrize("text", [
+    "", "/*/", "/**/", "a/*b\nc*/d", "/* open\n", '"#x" # c', "'#' # c", "'\\#", '"a\\\nb#"#c',
+    "x /* a */ y # z\n w",
+])
+def test_comment_stripping_examples(text):
+    assert strip_comments(text) == strip_comments_by_characters(text)
+

@@ -50,47 +50,36 @@ class Macro:
     body: list[Line]
 
 
+# One scan of a file's text, in GNU as's order of precedence: what starts at a position
+# decides (a string or a character literal keeps '#' and '/*' inside it as text).
+_COMMENT_SCAN = re.compile(r"""
+      (?P<block>/\*[\s\S]*?(?:\*/|\Z))    # /* ... */, or to the end when unterminated
+    | (?P<line>\#[^\n]*)                   # to the end of the line
+    | "(?:\\[\s\S]|[^"\\\n])*["\n]?       # a string: ends at its quote or the line's end
+    | '\\[\s\S]?|'[\s\S]                   # a character literal, escaped or not
+    | [^"/\#']+ | [\s\S]                    # anything else
+""", re.X)
+
+
+def _without_comment(m: re.Match) -> str:
+    if m.lastgroup == "line":
+        return ""
+    if m.lastgroup == "block":
+        # "/*" becomes two blanks, the body blanks with its newlines kept, "*/" nothing
+        body = m.group()[2:-2] if m.group().endswith("*/") and len(m.group()) >= 4 else m.group()[2:]
+        return "  " + re.sub(r"[^\n]", " ", body)
+    return m.group()
+
+
 def strip_comments(text: str) -> str:
     """Remove ``/* */`` (possibly multi-line, keeping line count) and ``#`` comments."""
-    out, i, in_str, in_block = [], 0, False, False
-    while i < len(text):
-        c = text[i]
-        if in_block:
-            if text.startswith("*/", i):
-                in_block, i = False, i + 2
-                continue
-            out.append("\n" if c == "\n" else " ")
-        elif in_str:
-            out.append(c)
-            if c == "\\" and i + 1 < len(text):
-                out.append(text[i + 1])
-                i += 1
-            elif c in '"\n':
-                in_str = False
-        elif c == '"':
-            in_str = True
-            out.append(c)
-        elif text.startswith("/*", i):
-            in_block, i = True, i + 2
-            out.append("  ")
-            continue
-        elif c == "#":
-            j = text.find("\n", i)
-            i = len(text) if j < 0 else j
-            continue
-        elif c == "'" and i + 1 < len(text):
-            # a character literal: keep '#' or ';' inside it
-            n = 3 if text[i + 1] == "\\" else 2
-            out.append(text[i:i + n])
-            i += n
-            continue
-        else:
-            out.append(c)
-        i += 1
-    return "".join(out)
+    return _COMMENT_SCAN.sub(_without_comment, text)
 
 
 def split_statements(text: str) -> list[str]:
+    """A line's ``;``-separated statements (not splitting inside strings or characters)."""
+    if ";" not in text:
+        return [text]  # most lines: nothing to split
     parts, cur, in_str, i = [], [], False, 0
     while i < len(text):
         c = text[i]
@@ -116,6 +105,13 @@ def split_statements(text: str) -> list[str]:
 
 
 def split_operands(text: str) -> list[str]:
+    """The comma-separated operands of ``text`` (not splitting inside parentheses or
+    strings), stripped; a fresh list each call."""
+    return list(_split_operands(text))
+
+
+@lru_cache(maxsize=4096)  # every pass splits the same operand texts again
+def _split_operands(text: str) -> tuple[str, ...]:
     out, depth, cur, in_str = [], 0, [], False
     for c in text:
         if c == '"':
@@ -132,7 +128,7 @@ def split_operands(text: str) -> list[str]:
     last = "".join(cur).strip()
     if last or out:
         out.append(last)
-    return out
+    return tuple(out)
 
 
 def parse_string(text: str) -> bytes:
@@ -281,7 +277,10 @@ class Assembler:
             i += 1
 
     @staticmethod
+    @lru_cache(maxsize=4096)  # asked again for the same statement by every pass and block scan
     def head(text: str) -> tuple[str, str]:
+        """The directive or mnemonic word of a statement (directives lower-cased) and the
+        rest; a leading label is skipped for the block directives."""
         s = text.strip()
         m = _LABEL.match(s)
         if m and s[m.end():].strip():
