@@ -55,3 +55,21 @@ def parse_reg(name: str) -> int | None:
         if s.startswith(prefix) and rest.isdigit() and int(rest) < count:
             return base + int(rest)
     return None
+
+
+# In the vDSO's signal-frame CIEs column 67 ("ap") is the return-address column and its
+# rule locates the interrupted program's NIP: dump calls it by that meaning.
+SIGNAL_RETURN_NAME = "nip"
+
+
+def column_name(n: int, return_column: int | None = None) -> str:
+    """ABI name of a CFI column: :func:`reg_name`, except that "ap" used as the return
+    column (the signal frames') is the interrupted ``nip``."""
+    if n == return_column == SIGNAL_RETURN_COLUMN:
+        return SIGNAL_RETURN_NAME
+    return reg_name(n)
+
+
+def readelf_name(n: int) -> str:
+    """GNU readelf's name of a column in ``--debug-dump=frames-interp`` tables (``r46``)."""
+    return f"r{n}"

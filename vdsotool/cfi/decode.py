@@ -144,13 +144,30 @@ def decode_expr(data: bytes, start: int, end: int, little: bool,
     r = Reader(data, start, end, little)
     ops = []
     while r.pos < r.end:
-        at = r.pos
-        opcode = r.take(1)[0]
-        if not D.is_known_op(opcode):
-            raise _Truncated(at)  # reported as a malformed expression at this op
-        operands = tuple(r.operand(s, word) for s in D.op_operands(opcode))
-        ops.append(DecodedOp(at, data[at:r.pos], M.Op(opcode, operands)))
+        ops.append(_read_op(r, word))
     return tuple(ops)
+
+
+def _read_op(r: Reader, word: int) -> DecodedOp:
+    at = r.pos
+    opcode = r.take(1)[0]
+    if not D.is_known_op(opcode):
+        raise _Truncated(at)  # reported as a malformed expression at this op
+    operands = tuple(r.operand(s, word) for s in D.op_operands(opcode))
+    return DecodedOp(at, r.data[at:r.pos], M.Op(opcode, operands))
+
+
+def decode_op_at(data: bytes, at: int, lower: int, upper: int, little: bool,
+                 word: int) -> DecodedOp | None:
+    """The one op at ``at``, read only from ``data[lower:upper]`` (an evaluator following a
+    skip into another expression's bytes stays inside its record); None when ``at`` is out
+    of bounds, the opcode unknown or an operand truncated."""
+    if not lower <= at < upper:
+        return None
+    try:
+        return _read_op(Reader(data, at, upper, little), word)
+    except _Truncated:
+        return None
 
 
 def _read_pointer(r: Reader, encoding: int, word: int, section_addr: int,

@@ -181,7 +181,9 @@ def _version_names(img) -> dict[int, str]:
 
 
 def _cfi(img) -> dict:
+    from vdsotool.abi.dwarf_regs import column_name
     from vdsotool.cfi.decode import Cie, decode_eh_frame
+    from vdsotool.inspect import sigframe_notes as N
     from vdsotool.inspect.cfi_rows import cie_rows, columns, fde_rows, reg_label
 
     sec = img.section(".eh_frame")
@@ -190,8 +192,10 @@ def _cfi(img) -> dict:
     word = img.bits // 8
     eh = decode_eh_frame(img.data, sec.offset, sec.size, sec.addr, img.little, word, img.path)
     code_symbols = _code_symbols(img)
+    image = N.Image(img.data, word, img.little) if img.e_machine in (20, 21) else None
     records = []
     for rec in eh.records:
+        bounds = (rec.offset, rec.offset + 4 + rec.length)
         if isinstance(rec, Cie):
             cie, rows = rec, cie_rows(rec)
             head = {"kind": "CIE", "augmentation": rec.augmentation,
@@ -203,19 +207,56 @@ def _cfi(img) -> dict:
             end = rec.pc_begin + rec.pc_range
             head = {"kind": "FDE", "cie": rec.cie_offset - sec.offset,
                     "pc_begin": rec.pc_begin, "pc_end": end,
-                    "functions": _symbols_in(code_symbols, rec.pc_begin, end)}
+                    "functions": _symbols_in(code_symbols, rec.pc_begin, end),
+                    "summary": _summary(image, cie, rec, code_symbols, bounds)}
         cols = columns(cie, rows)
+        notes = _notes_of(image, cie, rec, bounds)
         records.append({
             **head, "offset": rec.offset - sec.offset, "length": rec.length,
             "instructions": [{"offset": d.offset - sec.offset, "bytes": d.raw.hex(" "),
-                              "text": instr_text(d.instr, d.expr, sec.offset),
-                              "note": _note(d, word)} for d in rec.instrs],
+                              "text": instr_text(d.instr, d.expr, sec.offset, cie.ra_reg),
+                              "note": notes.get(d.offset)} for d in rec.instrs],
             "columns": [reg_label(c, cie.ra_reg) for c in cols],
+            "column_names": {reg_label(c, cie.ra_reg): column_name(c, cie.ra_reg)
+                             for c in cols},
             "rows": [{"loc": r.loc, "cfa": r.cfa,
                       "regs": {reg_label(c, cie.ra_reg): r.regs.get(c, "u") for c in cols}}
                      for r in rows],
         })
     return {"records": records, "eh_frame_hdr": _hdr(img, eh)}
+
+
+def _summary(image, cie, fde, code_symbols, bounds) -> dict | None:
+    """Where the interrupted registers are, as seen from the first symbol in the FDE's
+    range (a trampoline's FDE starts at the nop before it), for signal-frame FDEs."""
+    from vdsotool.inspect import sigframe_notes as N
+
+    if image is None:
+        return None
+    end = fde.pc_begin + fde.pc_range
+    first = next(((v, n) for v, n in code_symbols if fde.pc_begin <= v < end), None)
+    at, where = first if first else (fde.pc_begin, "the FDE's range")
+    return N.summary(image, cie, fde, at, where, bounds)
+
+
+def _notes_of(image, cie, rec, bounds) -> dict[int, str]:
+    """File offset of an expression instruction -> its meaning (signal-frame pattern)."""
+    from vdsotool.inspect import sigframe_notes as N
+
+    if image is None:
+        return {}
+    cfa = next((d for d in [*cie.instrs, *rec.instrs]
+                if isinstance(d.instr, M.DefCfaExpression)), None)
+    frame = N.frame_for(N.cfa_pointer(image, cfa, bounds), image.word, image.little)
+    if frame is None:
+        return {}
+    notes = {}
+    for d in rec.instrs:
+        if d.expr or isinstance(d.instr, (M.DefCfaExpression, M.Expression, M.ValExpression)):
+            note = N.note_for_rule(image, d, bounds, frame, cie.ra_reg)
+            if note:
+                notes[d.offset] = note
+    return notes
 
 
 def _code_symbols(img) -> list[tuple[int, str]]:
@@ -240,14 +281,6 @@ def _symbols_in(symbols: list[tuple[int, str]], begin: int, end: int) -> list[st
         if name not in names:
             names.append(name)
     return names
-
-
-def _note(d, word: int) -> str | None:
-    from vdsotool.inspect.sigframe_notes import note_for
-
-    if not d.expr:
-        return None
-    return note_for(d.expr, word, is_cfa=isinstance(d.instr, M.DefCfaExpression))
 
 
 def _hdr(img, eh) -> dict:
@@ -343,13 +376,19 @@ def expr_text(ops, base: int = 0) -> str:
     return "; ".join(parts)
 
 
-def instr_text(instr: M.Instr, expr=(), base: int = 0) -> str:
+def instr_text(instr: M.Instr, expr=(), base: int = 0, ra_column: int | None = None) -> str:
+    """One CFA instruction; registers by their ABI names (``v0``, ``lr``; the signal
+    frames' return column 67 as ``nip``)."""
+    from vdsotool.abi.dwarf_regs import column_name
+
     name = "DW_CFA_" + "".join("_" + c.lower() if c.isupper() else c
                                for c in type(instr).__name__).lstrip("_")
     if isinstance(instr, (M.DefCfaExpression, M.Expression, M.ValExpression)):
-        reg = "" if isinstance(instr, M.DefCfaExpression) else f"r{instr.reg} "
+        reg = "" if isinstance(instr, M.DefCfaExpression) else \
+            f"{column_name(instr.reg, ra_column)} "
         return f"{name} {reg}({expr_text(expr, base)})"
-    fields = [f"{k}={v}" for k, v in vars(instr).items()]
+    fields = [f"{k}={column_name(v, ra_column) if k in ('reg', 'reg2') else v}"
+              for k, v in vars(instr).items()]
     return " ".join([name, *fields])
 
 
@@ -412,19 +451,68 @@ def _text_cfi(c: dict) -> list[str]:
             out.append(f"{rec['offset']:08x} FDE cie={rec['cie']:08x} "
                        f"pc={rec['pc_begin']:08x}..{rec['pc_end']:08x}"
                        + (f"  ({', '.join(rec['functions'])})" if rec["functions"] else ""))
+        if rec.get("summary"):
+            out.extend(_text_summary(rec["summary"]))
         for i in rec["instructions"]:
-            out.append(f"  {i['offset']:06x} | {i['bytes']:24} | {i['text']}")
-            if i.get("note"):
-                out.append(f"  {'':6} | {'':24} |   ; {i['note']}")
-        out.append("   LOC     CFA      " + " ".join(f"{c:6}" for c in rec["columns"]))
-        for r in rec["rows"]:
-            out.append(f"  {r['loc']:08x} {r['cfa']:8} "
-                       + " ".join(f"{r['regs'][c]:6}" for c in rec["columns"]))
+            out.extend(_text_instruction(i))
+        out.extend(_text_rows(rec))
         out.append("")
     hdr = c.get("eh_frame_hdr", {})
     if hdr.get("present"):
         out.append(f".eh_frame_hdr: {hdr.get('count', '?')} entries, "
                    + ("; ".join(hdr["problems"]) or "sorted and complete"))
+    return out
+
+
+BYTES_PER_LINE = 10  # the bytes column is 10 bytes wide; longer instructions wrap
+
+
+def _text_instruction(i: dict) -> list[str]:
+    """``offset | bytes | meaning``, the bytes wrapped 10 per line like a hex dump so the
+    columns stay aligned; the note on a line of its own."""
+    hexes = i["bytes"].split()
+    chunks = [" ".join(hexes[at:at + BYTES_PER_LINE])
+              for at in range(0, len(hexes), BYTES_PER_LINE)] or [""]
+    width = 3 * BYTES_PER_LINE - 1
+    out = [f"  {i['offset']:06x} | {chunks[0]:{width}} | {i['text']}"]
+    out += [f"  {'':6} | {chunk:{width}} |" for chunk in chunks[1:]]
+    if i.get("note"):
+        out.append(f"  {'':6} | {'':{width}} |   ; {i['note']}")
+    return out
+
+
+COLUMNS_PER_TABLE = 12  # a signal FDE has 100+ columns: print them in slices
+
+
+def _text_rows(rec: dict) -> list[str]:
+    """The readelf-style row table (GNU's column names), 12 register columns at a time."""
+    cols = rec["columns"]
+    out = []
+    for at in range(0, max(len(cols), 1), COLUMNS_PER_TABLE):
+        part = cols[at:at + COLUMNS_PER_TABLE]
+        out.append("   LOC     CFA      " + " ".join(f"{c:6}" for c in part))
+        abi = rec.get("column_names", {})
+        if any(abi.get(c, c) != c for c in part):  # readelf's r46 is f14: say so below
+            out.append("   (ABI name)       " + " ".join(f"{abi.get(c, c):6}" for c in part))
+        for r in rec["rows"]:
+            out.append(f"  {r['loc']:08x} {r['cfa']:8} "
+                       + " ".join(f"{r['regs'][c]:6}" for c in part))
+    return out
+
+
+def _text_summary(s: dict) -> list[str]:
+    from vdsotool.inspect.sigframe_notes import HEADING
+
+    layout = f", layout {s['layout']}" if s["layout"] else ", no known layout matches"
+    out = [f"  {HEADING} (from inside {s['where']} at {s['at']:#x}{layout}):",
+           f"    gregs = the saved-register block whose pointer is at r1+"
+           f"{s['frame_pointer_at']}",
+           f"    {'CFA':10} {s['cfa']}"]
+    for line in s["lines"]:
+        text = line["where"] + (f" ({line['note']})" if line["note"] else "")
+        out.append(f"    {line['registers']:10} {text}")
+        if line["layout_says"]:
+            out.append(f"    {'':10} ! differs from the layout: {line['layout_says']}")
     return out
 
 
