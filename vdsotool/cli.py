@@ -283,7 +283,9 @@ def dump(
         False, "--symbols", help=".dynsym with versions (.symtab of a .dbg too)."),
     cfi: bool = typer.Option(
         False, "--cfi",
-        help="CIE/FDE instructions, annotated expressions, row tables, .eh_frame_hdr check."),
+        help="Per signal-trampoline FDE, where each interrupted register is; CIE/FDE "
+             "instructions (ABI register names), annotated expressions, readelf-style row "
+             "tables, .eh_frame_hdr check."),
     disasm: bool = typer.Option(
         False, "--disasm", help="Disassembly of .text with symbols and CFI changes."),
     patches: bool = typer.Option(
