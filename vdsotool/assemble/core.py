@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -163,6 +164,23 @@ def parse_string(text: str) -> bytes:
     return bytes(out)
 
 
+@lru_cache(maxsize=4096)  # every pass meets the same statements again
+def split_statement(text: str) -> tuple[tuple[str, ...], str, str, str]:
+    """``(labels, kind, a, b)`` of one statement: the labels defined in front, then kind
+    "empty"; "set" with ``a = b`` (name and expression); or "op" with a directive or
+    mnemonic ``a`` and its operand text ``b``."""
+    text, labels = text.strip(), []
+    while m := _LABEL.match(text):
+        labels.append(m.group(1))
+        text = text[m.end():].strip()
+    if not text:
+        return tuple(labels), "empty", "", ""
+    m = _SET.match(text)
+    if m and not text.startswith("."):
+        return tuple(labels), "set", m.group(1), m.group(2)
+    return (tuple(labels), "op", *Assembler.head(text))
+
+
 @lru_cache(maxsize=64)
 def read_lines(text: str, path: str) -> tuple[Line, ...]:
     """The statements of a file's text, comments stripped, each with its location.
@@ -196,6 +214,7 @@ class State:
     errors: list[Diagnostic] = field(default_factory=list)
     abiversion: int | None = None
     listing: list[tuple[str, int, bytes, SourceLoc]] = field(default_factory=list)
+    find: Callable[[str], Value | None] | None = None  # symbol lookup of this pass
 
 
 class Assembler:
@@ -230,6 +249,7 @@ class Assembler:
         self.macros = {}
         self.expanded = 0
         st = State(self.target, labels, final)
+        st.find = self.lookup(st)
         st.obj = ObjectFile(path=path, target=self.target)
         for name, value in self.defines.items():
             st.symbols[name] = Value(int(value))
@@ -431,20 +451,14 @@ class Assembler:
 
     # ---- one statement
     def statement(self, st: State, line: Line) -> None:
-        text = line.text.strip()
-        while True:
-            m = _LABEL.match(text)
-            if not m:
-                break
-            self.define_label(st, m.group(1), line.loc)
-            text = text[m.end():].strip()
-        if not text:
+        labels, kind, word, rest = split_statement(line.text)
+        for name in labels:
+            self.define_label(st, name, line.loc)
+        if kind == "empty":
             return
-        m = _SET.match(text)
-        if m and not text.startswith("."):
-            self.set_symbol(st, m.group(1), m.group(2))
+        if kind == "set":
+            self.set_symbol(st, word, rest)
             return
-        word, rest = self.head(text)
         if word.startswith("."):
             from vdsotool.assemble import directives
 
@@ -550,7 +564,7 @@ class Assembler:
 
     def value(self, st, text: str) -> Value:
         try:
-            return parse_value(text, self.lookup(st))
+            return parse_value(text, st.find)
         except ExprError as e:
             raise Fail(str(e)) from None
         except (RecursionError, OverflowError, ValueError, MemoryError):
