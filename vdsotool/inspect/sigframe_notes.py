@@ -111,6 +111,8 @@ def gregs_pointer(term: tuple | None) -> int | None:
 def name_address(addr: Val, frame: Frame) -> Place | None:
     if addr.base == ("cfa",):
         return Place(f"CFA{addr.off:+d}", None)
+    if addr.base and addr.base[0] == "reg":  # on the stack at the trampoline, not the frame
+        return Place(f"{R.reg_name(addr.base[1])}{addr.off:+d}", None)
     ptr = gregs_pointer(addr.base)
     if ptr is not None:
         return _gregs_place(addr.off, ptr, frame)
