@@ -295,9 +295,9 @@ def test_disasm_interleaves_rule_changes_and_dbg_symtab(gnu_images):
             assert lines[rec["pc_begin"]]["cfi"].startswith("CFA=")
             for before, row in zip(rec["rows"], rec["rows"][1:]):
                 changed = [k for k, v in row["regs"].items() if before["regs"][k] != v]
-                if changed:
-                    assert all(f"{k}={row['regs'][k]}" in lines[row["loc"]]["cfi"]
-                               for k in changed)
+                if changed:  # registers by their ABI names (readelf's ra -> lr)
+                    assert all(f"{rec['column_names'][k]}={row['regs'][k]}"
+                               in lines[row["loc"]]["cfi"].split() for k in changed)
     dynamic = {s["name"] for s in report["symbols"]["dynsym"]}
     local = {s["name"] for s in report["symbols"]["symtab"]}
     assert "__kernel_gettimeofday" in dynamic and "__kernel_gettimeofday" in local

@@ -330,7 +330,8 @@ def _disasm(img) -> dict:
 
 
 def _cfi_changes(img) -> dict[int, str]:
-    """Address -> the CFA/rules that take effect there, as ``CFA=r1+0 ra=r12``; the first
+    """Address -> the CFA/rules that take effect there, as ``CFA=r1+0 lr=r12`` (registers
+    by ABI name, cells in readelf's vocabulary); the first
     row of an FDE shows everything, later rows only what changed."""
     try:
         cfi = _cfi(img)
@@ -342,7 +343,8 @@ def _cfi_changes(img) -> dict[int, str]:
             continue
         prev: dict[str, str] = {}
         for row in rec["rows"]:
-            cells = {"CFA": row["cfa"], **row["regs"]}
+            names = rec.get("column_names", {})  # readelf's r46 -> f14 for the reader
+            cells = {"CFA": row["cfa"], **{names.get(k, k): v for k, v in row["regs"].items()}}
             diff = {k: v for k, v in cells.items() if prev.get(k, "u") != v or not prev}
             if diff:
                 out[row["loc"]] = " ".join(f"{k}={v}" for k, v in diff.items())
