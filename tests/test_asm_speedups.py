@@ -8,6 +8,10 @@ short-cuts (docs/performance.md).
 * Each file's statements are split once per process (core.py ``read_lines``): the same text
   under two paths keeps each path in its locations, and a source assembled again gives the
   same object and the same diagnostics.
+* A pass that took nothing from the previous pass that has since changed is not repeated
+  (core.py ``next_pass_repeats``): assembling with that shortcut must give the same object,
+  listing and diagnostics as running every pass until the labels stop moving, for
+  programs full of forward references, globals, late ``.set``s and label-dependent sizes.
 * Comments are stripped by one regular-expression scan: it must agree with the
   character-by-character definition below (strings and character literals protect '#'
   and '/*', block comments keep their newlines) on any text made of the tricky characters.
@@ -20,7 +24,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vdsotool.abi.targets import TARGETS
-from vdsotool.assemble import assemble
+from vdsotool.pipeline import find_source_root, image_sources
+from vdsotool.abi.generated import asm_includes
+from vdsotool.assemble import assemble, assemble_with_listing
+from vdsotool.assemble.core import Assembler
 from vdsotool.assemble.core import read_lines, strip_comments
 from vdsotool.assemble.expr import ExprError, Parser, Value, compile_expr, parse_value
 from vdsotool.errors import VdsoError
@@ -170,3 +177,70 @@ def test_comment_stripping_follows_its_definition(text):
 def test_comment_stripping_examples(text):
     assert strip_comments(text) == strip_comments_by_characters(text)
 
+
+
+# statements whose sizes or encodings depend on labels defined later, on names declared
+# global later, on .set values given later, or on conditions over labels
+PASS_LINES = [
+    "1: nop", "b 1f", "b 1b", "beq 2f", "2:", "bl ext", "bl glob", ".globl glob", "glob: nop",
+    ".long fwd - .", "fwd: .long 0", ".set late, 8", ".space late", ".rept late / 4", ".endr",
+    ".if fwd - glob > 8", ".if late", ".else", ".endif", ".org 0x40", "x = y + 1", "y = 3",
+    ".align 4", "li r3, fwd@l", "lis r4, ext@ha", ".globl x", "b x", ".weak fwd", "nop",
+    "addi r3, r3, late", ".quad glob", ".byte fwd - 1b", "bdnz 1f", ".section .data",
+    ".previous", "blr",
+]
+
+
+def assemble_outcome(text: str, target, path: str = "p.S", **kwargs):
+    try:
+        obj, listing = assemble_with_listing(text, path, target, **kwargs)
+        return obj, listing
+    except VdsoError as err:
+        return [d.render() for d in err.diagnostics]
+
+
+def every_pass_outcome(monkeypatch, text: str, target, path: str = "p.S", **kwargs):
+    with monkeypatch.context() as m:
+        m.setattr(Assembler, "next_pass_repeats", lambda *args: False)
+        return assemble_outcome(text, target, path, **kwargs)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[
+    HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(st.lists(st.sampled_from(PASS_LINES), max_size=24),
+       st.sampled_from(["ppc32", "ppc64", "ppc64le"]))
+def test_skipping_a_repeated_pass_changes_nothing(monkeypatch, lines, target):
+    text = "\n".join(lines) + "\n"
+    assert assemble_outcome(text, TARGETS[target]) == \
+        every_pass_outcome(monkeypatch, text, TARGETS[target])
+
+
+@pytest.mark.parametrize("target", ["ppc32", "ppc64", "ppc64le"])
+def test_skipping_a_repeated_pass_on_the_vdso_sources(monkeypatch, target):
+    t = TARGETS[target]
+    root = find_source_root(None)
+    for path in image_sources(root, t):
+        kwargs = {"include_dirs": [root / "asm"], "virtual_includes": asm_includes(t)}
+        text = path.read_text()
+        assert assemble_outcome(text, t, str(path), **kwargs) == \
+            every_pass_outcome(monkeypatch, text, t, str(path), **kwargs)
+
+
+def test_forward_references_still_take_another_pass():
+    calls = []
+    original = Assembler.run_pass
+
+    def counting(self, *args, **kwargs):
+        calls.append(kwargs.get("final", args[-1] if args else None))
+        return original(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(Assembler, "run_pass", counting)
+        assemble("nop\nb 1f\nnop\n1: blr\n", "f.S", TARGETS["ppc64"])
+        assert calls == [False, False, True]  # 1f unknown in pass 1, known in pass 2
+        calls.clear()
+        assemble("1: nop\nb 1b\n", "b.S", TARGETS["ppc64"])
+        assert calls == [False, True]  # nothing asked before it was defined
+        calls.clear()
+        assemble(".globl x\nx = 5\nb x\n", "g.S", TARGETS["ppc64"])
+        assert calls == [False, False, True]  # pass 1 asked whether x is global: now it is

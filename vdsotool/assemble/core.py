@@ -4,6 +4,14 @@ Each pass interprets the statements in order (macros, repetition and conditional
 as they are met); pass 1 only learns label offsets (unknown symbols count as 0), the final
 pass encodes with every label known and raises all collected diagnostics. Passes repeat
 until label offsets stop moving.
+
+A pass depends on the previous one only through the names it asks about before defining
+them (forward references, answered from the previous pass's labels) and the names it tests
+for being global (branches). Each pass records those names; when every one of them has the
+same answer in this pass's results as in the previous pass's, the next pass would repeat
+this one statement for statement, so it is not run: the final pass gets exactly the labels
+and global names it would have got (a source without forward references needs two passes,
+not three).
 """
 
 from __future__ import annotations
@@ -215,6 +223,9 @@ class State:
     abiversion: int | None = None
     listing: list[tuple[str, int, bytes, SourceLoc]] = field(default_factory=list)
     find: Callable[[str], Value | None] | None = None  # symbol lookup of this pass
+    # names whose answer came from the previous pass (see the module docstring)
+    asked_labels: set[str] = field(default_factory=set)
+    asked_globals: set[str] = field(default_factory=set)
 
 
 class Assembler:
@@ -235,15 +246,32 @@ class Assembler:
         for _ in range(MAX_PASSES):
             st = self.run_pass(text, path, labels, final=False)
             new = {k: v for k, v in st.symbols.items()}
+            globals_before = self.global_names
             self.global_names = {n for n, y in st.obj.symbols.items() if y.binding != "local"}
             if new == labels:
                 break
+            repeats = self.next_pass_repeats(st, labels, new, globals_before)
             labels = new
+            if repeats:
+                break
         st = self.run_pass(text, path, labels, final=True)
         if st.errors:
             raise VdsoError(st.errors)
         self.obj_listing = st.listing
         return st.obj
+
+    def next_pass_repeats(self, st: State, labels: dict[str, Value], new: dict[str, Value],
+                          globals_before: set[str]) -> bool:
+        """Whether a pass given ``new`` and the current global names would see, for every
+        name ``st``'s pass took from its inputs (``labels``, ``globals_before``), the same
+        answer, and therefore repeat it."""
+        return (all(labels.get(n) == new.get(n) for n in st.asked_labels)
+                and all((n in globals_before) == (n in self.global_names) for n in st.asked_globals))
+
+    def is_global(self, st: State, name: str) -> bool:
+        """Whether the previous pass declared ``name`` global or weak (noted for the pass)."""
+        st.asked_globals.add(name)
+        return name in self.global_names
 
     def run_pass(self, text: str, path: str, labels, final: bool) -> State:
         self.macros = {}
@@ -523,6 +551,7 @@ class Assembler:
                 return self.local_label(st, m.group(1), m.group(2))
             if name in st.symbols:
                 return self.named(st.symbols[name], name)
+            st.asked_labels.add(name)  # not defined yet: what follows depends on st.labels
             if name in st.labels and st.labels[name].section is not None:
                 return self.named(st.labels[name], name)
             low = name.lower()
@@ -557,6 +586,7 @@ class Assembler:
         key = f"{num}\x02{n if direction == 'b' else n + 1}"
         if direction == "b":
             return st.symbols.get(key)
+        st.asked_labels.add(key)
         v = st.labels.get(key)
         if v is None and not st.final:
             return Value(self.here(st), st.section)

@@ -211,7 +211,7 @@ def branch_target(asm, st, line, text: str, aa: int, bits: int, kind: str) -> in
     v = asm.value(st, text)
     here = asm.here(st)
     name = text.strip()
-    if not aa and name in asm.global_names and v.symbol is None and v.const is not None:
+    if not aa and asm.is_global(st, name) and v.symbol is None and v.const is not None:
         # a branch to a global symbol stays a relocation against it, as in GNU as
         if st.final:
             st.obj.sections[st.section].relocations.append(Relocation(here, kind, name, 0, line.loc))
