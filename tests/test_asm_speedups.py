@@ -12,8 +12,9 @@ short-cuts (docs/performance.md).
   (core.py ``next_pass_repeats``): assembling with that shortcut must give the same object,
   listing and diagnostics as running every pass until the labels stop moving, for
   programs full of forward references, globals, late ``.set``s and label-dependent sizes.
-* Comments are stripped by one regular-expression scan: it must agree with the
-  character-by-character definition below (strings and character literals protect '#'
+* Comments are stripped by one regular-expression scan, and operands without parentheses or
+  strings are split with ``str.split``: both must agree with the character-by-character
+  definitions below (strings and character literals protect '#'
   and '/*', block comments keep their newlines) on any text made of the tricky characters.
 """
 
@@ -28,7 +29,7 @@ from vdsotool.pipeline import find_source_root, image_sources
 from vdsotool.abi.generated import asm_includes
 from vdsotool.assemble import assemble, assemble_with_listing
 from vdsotool.assemble.core import Assembler
-from vdsotool.assemble.core import read_lines, strip_comments
+from vdsotool.assemble.core import read_lines, split_operands, strip_comments
 from vdsotool.assemble.expr import ExprError, Parser, Value, compile_expr, parse_value
 from vdsotool.errors import VdsoError
 
@@ -244,3 +245,30 @@ def test_forward_references_still_take_another_pass():
         calls.clear()
         assemble(".globl x\nx = 5\nb x\n", "g.S", TARGETS["ppc64"])
         assert calls == [False, False, True]  # pass 1 asked whether x is global: now it is
+
+
+def split_operands_by_characters(text: str) -> list[str]:
+    """The definition: commas split, except inside parentheses or a string."""
+    out, depth, cur, in_str = [], 0, [], False
+    for c in text:
+        if c == '"':
+            in_str = not in_str
+        if not in_str and c == "(":
+            depth += 1
+        if not in_str and c == ")":
+            depth -= 1
+        if c == "," and depth == 0 and not in_str:
+            out.append("".join(cur).strip())
+            cur = []
+        else:
+            cur.append(c)
+    last = "".join(cur).strip()
+    if last or out:
+        out.append(last)
+    return out
+
+
+@settings(max_examples=1500, deadline=None)
+@given(st.text(alphabet=',()" a\t', max_size=16))
+def test_operand_splitting_follows_its_definition(text):
+    assert split_operands(text) == split_operands_by_characters(text)

@@ -121,6 +121,9 @@ def split_operands(text: str) -> list[str]:
 
 @lru_cache(maxsize=4096)  # every pass splits the same operand texts again
 def _split_operands(text: str) -> tuple[str, ...]:
+    if '"' not in text and "(" not in text and ")" not in text:
+        parts = tuple(part.strip() for part in text.split(","))  # every comma splits
+        return () if parts == ("",) else parts
     out, depth, cur, in_str = [], 0, [], False
     for c in text:
         if c == '"':
