@@ -215,6 +215,9 @@ def test_evaluation_is_bounded_and_refuses_what_it_does_not_model():
     outside = b"\x2f\x00\x80"  # skip backwards out of the allowed bytes
     with pytest.raises(Unplaceable, match="no DWARF operation"):
         evaluate(b"\x00" * 8 + outside, 8, 11, (8, 11), True, 8, push_cfa=True)
+    derefs = b"\x71\x00" + b"\x06" * 500  # a chain of loads: refused, not recursed into
+    with pytest.raises(Unplaceable, match="nested"):
+        evaluate(derefs, 0, len(derefs), (0, len(derefs)), False, 8, push_cfa=False)
     with pytest.raises(Unplaceable, match="two unknown"):
         evaluate(b"\x71\x00\x72\x00\x22", 0, 5, (0, 5), False, 8, push_cfa=False)
 
@@ -318,3 +321,23 @@ def test_instruction_columns_stay_aligned(target):
     assert len(bars) == 1, bars
     table = [line for line in text.splitlines() if line.startswith("   LOC ")]
     assert max(len(line) for line in table) < 120
+
+
+def test_many_looping_rules_share_one_budget():
+    """Thousands of rules that each loop until their own step limit: the record's budget
+    stops the evaluation, so dump stays fast on such a file."""
+    import time
+
+    from vdsotool.inspect.cfi_eval import RECORD_STEPS, Budget, Unplaceable, evaluate
+
+    rule = b"\x2f\xff\xfd"  # skip -3: to itself
+    budget, refused = Budget(), 0
+    start = time.perf_counter()
+    for _ in range(2000):
+        try:
+            evaluate(rule, 0, 3, (0, 3), False, 8, push_cfa=True, budget=budget)
+        except Unplaceable:
+            refused += 1
+    assert refused == 2000 and budget.steps < 0
+    assert time.perf_counter() - start < 1.0
+    assert RECORD_STEPS < 2000 * 512

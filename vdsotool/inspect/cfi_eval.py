@@ -28,10 +28,27 @@ from vdsotool.cfi.decode import decode_op_at
 
 MAX_STEPS = 512  # per path; the longest real rule (kernel VR31 via VR0) takes ~25
 MAX_PATHS = 8
+MAX_NESTING = 16  # loads of loads...: the real rules nest 3 deep; deep terms would recurse
+
+
+RECORD_STEPS = 20_000  # per CIE/FDE and pass: a real signal FDE takes ~3,000
 
 
 class Unplaceable(Exception):
     """The expression uses something the symbolic evaluator does not model."""
+
+
+@dataclass
+class Budget:
+    """Steps left for all the rules of one record: thousands of hostile rules, each
+    within its own limit, must still not add up to minutes."""
+
+    steps: int = RECORD_STEPS
+
+    def spend(self) -> None:
+        self.steps -= 1
+        if self.steps < 0:
+            raise Unplaceable("the record's evaluation budget is spent")
 
 
 @dataclass(frozen=True)
@@ -64,10 +81,12 @@ class _Path:
 
 
 def evaluate(data: bytes, start: int, end: int, bounds: tuple[int, int], little: bool,
-             word: int, push_cfa: bool) -> list[Outcome]:
+             word: int, push_cfa: bool, budget: Budget | None = None) -> list[Outcome]:
     """Run the expression at ``data[start:end]`` symbolically; ``bounds`` are the bytes a
     branch may reach (its record). ``push_cfa`` for register rules, whose stack starts with
-    the CFA. Raises :class:`Unplaceable`."""
+    the CFA; ``budget`` is shared by the rules of one record. Raises
+    :class:`Unplaceable`."""
+    budget = budget or Budget()
     mask = (1 << (8 * word)) - 1
     paths = [_Path(start, [Val(("cfa",))] if push_cfa else [], ())]
     done: list[Outcome] = []
@@ -75,6 +94,7 @@ def evaluate(data: bytes, start: int, end: int, bounds: tuple[int, int], little:
         path = paths.pop()
         while path.pc < end:
             path.steps += 1
+            budget.spend()
             if path.steps > MAX_STEPS:
                 raise Unplaceable("too many steps")
             op = decode_op_at(data, path.pc, bounds[0], bounds[1], little, word)
@@ -90,6 +110,16 @@ def evaluate(data: bytes, start: int, end: int, bounds: tuple[int, int], little:
             raise Unplaceable("empty stack at the end")
         done.append(Outcome(_settle(path.stack[-1], path.assumptions), path.assumptions))
     return done
+
+
+def _nested(kind: str, inner: Val, *extra: int) -> Val:
+    """A term over ``inner``; refused past MAX_NESTING levels (a hostile chain of derefs)."""
+    depth, v = 0, inner
+    while v.base is not None and v.base[0] in ("load", "and", "eq0"):
+        depth, v = depth + 1, v.base[1]
+        if depth >= MAX_NESTING:
+            raise Unplaceable("terms nested too deep")
+    return Val((kind, inner, *extra))
 
 
 def _settle(value: Val, assumptions) -> Val:
@@ -115,8 +145,7 @@ def _step(path: _Path, opcode: int, operands: tuple[int, ...], mask: int) -> _Pa
     elif opcode in _CONSTS:
         stack.append(Val(None, operands[0] & mask))
     elif opcode in (D.DW_OP_deref, D.DW_OP_deref_size):
-        addr = _pop(path)
-        stack.append(Val(("load", addr)))
+        stack.append(_nested("load", _pop(path)))
     elif opcode == D.DW_OP_plus_uconst:
         v = _pop(path)
         stack.append(Val(v.base, (v.off + operands[0]) & mask))
@@ -175,7 +204,7 @@ def _and(a: Val, b: Val, mask: int) -> Val:
         return Val(None, a.off & b.off)
     if a.const or b.const:
         value, bits = (b, a.off) if a.const else (a, b.off)
-        return Val(("and", value, bits))
+        return _nested("and", value, bits)
     raise Unplaceable("and of two unknown values")
 
 
@@ -183,7 +212,7 @@ def _eq(a: Val, b: Val, mask: int) -> Val:
     if a.const and b.const:
         return Val(None, int(a.off == b.off))
     if b == Val(None, 0) or a == Val(None, 0):
-        return Val(("eq0", b if a.const else a))
+        return _nested("eq0", b if a.const else a)
     raise Unplaceable("comparison of unknown values")
 
 

@@ -245,6 +245,7 @@ def _notes_of(image, cie, rec, bounds) -> dict[int, str]:
 
     if image is None:
         return {}
+    image = image.for_record()
     cfa = next((d for d in [*cie.instrs, *rec.instrs]
                 if isinstance(d.instr, M.DefCfaExpression)), None)
     frame = N.frame_for(N.cfa_pointer(image, cfa, bounds), image.word, image.little)

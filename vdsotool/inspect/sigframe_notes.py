@@ -23,12 +23,12 @@ A register without a rule is listed as not described.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vdsotool.abi import dwarf_regs as R
 from vdsotool.abi import sigframes as S
 from vdsotool.cfi import model as M
-from vdsotool.inspect.cfi_eval import Outcome, Unplaceable, Val, evaluate
+from vdsotool.inspect.cfi_eval import Budget, Outcome, Unplaceable, Val, evaluate
 
 GREG_NAMES = {S.NIP: "nip", S.MSR: "msr", S.CTR: "ctr", S.LINK: "lr", S.XER: "xer",
               S.CCR: "cr"}
@@ -253,11 +253,16 @@ def term_text(v: Val) -> str:
 
 @dataclass
 class Image:
-    """What evaluation needs of the image: its bytes and target properties."""
+    """What evaluation needs of the image: its bytes and target properties, and the step
+    budget of the record being evaluated (see :meth:`for_record`)."""
 
     data: bytes
     word: int
     little: bool
+    budget: Budget = field(default_factory=Budget)
+
+    def for_record(self) -> "Image":
+        return Image(self.data, self.word, self.little)
 
 
 def expr_span(d) -> tuple[int, int]:
@@ -270,7 +275,7 @@ def expr_span(d) -> tuple[int, int]:
 def evaluate_rule(img: Image, d, bounds: tuple[int, int]) -> list[Outcome]:
     start, end = expr_span(d)
     return evaluate(img.data, start, end, bounds, img.little, img.word,
-                    push_cfa=not isinstance(d.instr, M.DefCfaExpression))
+                    push_cfa=not isinstance(d.instr, M.DefCfaExpression), budget=img.budget)
 
 
 def cfa_pointer(img: Image, cfa, bounds) -> int | None:
@@ -374,12 +379,16 @@ def expected_place(column: int, frame: Frame, ra_column: int) -> tuple[str, int]
 def summary(img: Image, cie, fde, at: int, where: str, bounds) -> dict | None:
     """The "at a glance" block of an FDE whose CFA is the signal-frame pattern, else None.
     ``at`` is the address whose rules are shown, ``where`` names it."""
+    img = img.for_record()
     cfa, regs = rules_at(cie, fde, at)
     ptr = cfa_pointer(img, cfa, bounds)
     frame = frame_for(ptr, img.word, img.little) if ptr is not None else None
     if frame is None:
         return None
-    cfa_meaning = meaning_of(evaluate_rule(img, cfa, bounds), frame, is_value=True)
+    try:
+        cfa_meaning = meaning_of(evaluate_rule(img, cfa, bounds), frame, is_value=True)
+    except Unplaceable:  # the budget ran out in between
+        return None
     r1_from_cfa = 1 not in regs
     entries = []
     for cls, cols in _summary_columns(cie.ra_reg):
