@@ -341,3 +341,13 @@ def test_many_looping_rules_share_one_budget():
     assert refused == 2000 and budget.steps < 0
     assert time.perf_counter() - start < 1.0
     assert RECORD_STEPS < 2000 * 512
+
+
+def test_cli_default_dump_shows_the_summary(cli):
+    """Issue 7's done-when, as typed: `vdsotool dump out/vdso64.so` (default parts)."""
+    from gnu import built_image
+
+    r = cli("dump", built_image("vdsotool", PPC64, False, need_tool))
+    assert r.returncode == 0, r.stderr
+    assert "Where the interrupted registers are (from inside __kernel_sigtramp_rt64" in r.stdout
+    assert re.search(r"^    f0-f31 +fp_regs\[0\.\.31\]$", r.stdout, re.M)
