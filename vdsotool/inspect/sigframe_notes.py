@@ -400,7 +400,7 @@ def summary(img: Image, cie, fde, at: int, where: str, bounds) -> dict | None:
         entries.append(("other", col, _column_meaning(img, col, regs, bounds, frame,
                                                       cfa_meaning, False)))
     runs = _runs(entries, frame, cie.ra_reg)
-    lines = [_line(run, frame, cie.ra_reg) for run in runs]
+    lines = [_line(run, cie.ra_reg) for run in runs]
     if r1_from_cfa:
         for line in lines:
             if 1 in line["columns"] and line["described"]:
@@ -490,7 +490,7 @@ def _continues(run: list[tuple], item: tuple) -> bool:
     return step in (0, 1) and (first_step is None or step == first_step)
 
 
-def _line(run: list[tuple], frame: Frame, ra: int) -> dict:
+def _line(run: list[tuple], ra: int) -> dict:
     cols = [col for _, col, _, _ in run]
     names = [R.column_name(c, ra) for c in cols]
     label = names[0] if len(names) == 1 else f"{names[0]}-{names[-1]}"
