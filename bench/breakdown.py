@@ -1,0 +1,176 @@
+"""Where a cold `vdsotool build` spends its time: the table of docs/performance.md.
+
+Every figure is a median over ``--rounds`` runs, fresh processes for what a process pays
+once (interpreter start, imports), phases timed inside one process for the build itself:
+
+* ``start``     – ``python -c pass`` in the venv: interpreter start and ``site``;
+* ``imports``   – the modules a ``build --emit offsets`` imports, keystone aside, minus
+  ``start``; ``dataclasses`` – how much of that is creating dataclasses (timed around
+  ``dataclasses._process_class`` in the same process);
+* ``keystone``  – importing keystone on top of those;
+* ``includes``, ``assemble``, ``link``, ``check``, ``offsets`` – the pipeline's phases in one
+  process (imports done, keystone's engine made, every assembler memo and the encoding memo
+  cleared before each round: a cold build's work, without the persistent encoding cache);
+* ``cold``      – the whole command, ``vdsotool build --emit offsets`` with an empty cache
+  directory, as ``make bench`` runs it; ``rest`` is what the pieces above leave of it.
+
+Python's bytecode cache is on (a private ``PYTHONPYCACHEPREFIX``, filled first), as in
+``make bench``. Usage: ``.venv/bin/python bench/breakdown.py [--rounds N] [--target T]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+# what `vdsotool build --emit offsets` imports (keystone aside), as the fast path does
+BUILD_IMPORTS = ("vdsotool.cli_build", "vdsotool.util.cache", "vdsotool.util.atomic",
+                 "vdsotool.pipeline", "vdsotool.abi.generated", "vdsotool.abi.datapage",
+                 "vdsotool.cfi.sigframe", "vdsotool.assemble.core",
+                 "vdsotool.assemble.directives", "vdsotool.assemble.instructions",
+                 "vdsotool.inspect.check", "vdsotool.link.driver", "vdsotool.link.script",
+                 "vdsotool.emit", "vdsotool.emit.offsets", "vdsotool.emit.blob")
+
+# run in a fresh process: prints the seconds spent creating dataclasses during the imports
+_COUNT_DATACLASSES = f"""
+import dataclasses, time
+spent = [0.0]
+create = dataclasses._process_class
+def timed(*args, **kwargs):
+    start = time.perf_counter()
+    try:
+        return create(*args, **kwargs)
+    finally:
+        spent[0] += time.perf_counter() - start
+dataclasses._process_class = timed
+import {", ".join(BUILD_IMPORTS)}
+print(spent[0])
+"""
+
+
+def python_env(pycache: Path) -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONDONTWRITEBYTECODE", "VDSOTOOL_NO_CACHE", "VDSOTOOL_CACHE_DIR")}
+    return env | {"PYTHONPYCACHEPREFIX": str(pycache)}
+
+
+def timed_run(cmd: list[str], env: dict, cwd: Path = ROOT) -> tuple[float, str]:
+    start = time.perf_counter()
+    r = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True)
+    if r.returncode:
+        raise SystemExit(f"breakdown: {cmd} failed:\n{r.stderr}")
+    return time.perf_counter() - start, r.stdout
+
+
+def process_costs(rounds: int, target: str, tmp: Path) -> dict[str, float]:
+    """Medians, in seconds, of the fresh-process measurements (interleaved rounds)."""
+    env = python_env(tmp / "pycache")
+    py = sys.executable
+    script = Path(py).parent / "vdsotool"
+    vdsotool = [str(script)] if script.is_file() else [py, "-m", "vdsotool"]
+    build = vdsotool + ["build", "--bits", target.removeprefix("ppc")[:2]]
+    build += ["--endian", "little" if target.endswith("le") else "big", "--emit", "offsets"]
+    imports = "import " + ", ".join(BUILD_IMPORTS)
+    commands = {"start": [py, "-c", "pass"], "imports": [py, "-c", imports],
+                "keystone": [py, "-c", imports + ", keystone"]}
+    timed_run(build + ["--out", str(tmp / "prime")], env | {"VDSOTOOL_CACHE_DIR": str(tmp / "c")})
+    samples: dict[str, list[float]] = {k: [] for k in (*commands, "cold", "dataclasses")}
+    for i in range(rounds):
+        for name, cmd in commands.items():
+            samples[name].append(timed_run(cmd, env, tmp)[0])
+        cache = tmp / f"cache-{i}"
+        samples["cold"].append(timed_run(build + ["--out", str(tmp / f"out-{i}")],
+                                         env | {"VDSOTOOL_CACHE_DIR": str(cache)})[0])
+        shutil.rmtree(cache)
+        samples["dataclasses"].append(float(timed_run([py, "-c", _COUNT_DATACLASSES], env, tmp)[1]))
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    return {"start": med["start"], "imports": med["imports"] - med["start"],
+            "dataclasses": med["dataclasses"], "keystone": med["keystone"] - med["imports"],
+            "cold": med["cold"]}
+
+
+def phase_costs(rounds: int, target_name: str) -> dict[str, float]:
+    """Medians, in seconds, of the pipeline's phases timed in this process."""
+    from vdsotool import pipeline
+    from vdsotool.abi.generated import asm_includes
+    from vdsotool.abi.targets import TARGETS
+    from vdsotool.assemble import assemble_file, core, expr, keystone_backend
+    from vdsotool.emit import kernel_outputs
+    from vdsotool.inspect.check import check_bytes
+    from vdsotool.link.driver import link
+    from vdsotool.link.script import read_script
+
+    target, root = TARGETS[target_name], pipeline.find_source_root(ROOT)
+    memos = (core.read_lines, core._split_operands, core.split_statement, core.Assembler.head,
+             expr.compile_expr)
+    pipeline.build_outputs(target, root, Path("out"), {})  # imports, keystone's engine
+    samples: dict[str, list[float]] = {k: [] for k in ("includes", "assemble", "link", "check",
+                                                       "offsets")}
+    for _ in range(rounds):
+        for memo in memos:
+            memo.cache_clear()
+        keystone_backend._cache.clear()
+        t0 = time.perf_counter()
+        includes = asm_includes(target)
+        t1 = time.perf_counter()
+        objects = [assemble_file(str(p), target, include_dirs=[root / "asm"],
+                                 virtual_includes=includes, defines={})
+                   for p in pipeline.image_sources(root, target)]
+        t2 = time.perf_counter()
+        script = read_script(str(root / "linker_scripts" / target.linker_script))
+        image, dbg = link(objects, script, target, debug=True)
+        t3 = time.perf_counter()
+        check_bytes(image, "image")
+        t4 = time.perf_counter()
+        kernel_outputs(image, dbg, target, Path("out"), 4096, frozenset({"offsets"}))
+        t5 = time.perf_counter()
+        for name, seconds in zip(samples, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
+            samples[name].append(seconds)
+    return {k: statistics.median(v) for k, v in samples.items()}
+
+
+ROWS = [("start", "interpreter start and site (python -c pass)"),
+        ("imports", "imports of the build path, keystone aside"),
+        ("dataclasses", "  of which creating dataclasses"),
+        ("keystone", "importing keystone"),
+        ("includes", "generating the includes"),
+        ("assemble", "assembling the sources (keystone's encodings included)"),
+        ("link", "linking"), ("check", "image checks"), ("offsets", "offsets header"),
+        ("rest", "the rest (command line, build key, record, writes), by difference"),
+        ("cold", "cold build, whole command")]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--target", default="ppc64", choices=("ppc32", "ppc64", "ppc64le"))
+    ap.add_argument("--json", action="store_true", help="print the milliseconds as JSON")
+    args = ap.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="vdsotool-breakdown-") as d:
+        costs = process_costs(args.rounds, args.target, Path(d))
+    costs |= phase_costs(args.rounds, args.target)
+    pieces = ("start", "imports", "keystone", "includes", "assemble", "link", "check", "offsets")
+    costs["rest"] = costs["cold"] - sum(costs[k] for k in pieces)
+    ms = {k: round(v * 1000, 1) for k, v in costs.items()}
+    if args.json:
+        print(json.dumps(ms, indent=2, sort_keys=True))
+        return 0
+    print(f"cold `vdsotool build` of {args.target}, median of {args.rounds} (ms)")
+    for key, label in ROWS:
+        print(f"{ms[key]:8.1f}  {label}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
