@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import shutil
-from pathlib import Path
 
 import pytest
 from conftest import ROOT, need_tool, run_cli

@@ -18,18 +18,14 @@ from __future__ import annotations
 
 import os
 import re
-import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from vdsotool.abi import dwarf_regs
 from vdsotool.abi.targets import Target
-from vdsotool.assemble import isa, keystone_backend
 from vdsotool.assemble.expr import ExprError, Value, parse_value
-from vdsotool.cfi import model as cfi
 from vdsotool.errors import Diagnostic, SourceLoc, VdsoError
-from vdsotool.objfile import FrameDescription, ObjectFile, Relocation, Section, Symbol
+from vdsotool.objfile import FrameDescription, ObjectFile, Section, Symbol
 from vdsotool.util.cache import note_input
 
 NOP = 0x60000000
