@@ -113,12 +113,6 @@ _VALUE_OPTIONS = ("--bits", "--endian", "--out", "--src", "--emit", "--page-size
 _FLAGS = ("--json", "--no-cache")
 
 
-def parse_fast(argv: list[str]) -> BuildRequest | None:
-    """The request of a plain ``build`` command line, or None to let typer handle it."""
-    plain = split_plain(argv)
-    return None if plain is None else _request(*plain)
-
-
 def split_plain(argv: list[str]) -> tuple[dict[str, str], list[str], set[str]] | None:
     """A plain ``build`` command line as (option values, -D items, flags), not yet
     validated; None when it is anything else."""

@@ -68,8 +68,3 @@ def column_name(n: int, return_column: int | None = None) -> str:
     if n == return_column == SIGNAL_RETURN_COLUMN:
         return SIGNAL_RETURN_NAME
     return reg_name(n)
-
-
-def readelf_name(n: int) -> str:
-    """GNU readelf's name of a column in ``--debug-dump=frames-interp`` tables (``r46``)."""
-    return f"r{n}"

@@ -107,10 +107,6 @@ class ElfImage:
     def section(self, name: str) -> Shdr | None:
         return next((s for s in self.sections if s.name == name), None)
 
-    def section_containing(self, vaddr: int) -> Shdr | None:
-        return next((s for s in self.sections
-                     if s.addr and s.addr <= vaddr < s.addr + s.size), None)
-
     def vaddr_to_offset(self, vaddr: int) -> int | None:
         for p in self.phdrs:
             if p.type == 1 and p.vaddr <= vaddr < p.vaddr + p.filesz:
