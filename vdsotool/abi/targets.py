@@ -59,6 +59,8 @@ PPC64LE = Target("ppc64le", 64, "little", "vdso64le", "linux-vdso64.so.1", 21, 2
                  "powerpc64le-linux-gnu", "qemu-ppc64le", "vdso64.lds")
 
 TARGETS: dict[str, Target] = {t.name: t for t in (PPC32, PPC64, PPC64LE)}
+# e_machine values of the targets (EM_PPC, EM_PPC64): what makes an image a PowerPC one
+POWERPC_MACHINES = frozenset(t.elf_machine for t in TARGETS.values())
 
 
 def target_for(bits: int, endian: str = "big") -> Target:

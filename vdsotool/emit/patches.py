@@ -38,7 +38,7 @@ import json
 from dataclasses import dataclass, field
 
 from vdsotool.abi.cpus import CPUS, PATCHES, Cpu, Patch, cpus_for, feature_list
-from vdsotool.abi.targets import TARGETS
+from vdsotool.abi.targets import target_for
 from vdsotool.emit.elfsyms import SymbolTable, open_image, read_symbols
 from vdsotool.errors import VdsoError
 
@@ -195,11 +195,6 @@ def patched_image(image: bytes, cpu: Cpu, page_size: int = 4096,
 
 # --- JSON ----------------------------------------------------------------------------------
 
-def _target_name(bits: int, little: bool) -> str:
-    return next(t.name for t in TARGETS.values()
-                if t.bits == bits and t.little == little)
-
-
 def patches_document(image: bytes, stem: str, page_size: int = 4096,
                      path: str = "<image>") -> dict:
     elf = open_image(image, path)
@@ -207,7 +202,7 @@ def patches_document(image: bytes, stem: str, page_size: int = 4096,
     return {
         "format_version": FORMAT_VERSION,
         "image": stem,
-        "target": _target_name(elf.bits, elf.little),
+        "target": target_for(elf.bits, "little" if elf.little else "big").name,
         "image_size": len(image),
         "image_sha256": hashlib.sha256(image).hexdigest(),
         "page_size": page_size,

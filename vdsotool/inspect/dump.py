@@ -9,6 +9,7 @@ Parts that cannot be decoded are reported in the ``problems`` list and the rest 
 
 from __future__ import annotations
 
+from vdsotool.abi.targets import POWERPC_MACHINES
 from vdsotool.cfi import dwarf as D
 from vdsotool.cfi import model as M
 from vdsotool.errors import ImageLoc, VdsoError
@@ -55,7 +56,7 @@ def build_report_and_errors(path: str, parts: tuple[str, ...]) -> tuple[dict, li
     report: dict = {"format_version": FORMAT_VERSION, "image": path,
                     "class": f"ELF{img.bits}", "endian": "little" if img.little else "big",
                     "machine": img.e_machine, "problems": []}
-    if img.e_machine not in (20, 21):
+    if img.e_machine not in POWERPC_MACHINES:
         report["problems"].append(f"not a PowerPC image (e_machine {img.e_machine}): disassembly, "
                                   "signal-frame notes and patch tables unavailable")
     errors = []
@@ -192,7 +193,7 @@ def _cfi(img) -> dict:
     word = img.bits // 8
     eh = decode_eh_frame(img.data, sec.offset, sec.size, sec.addr, img.little, word, img.path)
     code_symbols = _code_symbols(img)
-    image = N.Image(img.data, word, img.little) if img.e_machine in (20, 21) else None
+    image = N.Image(img.data, word, img.little) if img.e_machine in POWERPC_MACHINES else None
     records = []
     for rec in eh.records:
         bounds = (rec.offset, rec.offset + 4 + rec.length)
@@ -310,7 +311,7 @@ def _hdr(img, eh) -> dict:
 
 def _disasm(img) -> dict:
     sec = img.section(".text")
-    if sec is None or img.e_machine not in (20, 21):
+    if sec is None or img.e_machine not in POWERPC_MACHINES:
         return {"lines": [], "note": "no PowerPC .text to disassemble"}
     import capstone
 

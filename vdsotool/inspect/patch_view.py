@@ -21,10 +21,10 @@ at the offending offset.
 
 from __future__ import annotations
 
+from vdsotool.abi.targets import POWERPC_MACHINES
 from vdsotool.inspect.elfread import ElfImage
 
 PAGE_SIZE = 4096  # the page size the data-page word is shown for (the kernels' default)
-POWERPC_MACHINES = (20, 21)  # EM_PPC, EM_PPC64
 
 
 def patches_part(img: ElfImage) -> dict:

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vdsotool.abi import datapage
-from vdsotool.abi.targets import Target, target_for
+from vdsotool.abi.targets import POWERPC_MACHINES, Target, target_for
 from vdsotool.errors import ImageLoc, VdsoError
 
 EXPORTS_COMMON = ("__kernel_datapage_offset", "__kernel_get_syscall_map",
@@ -67,7 +67,7 @@ def detect_target(path: str, data: bytes) -> Target:
     if bits is None or endian is None:
         raise VdsoError.at(ImageLoc(path, 4), "bad ELF class or byte order")
     machine = int.from_bytes(data[18:20], endian)
-    if machine not in (20, 21):
+    if machine not in POWERPC_MACHINES:
         raise VdsoError.at(ImageLoc(path, 18), f"not a PowerPC image (e_machine {machine})")
     try:
         return target_for(bits, endian)
