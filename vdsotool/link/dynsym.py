@@ -36,13 +36,18 @@ def version_symbol(node: str) -> DynSymEntry:
 def build_dynsym(entries: list[DynSymEntry], dynstr_offset: dict[str, int], bits: int,
                  big_endian: bool) -> bytes:
     """Entries after the null symbol, in final order."""
-    e = ">" if big_endian else "<"
-    out = bytes(24 if bits == 64 else 16)
+    out = pack_symbol(bits, big_endian, 0, 0, 0, 0, 0)
     for s in entries:
         info = STB_GLOBAL << 4 | STT_TYPES[s.type]
-        name = dynstr_offset[s.name]
-        if bits == 64:
-            out += struct.pack(e + "IBBHQQ", name, info, 0, s.shndx, s.value, s.size)
-        else:
-            out += struct.pack(e + "IIIBBH", name, s.value, s.size, info, 0, s.shndx)
+        out += pack_symbol(bits, big_endian, dynstr_offset[s.name], s.value, s.size, info,
+                           s.shndx)
     return out
+
+
+def pack_symbol(bits: int, big_endian: bool, name: int, value: int, size: int, info: int,
+                shndx: int) -> bytes:
+    """One Elf32_Sym/Elf64_Sym (layouts above) with ``st_other`` 0; ``.symtab`` uses it too."""
+    e = ">" if big_endian else "<"
+    if bits == 64:
+        return struct.pack(e + "IBBHQQ", name, info, 0, shndx, value, size)
+    return struct.pack(e + "IIIBBH", name, value, size, info, 0, shndx)

@@ -26,13 +26,12 @@ symbols it makes local.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
 from vdsotool.link.dynstr import build_dynstr
+from vdsotool.link.dynsym import SHN_ABS, pack_symbol
 from vdsotool.link.hash import BFD_TABLE_SLOTS, bfd_string_hash
 
-SHN_ABS = 0xFFF1
 STT = {"notype": 0, "object": 1, "func": 2, "section": 3, "file": 4}
 STB = {"local": 0, "global": 1, "weak": 2}
 
@@ -76,8 +75,7 @@ def build_symtab(symbols: list[SymtabSymbol], section_index: dict[str, int], bit
     """(``.symtab`` bytes, ``.strtab`` bytes, index of the first non-local symbol)."""
     # section symbols are unnamed (st_name 0): tools show the section's name
     strtab, offsets = build_dynstr([s.name for s in symbols if s.type != "section"])
-    e = ">" if big_endian else "<"
-    entries = [_pack(e, bits, 0, 0, 0, 0, 0)]
+    entries = [pack_symbol(bits, big_endian, 0, 0, 0, 0, 0)]
     first_global = len(symbols) + 1
     for index, sym in enumerate(symbols, start=1):
         if sym.binding != "local" and first_global > index:
@@ -85,11 +83,5 @@ def build_symtab(symbols: list[SymtabSymbol], section_index: dict[str, int], bit
         info = (STB[sym.binding] << 4) | STT[sym.type]
         shndx = SHN_ABS if sym.section is None else section_index[sym.section]
         name = 0 if sym.type == "section" else offsets[sym.name]
-        entries.append(_pack(e, bits, name, sym.value, sym.size, info, shndx))
+        entries.append(pack_symbol(bits, big_endian, name, sym.value, sym.size, info, shndx))
     return b"".join(entries), strtab, first_global
-
-
-def _pack(e: str, bits: int, name: int, value: int, size: int, info: int, shndx: int) -> bytes:
-    if bits == 64:
-        return struct.pack(e + "IBBHQQ", name, info, 0, shndx, value, size)
-    return struct.pack(e + "IIIBBH", name, value, size, info, 0, shndx)
