@@ -24,11 +24,9 @@ from __future__ import annotations
 
 from vdsotool.errors import Diagnostic
 from vdsotool.inspect.elfread import DynSym, ElfImage
+from vdsotool.link.dynamic import DT_GNU_HASH, DT_HASH
 from vdsotool.link.gnu_hash import gnu_hash
 from vdsotool.link.hash import elf_hash
-
-DT_HASH = 4
-DT_GNU_HASH = 0x6FFFFEF5
 
 
 def check_hash_tables(img: ElfImage, exported: list[DynSym]) -> list[Diagnostic]:
