@@ -18,6 +18,8 @@ from typing import Optional
 import typer
 
 from vdsotool import __version__
+from vdsotool.cli_build import (DEFAULT_EMIT, DEFAULT_ENDIAN, DEFAULT_OUT, DEFAULT_PAGE_SIZE,
+                                EXIT_BAD_INPUT, parse_define)
 from vdsotool.errors import VdsoError
 
 app = typer.Typer(
@@ -28,9 +30,7 @@ app = typer.Typer(
     help="Build, check and inspect PowerPC vDSO images (ppc32, ppc64, ppc64le).",
 )
 
-EXIT_BAD_INPUT = 1
-EXIT_USAGE = 2
-EXIT_INTERNAL = 70
+EXIT_USAGE = 2  # typer's; bad input (1) and internal errors (70) are cli_build's
 
 
 def _version(value: bool) -> None:
@@ -109,11 +109,11 @@ def parse_defines(items: list[str]) -> dict[str, int]:
     """-D NAME=VALUE (VALUE defaults to 1), like GNU as --defsym."""
     out = {}
     for item in items:
-        name, _, value = item.partition("=")
         try:
-            out[name] = int(value or "1", 0)
+            name, value = parse_define(item)  # the rule the typer-free path applies too
         except ValueError:
             raise typer.BadParameter(f"'{item}' is not NAME=INTEGER", param_hint="-D") from None
+        out[name] = value
     return out
 
 
@@ -139,14 +139,14 @@ def emit_option(text: str, page_size: int) -> frozenset[str]:
 @app.command()
 def build(
     bits: int = typer.Option(..., "--bits", help="32 or 64."),
-    endian: str = typer.Option("big", "--endian", help="big or little."),
-    out: Path = typer.Option(Path("out"), "--out", help="Output directory."),
+    endian: str = typer.Option(DEFAULT_ENDIAN, "--endian", help="big or little."),
+    out: Path = typer.Option(Path(DEFAULT_OUT), "--out", help="Output directory."),
     src: Optional[Path] = typer.Option(None, "--src", help="Tree holding asm/ and linker_scripts/."),
     define: list[str] = typer.Option([], "-D", help="NAME=VALUE for the assembler (repeatable)."),
-    emit: str = typer.Option("all", "--emit", metavar="KINDS",
+    emit: str = typer.Option(DEFAULT_EMIT, "--emit", metavar="KINDS",
                              help="Kernel outputs to write beside the image: comma-separated "
                                   "c,offsets,patches,incbin, or all, or none."),
-    page_size: int = typer.Option(4096, "--page-size",
+    page_size: int = typer.Option(DEFAULT_PAGE_SIZE, "--page-size",
                                   help="Page size the C blob, wrapper and patch tables assume."),
     json_out: bool = typer.Option(False, "--json", help="Print a JSON summary to stdout."),
     no_cache: bool = typer.Option(False, "--no-cache",

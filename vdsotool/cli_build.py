@@ -42,8 +42,8 @@ if TYPE_CHECKING:
 EXIT_BAD_INPUT = 1
 EXIT_INTERNAL = 70
 
-# Defaults of the build command's options: the same as its typer declaration in cli.py
-# (tests/test_fastpath.py runs both paths on the same lines and compares the files).
+# Defaults of the build command's options, on both paths (the typer declaration in cli.py
+# reads them; tests/test_fastpath.py runs both paths on the same lines and compares files).
 DEFAULT_ENDIAN = "big"
 DEFAULT_OUT = "out"
 DEFAULT_EMIT = "all"
@@ -159,7 +159,7 @@ def _request(values: dict[str, str], defines: list[str], flags: set[str]) -> Bui
     try:
         target = target_for(int(bits), endian)
         kinds = parse_kinds(values.get("--emit", DEFAULT_EMIT))
-        parsed = dict(_define(item) for item in defines)
+        parsed = dict(parse_define(item) for item in defines)
     except ValueError:
         return None
     from pathlib import Path
@@ -169,8 +169,9 @@ def _request(values: dict[str, str], defines: list[str], flags: set[str]) -> Bui
                         parsed, kinds, int(page_size), "--json" in flags, "--no-cache" in flags)
 
 
-def _define(item: str) -> tuple[str, int]:
-    """-D NAME=VALUE as the typer command reads it (cli.parse_defines); ValueError if bad."""
+def parse_define(item: str) -> tuple[str, int]:
+    """-D NAME=VALUE (VALUE defaults to 1) of ``vdsotool build``, on both paths
+    (cli.parse_defines turns the ValueError into a usage error)."""
     name, _, value = item.partition("=")
     return name, int(value or "1", 0)
 
