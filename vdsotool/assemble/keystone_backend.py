@@ -35,7 +35,7 @@ class _PersistentTables:
         self.directory = directory / f"v{FORMAT}" / "encodings"
         self.keystone = keystone_identity()
         self.tables: dict[str, dict[str, bytes]] = {}
-        self.dirty: set[str] = set()
+        self.dirty: dict[str, Target] = {}  # the targets whose tables gained entries
 
     def path(self, target: Target) -> Path:
         return self.directory / f"{target.name}-{self.keystone}.tsv"
@@ -50,14 +50,13 @@ class _PersistentTables:
 
     def add(self, target: Target, text: str, encoding: bytes) -> None:
         self.table(target)[text] = encoding
-        self.dirty.add(target.name)
+        self.dirty[target.name] = target
 
-    def flush(self, targets: dict[str, Target]) -> None:
+    def flush(self) -> None:
         """Write the tables that gained entries, merged with what other builds stored since."""
         from vdsotool.util.cache import write_entry
 
-        for name in sorted(self.dirty):
-            target = targets[name]
+        for name, target in sorted(self.dirty.items()):
             path, header = self.path(target), self.header(target)
             merged = load_table(path, header) | self.tables[name]
             write_entry(path, format_table(header, merged))
@@ -67,7 +66,6 @@ class _PersistentTables:
 _TEXT = re.compile(r"[\x20-\x7e]+")  # what may be stored: one line, no tab, no surprises
 _ENTRY = re.compile(r"([\x20-\x7e]+)\t([0-9a-f]{8})")
 _persistent: _PersistentTables | None = None
-_targets_seen: dict[str, Target] = {}
 
 
 def load_table(path: Path, header: str) -> dict[str, bytes]:
@@ -113,7 +111,7 @@ class encoding_cache:
     def __exit__(self, *exc) -> None:
         global _persistent
         if _persistent is not None:
-            _persistent.flush(_targets_seen)
+            _persistent.flush()
         _persistent = self.outer
 
 
@@ -148,7 +146,6 @@ def _encode_persistent(target: Target, text: str) -> bytes | str:
         return known
     result = _encode_uncached(target, text)
     if isinstance(result, bytes):
-        _targets_seen[target.name] = target
         _persistent.add(target, text, result)
     return result
 
