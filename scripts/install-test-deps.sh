@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Install the real oracles the tests use (Debian cross binutils/gcc for powerpc, powerpc64,
-# powerpc64le, qemu-user, elfutils) when they are missing and we can (root + apt-get).
+# powerpc64le, the host gcc, qemu-user, elfutils) when they are missing and we can (root + apt-get).
 # Without them the tests that need them skip, except under CI=true, where they fail.
 set -u
 pkgs=(binutils-powerpc-linux-gnu binutils-powerpc64-linux-gnu binutils-powerpc64le-linux-gnu
       gcc-powerpc-linux-gnu gcc-powerpc64-linux-gnu gcc-powerpc64le-linux-gnu
-      qemu-user elfutils)
+      gcc qemu-user elfutils)  # gcc: the host compiler, for the natively run C-blob checks
 tools=(powerpc-linux-gnu-as powerpc64-linux-gnu-ld powerpc64le-linux-gnu-gcc
-       powerpc-linux-gnu-gcc powerpc64-linux-gnu-gcc qemu-ppc qemu-ppc64 qemu-ppc64le eu-readelf)
+       powerpc-linux-gnu-gcc powerpc64-linux-gnu-gcc qemu-ppc qemu-ppc64 qemu-ppc64le eu-readelf gcc)
 missing=0
 for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing=1; done
 [ "$missing" = 0 ] && exit 0
