@@ -133,6 +133,12 @@ def _vregs32() -> int:
 
 def layouts_for(target: Target) -> tuple[SigFrameLayout, ...]:
     """The frames whose trampolines the image for ``target`` carries, in source order."""
-    if target.bits == 32:
+    return layouts_of(target.bits, target.little)
+
+
+def layouts_of(bits: int, little: bool) -> tuple[SigFrameLayout, ...]:
+    """The frames a kernel of that word size (32 or 64) and byte order pushes, in source
+    order (for an image read from a file, whose target is known only by its ELF class)."""
+    if bits == 32:
         return (sigreturn32(), rt_sigreturn32())
-    return (rt_sigreturn64(target.little),)
+    return (rt_sigreturn64(little),)

@@ -250,8 +250,6 @@ def _notes_of(image, cie, rec, bounds) -> dict[int, str]:
     cfa = next((d for d in [*cie.instrs, *rec.instrs]
                 if isinstance(d.instr, M.DefCfaExpression)), None)
     frame = N.frame_for(N.cfa_pointer(image, cfa, bounds), image.word, image.little)
-    if frame is None:
-        return {}
     notes = {}
     for d in rec.instrs:
         if d.expr or isinstance(d.instr, (M.DefCfaExpression, M.Expression, M.ValExpression)):

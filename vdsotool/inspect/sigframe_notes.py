@@ -83,15 +83,8 @@ class Frame:
     ptregs: int
 
 
-def candidate_layouts(word: int, little: bool) -> list[S.SigFrameLayout]:
-    every = [S.sigreturn32(), S.rt_sigreturn32(), S.rt_sigreturn64(little)]
-    return [lay for lay in every if lay.regsize == word]
-
-
-def frame_for(ptregs: int | None, word: int, little: bool) -> Frame | None:
-    layouts = candidate_layouts(word, little)
-    if not layouts:
-        return None
+def frame_for(ptregs: int | None, word: int, little: bool) -> Frame:
+    layouts = S.layouts_of(word * 8, little)
     for lay in layouts:
         if lay.ptregs == ptregs:
             return Frame(word, little, lay, True, ptregs)
@@ -382,9 +375,9 @@ def summary(img: Image, cie, fde, at: int, where: str, bounds) -> dict | None:
     img = img.for_record()
     cfa, regs = rules_at(cie, fde, at)
     ptr = cfa_pointer(img, cfa, bounds)
-    frame = frame_for(ptr, img.word, img.little) if ptr is not None else None
-    if frame is None:
+    if ptr is None:
         return None
+    frame = frame_for(ptr, img.word, img.little)
     try:
         cfa_meaning = meaning_of(evaluate_rule(img, cfa, bounds), frame, is_value=True)
     except Unplaceable:  # the budget ran out in between
