@@ -51,10 +51,9 @@ def kernel_outputs(image: bytes, dbg: bytes | None, target: Target, out_dir: Pat
     image_path, dbg_path = str(out_dir / f"{stem}.so"), str(out_dir / f"{stem}.so.dbg")
     outputs: dict[Path, bytes] = {}
     if "c" in kinds:
-        outputs[out_dir / f"{stem}-blob.h"] = blob.blob_header(image, target, page_size,
-                                                               image_path).encode()
-        outputs[out_dir / f"{stem}-blob.c"] = blob.blob_source(image, target, page_size,
-                                                               image_path).encode()
+        header, source = blob.blob_files(image, target, page_size, image_path)
+        outputs[out_dir / f"{stem}-blob.h"] = header.encode()
+        outputs[out_dir / f"{stem}-blob.c"] = source.encode()
     if "offsets" in kinds:
         if dbg is None:
             raise VdsoError.at(None, f"the offsets header needs {stem}.so.dbg (the debug "

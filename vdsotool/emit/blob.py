@@ -121,19 +121,18 @@ def _values(image: bytes, target: Target, page_size: int, path: str) -> dict:
             "datapage_sym": f"{datapage:#x}" if datapage >= 0 else "-1"}
 
 
-def blob_header(image: bytes, target: Target, page_size: int = 4096,
-                path: str = "<image>") -> str:
+def blob_files(image: bytes, target: Target, page_size: int = 4096,
+               path: str = "<image>") -> tuple[str, str]:
+    """The text of ``<stem>-blob.h`` and of ``<stem>-blob.c``, from one reading of the
+    image (symbols and patch tables)."""
     from vdsotool.abi import datapage
 
     values = _values(image, target, page_size, path)
-    return _render("blob.h.j2", values | {"datapage_header": datapage.c_header().rstrip("\n")})
-
-
-def blob_source(image: bytes, target: Target, page_size: int = 4096,
-                path: str = "<image>") -> str:
-    values = _values(image, target, page_size, path)
+    header = _render("blob.h.j2",
+                     values | {"datapage_header": datapage.c_header().rstrip("\n")})
     padded = image + bytes(values["pages"] * page_size - len(image))
-    return _render("blob.c.j2", values | {"byte_lines": _byte_lines(padded)})
+    source = _render("blob.c.j2", values | {"byte_lines": _byte_lines(padded)})
+    return header, source
 
 
 def incbin_wrapper(target: Target, page_size: int = 4096) -> str:
