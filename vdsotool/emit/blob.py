@@ -25,9 +25,10 @@ from functools import lru_cache
 from pathlib import Path
 
 from vdsotool.abi.targets import Target
-from vdsotool.emit.elfsyms import SHN_ABS, open_image, read_symbols
+from vdsotool.emit.elfsyms import SHN_ABS, read_symbols
 from vdsotool.emit.patches import CpuPatchTable, image_pages, patch_tables
 from vdsotool.errors import VdsoError
+from vdsotool.inspect.elfread import read_elf
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 BYTES_PER_LINE = 10
@@ -47,7 +48,7 @@ def c_prefix(target: Target) -> str:
 def exported_symbols(image: bytes, path: str = "<image>") -> list[ExportedSymbol]:
     """Every defined, named ``.dynsym`` entry but the version node's ABS symbol, in
     ``.dynsym`` order; names that are not C identifiers cannot be emitted and are refused."""
-    dynsym = read_symbols(open_image(image, path))
+    dynsym = read_symbols(read_elf(image, path))
     out = []
     for e in dynsym.entries:
         if not e.name or not e.defined or e.fields["st_shndx"] == SHN_ABS:

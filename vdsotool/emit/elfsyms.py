@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from vdsotool.errors import VdsoError
-from vdsotool.inspect.elfread import ElfImage, read_elf
+from vdsotool.inspect.elfread import ElfImage
 
 SHN_UNDEF = 0
 SHN_ABS = 0xFFF1
@@ -81,10 +81,6 @@ class SymbolTable:
             raise VdsoError.at(self.elf.loc(self.strings_offset + st_name),
                                "symbol name runs past the end of its string table")
         return self.elf.data[self.strings_offset + st_name:end].decode("latin-1")
-
-
-def open_image(image: bytes, path: str) -> ElfImage:
-    return read_elf(image, path)
 
 
 def read_symbols(elf: ElfImage, section: str = ".dynsym",

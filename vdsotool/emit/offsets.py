@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import re
 
-from vdsotool.emit.elfsyms import STT_FILE, STT_SECTION, open_image, read_symbols
+from vdsotool.emit.elfsyms import STT_FILE, STT_SECTION, read_symbols
+from vdsotool.inspect.elfread import read_elf
 
 _VDSO_NAME = re.compile(r"VDSO_([A-Za-z0-9_]*)")
 
@@ -31,7 +32,7 @@ def _nm_value(value: int, bits: int) -> str:
 
 def offsets_lines(dbg: bytes, path: str = "<dbg>") -> list[str]:
     """The ``#define`` lines, sorted, from the debug image's ``.symtab``."""
-    elf = open_image(dbg, path)
+    elf = read_elf(dbg, path)
     symtab = read_symbols(elf, ".symtab", ".strtab")
     lines = []
     for entry in symtab.entries[1:]:

@@ -39,8 +39,9 @@ from dataclasses import dataclass, field
 
 from vdsotool.abi.cpus import CPUS, PATCHES, Cpu, Patch, cpus_for, feature_list
 from vdsotool.abi.targets import target_for
-from vdsotool.emit.elfsyms import SymbolTable, open_image, read_symbols
+from vdsotool.emit.elfsyms import SymbolTable, read_symbols
 from vdsotool.errors import VdsoError
+from vdsotool.inspect.elfread import read_elf
 
 FORMAT_VERSION = 1
 KERNEL_MAX_SYMNAME = 64  # the kernel copies names into a 64-byte buffer (63 chars + NUL)
@@ -131,13 +132,13 @@ def _table(dynsym: SymbolTable, cpu: Cpu, patches: tuple[Patch, ...]) -> CpuPatc
 def table_for(image: bytes, cpu: Cpu, path: str = "<image>",
               patches: tuple[Patch, ...] = PATCHES) -> CpuPatchTable:
     """What ``cpu``'s kernel changes in ``image`` (any CPU, even one that would not map it)."""
-    return _table(read_symbols(open_image(image, path)), cpu, patches)
+    return _table(read_symbols(read_elf(image, path)), cpu, patches)
 
 
 def patch_tables(image: bytes, path: str = "<image>") -> list[CpuPatchTable]:
     """The table of every CPU in :data:`CPUS` whose kernel maps this image, in table order.
     This is the entry point ``vdsotool dump --patches`` shows."""
-    elf = open_image(image, path)
+    elf = read_elf(image, path)
     dynsym = read_symbols(elf)
     return [_table(dynsym, cpu, PATCHES) for cpu in cpus_for(elf.bits, elf.little)]
 
@@ -158,7 +159,7 @@ def datapage_fixup(image: bytes, page_size: int = 4096,
     """The store of the data-page distance into ``__kernel_datapage_offset`` (None when the
     image has no such symbol, as modern ones do not)."""
     check_page_size(page_size)
-    elf = open_image(image, path)
+    elf = read_elf(image, path)
     dynsym = read_symbols(elf)
     entry = next((e for e in dynsym.entries if e.name == DATAPAGE_SYMBOL and e.defined), None)
     if entry is None:
@@ -184,7 +185,7 @@ def apply_changes(image: bytes, changes: list[FieldChange] | tuple[FieldChange, 
 def patched_image(image: bytes, cpu: Cpu, page_size: int = 4096,
                   path: str = "<image>") -> bytes:
     """The image as ``cpu``'s kernel maps it: its symbol patches and the data-page word."""
-    elf = open_image(image, path)
+    elf = read_elf(image, path)
     if not cpu.maps(elf.bits, elf.little):
         kind = f"{elf.bits}-bit {'little' if elf.little else 'big'}-endian"
         raise VdsoError.at(elf.loc(0), f"a {cpu.name} kernel does not map a {kind} image")
@@ -197,7 +198,7 @@ def patched_image(image: bytes, cpu: Cpu, page_size: int = 4096,
 
 def patches_document(image: bytes, stem: str, page_size: int = 4096,
                      path: str = "<image>") -> dict:
-    elf = open_image(image, path)
+    elf = read_elf(image, path)
     fix = datapage_fixup(image, page_size, path)
     return {
         "format_version": FORMAT_VERSION,
