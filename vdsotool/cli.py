@@ -76,10 +76,12 @@ def asm(
     bits: int = typer.Option(64, "--bits", help="32 or 64."),
     endian: str = typer.Option("big", "--endian", help="big or little."),
     include: list[Path] = typer.Option([], "-I", help="Include directory (repeatable)."),
-    define: list[str] = typer.Option([], "-D", help="NAME=VALUE, like GNU as --defsym."),
+    define: list[str] = typer.Option([], "-D", help="NAME[=VALUE], like GNU as --defsym "
+                                                     "(VALUE defaults to 1; repeatable)."),
     json_out: bool = typer.Option(False, "--json", help="Print the objects as JSON."),
 ) -> None:
-    """Assemble sources and print a listing (section, offset, bytes, source) or JSON."""
+    """Assemble sources and print a listing (section, offset, bytes, source line), the
+    relocations and CFI frames, or JSON."""
     target = target_option(bits, endian)
     from vdsotool.assemble.cli import run_asm
 
@@ -141,14 +143,19 @@ def build(
     bits: int = typer.Option(..., "--bits", help="32 or 64."),
     endian: str = typer.Option(DEFAULT_ENDIAN, "--endian", help="big or little."),
     out: Path = typer.Option(Path(DEFAULT_OUT), "--out", help="Output directory."),
-    src: Optional[Path] = typer.Option(None, "--src", help="Tree holding asm/ and linker_scripts/."),
-    define: list[str] = typer.Option([], "-D", help="NAME=VALUE for the assembler (repeatable)."),
+    src: Optional[Path] = typer.Option(None, "--src",
+                                       help="Tree holding asm/ and linker_scripts/ (default: the "
+                                            "current directory, else vdsotool's own checkout)."),
+    define: list[str] = typer.Option([], "-D", help="NAME[=VALUE] for the assembler "
+                                                     "(VALUE defaults to 1; repeatable)."),
     emit: str = typer.Option(DEFAULT_EMIT, "--emit", metavar="KINDS",
                              help="Kernel outputs to write beside the image: comma-separated "
                                   "c,offsets,patches,incbin, or all, or none."),
     page_size: int = typer.Option(DEFAULT_PAGE_SIZE, "--page-size",
                                   help="Page size the C blob, wrapper and patch tables assume."),
-    json_out: bool = typer.Option(False, "--json", help="Print a JSON summary to stdout."),
+    json_out: bool = typer.Option(False, "--json",
+                                  help="Print a JSON summary (target, files whose content "
+                                       "changed) to stdout instead of progress lines."),
     no_cache: bool = typer.Option(False, "--no-cache",
                                   help="Neither use nor fill the encoding and build caches "
                                        "(also: VDSOTOOL_NO_CACHE=1)."),
