@@ -1,0 +1,2 @@
+"""Services of the build: atomic output writes (atomic.py), the encoding cache and build
+records (cache.py)."""
