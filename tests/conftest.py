@@ -76,6 +76,14 @@ def check_golden(name: str, actual: str | bytes) -> None:
     assert actual == expected, f"output differs from {path.relative_to(ROOT)} (BLESS=1 to update)"
 
 
+def copy_sources(dest: Path) -> Path:
+    """A private copy of the vDSO sources (``asm/``, ``linker_scripts/``) at ``dest``, for
+    tests that edit them or build from another directory; returns ``dest``."""
+    for part in ("asm", "linker_scripts"):
+        shutil.copytree(ROOT / part, dest / part)
+    return dest
+
+
 def run_cli(*args: str, cwd: str | Path | None = None, input: str | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess:
     """Run ``vdsotool`` as a user would (a fresh process), capturing text output."""

@@ -18,7 +18,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, imported_modules, run_vdsotool
+from conftest import ROOT, copy_sources, imported_modules, run_vdsotool
 
 from vdsotool.abi.generated import asm_includes
 from vdsotool.abi.targets import TARGETS
@@ -67,10 +67,7 @@ def reference(tree: Path, tmp: Path, *extra: str, target: str = "ppc64") -> dict
 @pytest.fixture
 def tree(tmp_path) -> Path:
     """A private copy of the vDSO sources and linker scripts."""
-    root = tmp_path / "tree"
-    for part in ("asm", "linker_scripts"):
-        shutil.copytree(ROOT / part, root / part)
-    return root
+    return copy_sources(tmp_path / "tree")
 
 
 def encoding_tables(cache: Path) -> list[Path]:

@@ -11,10 +11,9 @@ with the offset inside it) or the section header table — so a failure says whe
 from __future__ import annotations
 
 import io
-import shutil
 
 import pytest
-from conftest import ROOT, need_tool, run_cli
+from conftest import copy_sources, need_tool, run_cli
 from gnu import built_image
 
 from vdsotool.abi.targets import TARGETS
@@ -99,9 +98,7 @@ def test_first_difference_names_the_section():
 def test_cli_build_from_another_directory_writes_gnu_bytes(bits, endian, name, tmp_path):
     """End to end as a user runs it, from a copy of the sources in another directory."""
     target = TARGETS[name]
-    src = tmp_path / "src"
-    for part in ("asm", "linker_scripts"):
-        shutil.copytree(ROOT / part, src / part)
+    src = copy_sources(tmp_path / "src")
     res = run_cli("build", "--bits", bits, "--endian", endian, "--src", src,
                   "--out", tmp_path / "out", cwd=tmp_path)
     assert res.returncode == 0, res.stderr

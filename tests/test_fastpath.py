@@ -12,12 +12,11 @@ tests/test_cache.py).
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, imported_modules, run_vdsotool
+from conftest import copy_sources, imported_modules, run_vdsotool
 
 
 def vdsotool(args: list[str], cwd: Path, fast: bool, cache: Path | None = None,
@@ -37,10 +36,7 @@ def files(directory: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def tree(tmp_path) -> Path:
-    root = tmp_path / "tree"
-    for part in ("asm", "linker_scripts"):
-        shutil.copytree(ROOT / part, root / part)
-    return root
+    return copy_sources(tmp_path / "tree")
 
 
 def both_paths(args: list[str], tmp_path: Path, tree: Path):

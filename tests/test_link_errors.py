@@ -5,10 +5,9 @@ and leaves the previous build's outputs exactly as they were (no partial or temp
 from __future__ import annotations
 
 import re
-import shutil
 
 import pytest
-from conftest import ROOT, run_cli
+from conftest import copy_sources, run_cli
 
 BAD_LINES = """
 \t.text
@@ -23,9 +22,7 @@ __kernel_sync_dicache:
 def tree(tmp_path_factory):
     """A copy of the sources, built once successfully into ``out``, then broken."""
     root = tmp_path_factory.mktemp("linkerr")
-    src = root / "src"
-    for part in ("asm", "linker_scripts"):
-        shutil.copytree(ROOT / part, src / part)
+    src = copy_sources(root / "src")
     out = root / "out"
     ok = run_cli("build", "--bits", "64", "--src", src, "--out", out)
     assert ok.returncode == 0, ok.stderr

@@ -5,7 +5,7 @@ layout — the result must be byte-identical to GNU ld's file."""
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, need_tool
+from conftest import ROOT, copy_sources, need_tool
 from gnu import built_image
 
 from vdsotool.abi.targets import TARGETS
@@ -52,7 +52,6 @@ def test_kernel_style_32bit_script_keeping_the_got_matches_gnu_ld(tmp_path):
     makes its 16-byte blrl GOT header (and ``_GLOBAL_OFFSET_TABLE_`` in the debug twin), and
     so must we: same modified script, same bytes."""
     import re
-    import shutil
     import subprocess
 
     from gnu import built_image, image_sources
@@ -60,9 +59,7 @@ def test_kernel_style_32bit_script_keeping_the_got_matches_gnu_ld(tmp_path):
     from vdsotool.abi.targets import PPC32
     from vdsotool.pipeline import build_outputs
 
-    src = tmp_path / "src"
-    for part in ("asm", "linker_scripts"):
-        shutil.copytree(ROOT / part, src / part)
+    src = copy_sources(tmp_path / "src")
     script = src / "linker_scripts" / PPC32.linker_script
     text, count = re.subn(r"/DISCARD/\s*:\s*\{\s*\*\(\.got\.plt\)\s*\*\(\.got\)\s*\}",
                           KERNEL_STYLE_GOT, script.read_text())

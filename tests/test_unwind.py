@@ -20,7 +20,7 @@ import dataclasses
 
 import pytest
 
-from conftest import need_tool
+from conftest import copy_sources, need_tool
 from gnu import BUILDERS, built_image
 from unwind.harness import TRAMPOLINES, image_facts, run_harness
 from vdsotool.abi import sigframes as S
@@ -101,13 +101,10 @@ def image_without_trampoline_cfi(target: Target, tmp_path) -> bytes:
     """vdsotool's build of ``target`` from a copy of the sources whose trampolines carry no
     CFI at all (every .cfi_ line and the generated macro removed from sigtramp*.S)."""
     import re
-    import shutil
 
-    from vdsotool.pipeline import build_image, find_source_root
+    from vdsotool.pipeline import build_image
 
-    root = find_source_root(None)
-    for part in ("asm", "linker_scripts"):
-        shutil.copytree(root / part, tmp_path / part)
+    copy_sources(tmp_path)
     for src in (tmp_path / "asm").glob("sigtramp*.S"):
         lines = src.read_text().splitlines(keepends=True)
         src.write_text("".join(l for l in lines if not re.search(r"\.cfi_|VDSO_SIGFRAME_CFI", l)))
