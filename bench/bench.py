@@ -89,10 +89,10 @@ def offsets_pipeline(target: Target, dbg: Path, header: Path) -> str:
     """The kernel's offsets-header pipeline (reference §8) as a shell line: ``nm`` of the
     debug image; a run of leading zeros becomes one ``0``; ``<hex> <type> VDSO_<name>`` lines
     become ``#define vdsoNN_offset_<name>\\t0x<hex>``; sorted bytewise."""
-    prefix = f"vdso{target.bits}_offset_"
-    sed = ("s/^00*/0/", rf"s/^\([0-9a-fA-F]*\) . VDSO_\([a-zA-Z0-9_]*\)$/#define {prefix}\2\t0x\1/p")
+    from gnu import kernel_offsets_sed  # the same program the tests run
+
     return (f"{shlex.quote(target.gnu_tool('nm'))} {shlex.quote(str(dbg))} | "
-            f"LC_ALL=C sed -n -e {shlex.quote(sed[0])} -e {shlex.quote(sed[1])} | "
+            f"LC_ALL=C sed -n -e {shlex.quote(kernel_offsets_sed(target))} | "
             f"LC_ALL=C sort > {shlex.quote(str(header))}")
 
 

@@ -85,6 +85,16 @@ def gnu_build(target: Target, workdir: str | Path, defines: dict[str, int] | Non
 
 # --- images shared by the execution tests --------------------------------------------------
 
+def kernel_offsets_sed(target: Target) -> str:
+    """The sed program of the kernel's gen_vdsoNN_offsets.sh, written from the reference's
+    description of it (§8): a leading run of zeros becomes one ``0``, and each
+    ``<hex> <type letter> VDSO_<name>`` line of nm prints as
+    ``#define vdsoNN_offset_<name>`` TAB ``0x<hex>``. The kernel runs
+    ``$(NM) vdsoNN.so.dbg | sed -n -e PROGRAM | LC_ALL=C sort``."""
+    return (r"s/^00*/0/;"
+            rf"s/^\([0-9a-fA-F]*\) . VDSO_\([a-zA-Z0-9_]*\)$/#define vdso{target.bits}_offset_\2\t0x\1/p")
+
+
 BUILDERS = ("gnu", "vdsotool")
 _IMAGE_CACHE: dict[tuple[str, str, bool], Path] = {}
 

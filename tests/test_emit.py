@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from conftest import check_golden, need_tool, run_cli
 from emit.support import real_image  # vdsotool's own build, once per process
-from gnu import built_image
+from gnu import built_image, kernel_offsets_sed
 
 from vdsotool.abi.cpus import COHERENT_ICACHE, Cpu, Patch, cpu_named
 from vdsotool.abi.targets import TARGETS, Target
@@ -80,8 +80,7 @@ def kernel_offsets_pipeline(target: Target, dbg_path: Path) -> bytes:
     """``$(NM) vdsoNN.so.dbg | gen_vdsoNN_offsets.sh | LC_ALL=C sort``, with a sed program
     written from the reference's description of the script (§8)."""
     nm = need_tool(target.gnu_tool("nm"))
-    script = (r"s/^00*/0/;"
-              rf"s/^\([0-9a-fA-F]*\) . VDSO_\([a-zA-Z0-9_]*\)$/#define vdso{target.bits}_offset_\2\t0x\1/p")
+    script = kernel_offsets_sed(target)
     listing = subprocess.run([nm, str(dbg_path)], capture_output=True, check=True).stdout
     lines = subprocess.run(["sed", "-n", "-e", script], input=listing, capture_output=True,
                            check=True).stdout
