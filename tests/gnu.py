@@ -83,8 +83,6 @@ def gnu_build(target: Target, workdir: str | Path, defines: dict[str, int] | Non
     return workdir / f"{target.image}.so"
 
 
-# --- images shared by the execution tests --------------------------------------------------
-
 def kernel_offsets_sed(target: Target) -> str:
     """The sed program of the kernel's gen_vdsoNN_offsets.sh, written from the reference's
     description of it (§8): a leading run of zeros becomes one ``0``, and each
@@ -94,6 +92,8 @@ def kernel_offsets_sed(target: Target) -> str:
     return (r"s/^00*/0/;"
             rf"s/^\([0-9a-fA-F]*\) . VDSO_\([a-zA-Z0-9_]*\)$/#define vdso{target.bits}_offset_\2\t0x\1/p")
 
+
+# --- images shared by the execution tests --------------------------------------------------
 
 BUILDERS = ("gnu", "vdsotool")
 _IMAGE_CACHE: dict[tuple[str, str, bool], Path] = {}
