@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import need_tool
-from gnu import gnu_build
+from gnu import built_image, gnu_build
 
 from vdsotool.abi.targets import TARGETS
 from vdsotool.verify.run import exports
@@ -22,10 +22,9 @@ def elf(path):
 
 
 @pytest.fixture(scope="module", params=list(TARGETS))
-def built(request, tmp_path_factory):
+def built(request):
     target = TARGETS[request.param]
-    path = gnu_build(target, tmp_path_factory.mktemp(target.name), need_tool=need_tool)
-    return target, path
+    return target, built_image("gnu", target, False, need_tool)
 
 
 def test_program_headers(built):
