@@ -54,11 +54,10 @@ def _readelf(target, args, path):
 
 
 @pytest.fixture(scope="session")
-def gnu_images(tmp_path_factory):
-    from gnu import gnu_build
+def gnu_images():
+    from gnu import built_image  # GNU's shipped images, built once per process
 
-    return {t.name: gnu_build(t, tmp_path_factory.mktemp(t.name), need_tool=need_tool)
-            for t in TARGETS}
+    return {t.name: built_image("gnu", t, False, need_tool) for t in TARGETS}
 
 
 @pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)

@@ -26,12 +26,12 @@ STRICT = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-pedantic"]
 
 @functools.lru_cache(maxsize=None)
 def real_image(name: str) -> tuple[bytes, bytes]:
-    """vdsotool's own build of the shipped image and its debug twin (once per process)."""
-    from vdsotool import pipeline
+    """vdsotool's own build of the shipped image and its debug twin (the per-process build
+    of tests/gnu.py, which the other tests share)."""
+    from gnu import built_image
 
-    target = TARGETS[name]
-    outputs = pipeline.build_outputs(target, pipeline.find_source_root(), Path("."), None)
-    return outputs[Path(f"{target.image}.so")], outputs[Path(f"{target.image}.so.dbg")]
+    image = built_image("vdsotool", TARGETS[name], False, None)
+    return image.read_bytes(), image.with_name(image.name + ".dbg").read_bytes()
 
 
 @functools.lru_cache(maxsize=None)
