@@ -125,35 +125,32 @@ def build_outputs(target: Target, root: Path, out_dir: Path, defines: dict[str, 
     script_path = root / "linker_scripts" / target.linker_script
     note_input(script_path)
     script = read_script(str(script_path))
-    image_path = out_dir / f"{target.image}.so"
-    log(f"  {tag}L {image_path}")
+    log(f"  {tag}L {image_path(out_dir, target)}")
     image, dbg = link(objects, script, target, debug=True)
-    defects = check_bytes(image, str(image_path))
+    defects = check_bytes(image, str(image_path(out_dir, target)))
     if defects:
         raise VdsoError(defects)
-    outputs = {image_path: image, debug_path(out_dir, target): dbg}
+    outputs = {image_path(out_dir, target): image, debug_path(out_dir, target): dbg}
     if emit:
-        outputs |= _kernel_outputs(image, dbg, target, out_dir, page_size, emit)
+        from vdsotool.emit import kernel_outputs
+
+        outputs |= kernel_outputs(image, dbg, target, out_dir, page_size, emit)
     return outputs
+
+
+def image_path(out_dir: Path, target: Target) -> Path:
+    return out_dir / f"{target.image}.so"
 
 
 def debug_path(out_dir: Path, target: Target) -> Path:
     return out_dir / f"{target.image}.so.dbg"
 
 
-def _kernel_outputs(image: bytes, dbg: bytes, target: Target, out_dir: Path, page_size: int,
-                    kinds: frozenset[str]) -> dict[Path, bytes]:
-    from vdsotool.emit import kernel_outputs
-
-    return kernel_outputs(image, dbg, target, out_dir, page_size, frozenset(kinds))
-
-
 def build_image(target: Target, src: str | Path | None = None,
                 defines: dict[str, int] | None = None) -> bytes:
     """The shipped image of ``target`` built from ``src`` (default: this checkout), in memory."""
     root = find_source_root(src)
-    outputs = build_outputs(target, root, Path("."), defines)
-    return outputs[Path(".") / f"{target.image}.so"]
+    return build_outputs(target, root, Path("."), defines)[image_path(Path("."), target)]
 
 
 def build_debug_image(target: Target, src: str | Path | None = None,
