@@ -1,12 +1,13 @@
 """bench/breakdown.py keeps working: one round, every piece of the cold build measured.
 
 Nothing is timed against a limit (docs/performance.md is where the numbers are read); this
-checks that each piece is measured at all and that the pieces are parts of the whole.
+checks that each piece is measured at all.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 
@@ -18,8 +19,10 @@ def test_one_round_of_the_breakdown():
                           "--json"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     ms = json.loads(res.stdout)
-    for piece in ("start", "imports", "dataclasses", "keystone", "includes", "assemble", "link",
-                  "check", "offsets", "cold"):
-        assert ms[piece] > 0, piece
-    assert ms["dataclasses"] < ms["imports"]
-    assert ms["start"] + ms["assemble"] < ms["cold"]
+    pieces = ("start", "imports", "dataclasses", "keystone", "includes", "assemble", "link",
+              "check", "offsets", "cold")
+    # Only that every piece was measured: some pieces are differences of two timings, which a
+    # busy machine can make negative, and the suite never judges timings (make bench does).
+    assert set(pieces) <= set(ms), sorted(set(pieces) - set(ms))
+    assert all(isinstance(ms[p], (int, float)) and math.isfinite(ms[p]) for p in pieces), ms
+    assert ms["cold"] > 0, "a whole cold build took some time"
