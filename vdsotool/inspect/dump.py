@@ -9,6 +9,8 @@ Parts that cannot be decoded are reported in the ``problems`` list and the rest 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from vdsotool.abi.targets import POWERPC_MACHINES
 from vdsotool.cfi import dwarf as D
 from vdsotool.cfi import model as M
@@ -181,6 +183,7 @@ def _version_names(img) -> dict[int, str]:
     return names
 
 
+@lru_cache(maxsize=1)  # per image: --all asks again for the disassembly's CFI column
 def _cfi(img) -> dict:
     from vdsotool.abi.dwarf_regs import column_name
     from vdsotool.cfi.decode import Cie, decode_eh_frame

@@ -58,7 +58,7 @@ class DynSym:
     shndx: int
 
 
-@dataclass
+@dataclass(eq=False)  # one image is one object (hashable by identity: dump memoises per image)
 class ElfImage:
     path: str
     data: bytes
