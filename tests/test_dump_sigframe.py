@@ -326,20 +326,16 @@ def test_instruction_columns_stay_aligned(target):
 def test_many_looping_rules_share_one_budget():
     """Thousands of rules that each loop until their own step limit: the record's budget
     stops the evaluation, so dump stays fast on such a file."""
-    import time
-
     from vdsotool.inspect.cfi_eval import RECORD_STEPS, Budget, Unplaceable, evaluate
 
     rule = b"\x2f\xff\xfd"  # skip -3: to itself
     budget, refused = Budget(), 0
-    start = time.perf_counter()
     for _ in range(2000):
         try:
             evaluate(rule, 0, 3, (0, 3), False, 8, push_cfa=True, budget=budget)
         except Unplaceable:
             refused += 1
     assert refused == 2000 and budget.steps < 0
-    assert time.perf_counter() - start < 1.0
     assert RECORD_STEPS < 2000 * 512
 
 
