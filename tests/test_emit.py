@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import check_golden, need_tool, run_cli
-from emit.support import real_image  # vdsotool's own build, once per process
+from emit.support import dynsym_of, real_image  # real_image: vdsotool's build, once per process
 from gnu import built_image, kernel_offsets_sed
 
 from vdsotool.abi.cpus import COHERENT_ICACHE, Cpu, Patch, cpu_named
@@ -30,14 +30,6 @@ from vdsotool.emit.patches import (apply_changes, datapage_fixup, patch_tables,
 from vdsotool.errors import ImageLoc, VdsoError
 
 TARGET_NAMES = list(TARGETS)
-
-
-def dynsym_of(image: bytes) -> dict[str, object]:
-    """name -> pyelftools symbol of .dynsym (the independent reader)."""
-    from elftools.elf.elffile import ELFFile
-
-    elf = ELFFile(io.BytesIO(image))
-    return {s.name: s for s in elf.get_section_by_name(".dynsym").iter_symbols() if s.name}
 
 
 def dynsym_range(image: bytes) -> range:

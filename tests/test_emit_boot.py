@@ -16,12 +16,12 @@ table's feature bits (``vdsotool/abi/cpus.py``), not from the patch tables under
 from __future__ import annotations
 
 import functools
-import io
 from pathlib import Path
 
 import pytest
 from conftest import need_tool, run_cli
-from emit.support import C_DIR, Emitted, compile_c, emitted, run_program, scratch_dir
+from emit.support import (C_DIR, Emitted, compile_c, dynsym_of, emitted, run_program,
+                          scratch_dir)
 
 from vdsotool.abi import datapage
 from vdsotool.abi.cpus import COHERENT_ICACHE, USE_TB, cpu_named, cpus_for
@@ -33,10 +33,7 @@ TARGET_NAMES = list(TARGETS)
 
 
 def dynsym_values(image: bytes) -> dict[str, int]:
-    from elftools.elf.elffile import ELFFile
-
-    section = ELFFile(io.BytesIO(image)).get_section_by_name(".dynsym")
-    return {s.name: s["st_value"] for s in section.iter_symbols() if s.name}
+    return {name: s["st_value"] for name, s in dynsym_of(image).items()}
 
 
 def compile_boot_check(e: Emitted, blob_c: Path, exe: Path) -> str:

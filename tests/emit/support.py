@@ -34,6 +34,16 @@ def real_image(name: str) -> tuple[bytes, bytes]:
     return image.read_bytes(), image.with_name(image.name + ".dbg").read_bytes()
 
 
+def dynsym_of(image: bytes) -> dict[str, object]:
+    """name -> pyelftools symbol of .dynsym (the independent reader)."""
+    import io
+
+    from elftools.elf.elffile import ELFFile
+
+    elf = ELFFile(io.BytesIO(image))
+    return {s.name: s for s in elf.get_section_by_name(".dynsym").iter_symbols() if s.name}
+
+
 @functools.lru_cache(maxsize=None)
 def scratch_dir() -> Path:
     """A private directory for this process's files, removed at exit."""
