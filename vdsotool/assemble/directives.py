@@ -11,6 +11,7 @@ from __future__ import annotations
 from vdsotool.abi import dwarf_regs
 from vdsotool.assemble.core import NOP, Fail, parse_string, split_operands
 from vdsotool.cfi import model as cfi
+from vdsotool.cfi.encode import sleb128, uleb128
 from vdsotool.objfile import FrameDescription, Relocation, Symbol
 
 IGNORED = {".machine", ".file", ".ident", ".loc", ".gnu_attribute", ".cfi_sections"}
@@ -166,24 +167,13 @@ def pcrel(asm, st, line, size: int, v, op: str) -> None:
     asm.emit(st, bytes(size), line)
 
 
-def leb(n: int, signed: bool) -> bytes:
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        done = (n == 0 and not b & 0x40) or (n == -1 and b & 0x40) if signed else n == 0
-        out.append(b if done else b | 0x80)
-        if done:
-            return bytes(out)
-
-
 def leb_handler(signed: bool):
     def handler(asm, st, line, rest):
         for op in split_operands(rest):
             n = asm.absolute(st, op)
             if n < 0 and not signed:
                 n &= (1 << 64) - 1
-            asm.emit(st, leb(n, signed), line)
+            asm.emit(st, sleb128(n) if signed else uleb128(n), line)
     return handler
 
 
