@@ -52,25 +52,20 @@ class Reader:
         return struct.unpack(self.endian + fmt, self.take(size))[0]
 
     def uleb(self) -> int:
-        value = shift = 0
-        while True:
-            byte = self.take(1)[0]
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                return value
-            if shift > 70:  # longer than any 64-bit value: refuse rather than grow
-                raise _Truncated(self.pos)
+        return self._leb(signed=False)
 
     def sleb(self) -> int:
+        return self._leb(signed=True)
+
+    def _leb(self, signed: bool) -> int:
         value = shift = 0
         while True:
             byte = self.take(1)[0]
             value |= (byte & 0x7F) << shift
             shift += 7
             if not byte & 0x80:
-                return value - (1 << shift) if byte & 0x40 else value
-            if shift > 70:
+                return value - (1 << shift) if signed and byte & 0x40 else value
+            if shift > 70:  # longer than any 64-bit value: refuse rather than grow
                 raise _Truncated(self.pos)
 
     def cstring(self) -> bytes:
