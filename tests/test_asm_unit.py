@@ -176,6 +176,13 @@ def test_cli_error_render_and_exit(tmp_path):
     assert "Traceback" not in result.stderr and "^" in result.stderr
 
 
+def test_cli_unreadable_file_names_the_file_only(tmp_path):
+    missing = tmp_path / "missing.S"
+    result = run_cli("asm", str(missing), "--bits", "32")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"{missing}: error: cannot read source"), result.stderr
+
+
 def test_cli_usage_error(tmp_path):
     result = run_cli("asm", "x.S", "-D", "1bad=2")
     assert result.returncode == 2

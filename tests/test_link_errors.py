@@ -75,3 +75,30 @@ def test_failed_build_leaves_previous_outputs_untouched(tree):
     after = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.iterdir()}
     assert after == before
     assert {"vdso64.so", "vdso64.so.dbg"} <= set(after)
+
+
+def test_orphan_section_named_at_its_section_directive(tmp_path):
+    src = copy_sources(tmp_path / "src")
+    note = src / "asm" / "note.S"
+    with open(note, "a") as f:
+        f.write('\t.section .weird,"a"\n\t.long 1\n')
+    res = run_cli("build", "--bits", "32", "--src", src, "--out", tmp_path / "out")
+    line = line_of(note, ".section .weird")
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert f"{note}:{line}:2: error: section '.weird' matches no output section" in res.stderr
+    assert '.section .weird,"a"\n     ^' in res.stderr
+
+
+def test_sources_without_any_cfi_are_refused_clearly(tmp_path):
+    """Nothing to unwind with: GNU ld would write a zero-sized PT_GNU_EH_FRAME; we refuse."""
+    src = copy_sources(tmp_path / "src")
+    for path in [*(src / "asm").glob("*.S"), src / "asm" / "vdso_macros.inc"]:
+        kept = [l for l in path.read_text().splitlines(keepends=True)
+                if ".cfi_" not in l and "VDSO_SIGFRAME_CFI" not in l]
+        path.write_text("".join(kept))
+    res = run_cli("build", "--bits", "64", "--src", src, "--out", tmp_path / "out")
+    assert res.returncode == 1, res.stderr
+    assert "Traceback" not in res.stderr and "internal error" not in res.stderr
+    assert f"{src / 'linker_scripts' / 'vdso64.lds'}: error: no call-frame information" \
+        in res.stderr
+    assert not (tmp_path / "out" / "vdso64.so").exists()

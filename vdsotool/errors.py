@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class SourceLoc:
-    """A position in a text file. ``line`` and ``col`` are 1-based; ``col`` 0 means "whole line"."""
+    """A position in a text file. ``line`` and ``col`` are 1-based; ``col`` 0 means "whole
+    line", ``line`` 0 "the whole file" (a file that cannot be read, say)."""
 
     path: str
     line: int
@@ -27,6 +28,8 @@ class SourceLoc:
     text: str | None = None  # the source line, for the caret display
 
     def __str__(self) -> str:
+        if not self.line:
+            return self.path
         return f"{self.path}:{self.line}:{self.col}" if self.col else f"{self.path}:{self.line}"
 
 

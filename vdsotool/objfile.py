@@ -42,6 +42,7 @@ class Section:
     align: int = 1
     data: bytearray = field(default_factory=bytearray)
     relocations: list[Relocation] = field(default_factory=list)
+    loc: SourceLoc | None = None  # the directive that opened it, for the linker's diagnostics
 
     @property
     def size(self) -> int:

@@ -54,6 +54,7 @@ def d_section(asm, st, line, rest):
     sec = asm.section_of(st, name, flags, type_)
     if flags is not None and not sec.flags:
         sec.flags = flags
+    sec.loc = sec.loc or line.loc
     switch(st, asm, name)
 
 

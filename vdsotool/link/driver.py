@@ -54,6 +54,12 @@ def link_image(objects: list[ObjectFile], script: LinkerScript, target: Target, 
     offsets, sized, flags = _concatenate(objects, groups)
     export_syms = _exports(objects, script)
     frames = [(i, f) for i, o in enumerate(objects) for f in o.frames]
+    if not frames:
+        # GNU ld would write an empty .eh_frame and a zero-sized PT_GNU_EH_FRAME: an image no
+        # unwinder can walk out of, which is not a vDSO worth shipping
+        raise VdsoError.at(SourceLoc(script.path, 0), "no call-frame information in any input: "
+                           "a vDSO needs .eh_frame (wrap each function in .cfi_startproc/"
+                           ".cfi_endproc)")
     placeholder = [FrameRecord(0, f.end - f.start, _program(f), f.signal_frame,
                                f.return_column, f.simple) for _, f in frames]
     eh_size = len(build_eh_frame(target, placeholder, 0)) if frames else 0

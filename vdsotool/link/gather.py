@@ -39,7 +39,7 @@ def gather(script: LinkerScript, objects: list[ObjectFile]) -> dict[str, list[tu
     for index, obj in enumerate(objects):
         for name, sec in obj.sections.items():
             if (index, name) not in claimed and "a" in sec.flags and name not in MARKER_SECTIONS:
-                sink.error(SourceLoc(obj.path, 0), f"section '{name}' matches no output section "
+                sink.error(sec.loc or SourceLoc(obj.path, 0), f"section '{name}' matches no output section "
                            f"of {script.path} (orphan sections are not supported)")
     sink.raise_if_failed()
     result: dict[str, list[tuple[int, str]]] = {}
