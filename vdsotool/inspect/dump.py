@@ -148,22 +148,12 @@ def _all_symbols(img):
 
 def _read_syms(img, name: str):
     """Symbols of a symbol-table section (``.symtab`` of a .dbg image), bounds-checked."""
-    from vdsotool.inspect.elfread import DynSym
-
     sec = img.section(name)
     if sec is None or sec.entsize == 0 or sec.link >= len(img.sections):
         return []
     strtab = img.sections[sec.link]
-    syms = []
-    for i in range(min(sec.size // sec.entsize, 100_000)):
-        at = sec.offset + i * sec.entsize
-        if img.bits == 64:
-            nm, info, _other, shndx, value, size = img.unpack("IBBHQQ", at)
-        else:
-            nm, value, size, info, _other, shndx = img.unpack("IIIBBH", at)
-        syms.append(DynSym(i, img.cstring(strtab.offset + nm), value, size, info >> 4,
-                           info & 0xF, shndx))
-    return syms
+    return [img.symbol(i, sec.offset + i * sec.entsize, strtab)
+            for i in range(min(sec.size // sec.entsize, 100_000))]
 
 
 def _version_names(img) -> dict[int, str]:

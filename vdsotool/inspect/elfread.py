@@ -133,16 +133,17 @@ class ElfImage:
         if sec is None or sec.entsize == 0:
             return []
         strtab = self.sections[sec.link] if sec.link < len(self.sections) else None
-        syms = []
-        for i in range(sec.size // sec.entsize):
-            at = sec.offset + i * sec.entsize
-            if self.bits == 64:
-                name, info, _other, shndx, value, size = self.unpack("IBBHQQ", at)
-            else:
-                name, value, size, info, _other, shndx = self.unpack("IIIBBH", at)
-            text = self.cstring(strtab.offset + name) if strtab else ""
-            syms.append(DynSym(i, text, value, size, info >> 4, info & 0xF, shndx))
-        return syms
+        return [self.symbol(i, sec.offset + i * sec.entsize, strtab)
+                for i in range(sec.size // sec.entsize)]
+
+    def symbol(self, index: int, at: int, strtab: Shdr | None) -> DynSym:
+        """The Elf32_Sym/Elf64_Sym at file offset ``at``, named from ``strtab`` (None: "")."""
+        if self.bits == 64:
+            name, info, _other, shndx, value, size = self.unpack("IBBHQQ", at)
+        else:
+            name, value, size, info, _other, shndx = self.unpack("IIIBBH", at)
+        text = self.cstring(strtab.offset + name) if strtab else ""
+        return DynSym(index, text, value, size, info >> 4, info & 0xF, shndx)
 
     def versyms(self) -> list[int] | None:
         sec = self.section(".gnu.version")
