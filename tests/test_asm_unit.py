@@ -149,6 +149,7 @@ def test_cfi_signal_frame_simple_return_column():
     ("1: .long 1/0", "division by zero", 1),
     (".rept 10000000\nnop\n.endr", "bad .rept count", 1),
     (".macro m\nm\n.endm\nm", "too deep", 2),
+    (".byte 1\nnop", "not a multiple of 4", 2),
 ])
 def test_malformed_input_is_a_located_diagnostic(src, message, line):
     diags = errors(src)

@@ -58,6 +58,8 @@ def operand_number(asm, st, text: str, reloc: list, field: int = 2) -> int:
 def encode(asm, st, line, mnemonic: str, operands: list[str]) -> bytes:
     from vdsotool.assemble.core import Fail
 
+    if asm.here(st) % 4:
+        raise Fail("instruction address is not a multiple of 4")  # GNU as refuses it too
     if operands == [""]:
         operands = []
     word = own_encoding(asm, st, line, mnemonic, operands)
