@@ -75,12 +75,14 @@ def timed_run(cmd: list[str], env: dict, cwd: Path = ROOT) -> tuple[float, str]:
 
 def process_costs(rounds: int, target: str, tmp: Path) -> dict[str, float]:
     """Medians, in seconds, of the fresh-process measurements (interleaved rounds)."""
+    from bench import vdsotool_command
+    from vdsotool.abi.targets import TARGETS
+
     env = python_env(tmp / "pycache")
     py = sys.executable
-    script = Path(py).parent / "vdsotool"
-    vdsotool = [str(script)] if script.is_file() else [py, "-m", "vdsotool"]
-    build = vdsotool + ["build", "--bits", target.removeprefix("ppc")[:2]]
-    build += ["--endian", "little" if target.endswith("le") else "big", "--emit", "offsets"]
+    t = TARGETS[target]
+    build = vdsotool_command() + ["build", "--bits", str(t.bits), "--endian", t.endian,
+                                  "--emit", "offsets"]
     imports = "import " + ", ".join(BUILD_IMPORTS)
     commands = {"start": [py, "-c", "pass"], "imports": [py, "-c", imports],
                 "keystone": [py, "-c", imports + ", keystone"]}
