@@ -66,8 +66,7 @@ def fail(err: VdsoError) -> None:
 
 
 # --- commands ----------------------------------------------------------------------------
-# Each stage adds its command below, in pipeline order: asm, build, check, verify, patch,
-# cpus, dump, bench.
+# In pipeline order: asm, includes, build, check, verify, patch, cpus, dump.
 
 
 @app.command()
