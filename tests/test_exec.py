@@ -10,6 +10,7 @@ is exact; the shipped (mftb) image is checked within two timebase reads.
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 from conftest import need_tool
@@ -206,6 +207,33 @@ def test_shipped_gettimeofday_within_timebase_window(builder, name):
         fb = run(target, image(builder, target, test_timebase=False),
                  [harness.page_command(target, page), f"gtodw {(1 << 32) + 5}"])[0]
         assert abs(int(fb["sec"]) - int(fb["now"])) <= 2
+
+
+@pytest.mark.parametrize("builder", BUILDERS)
+@pytest.mark.parametrize("name", TARGET_NAMES)
+def test_gettimeofday_continuous_across_rebases(builder, name):
+    """Reference 10.1: the kernel rebases (stamp and stamp_xsec move to now, the rate may
+    change); the image must read the new state so that time neither jumps nor goes back.
+    Around each rebase at T: old state at T-1 and T, new state at T, T+1 and later."""
+    target = TARGETS[name]
+    state = model.TimeState(ORIG, TB_TO_XS, STAMP, ORIG)
+    rng = random.Random(f"rebase-{name}")
+    calls, rebase_at = [], []
+    for _ in range(12):
+        t = state.tb_orig_stamp + rng.randrange(1, 1 << 30)
+        rate = model.tb_to_xs(rng.choice((TPS, TPS + 1, 33_333_250, 1_000_000_000)))
+        new = model.rebase(state, t, rate)
+        rebase_at.append(len(calls) + 1)  # old@T and new@T are calls 1 and 2 of the group
+        for s, tb in ((state, t - 1), (state, t), (new, t), (new, t + 1), (new, t + 977)):
+            calls.append(replace(s, timebase=tb))
+        state = new
+    out = run(target, image(builder, target),
+              [c for s in calls for c in gtod_commands(target, s)])
+    got = [(int(line["sec"]), int(line["usec"])) for line in out]
+    for s, line in zip(calls, out):
+        check_gtod(target, s, line)
+    assert got == sorted(got), "time went back across a rebase"
+    assert all(got[i] == got[i + 1] for i in rebase_at), "time jumped at a rebase"
 
 
 # --- the update-count protocol ---------------------------------------------------------------

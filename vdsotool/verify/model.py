@@ -70,6 +70,16 @@ def xsec_32bit_words(state: TimeState) -> int:
     return (state.stamp_xsec + product) & MASK64
 
 
+def rebase(state: TimeState, timebase: int, new_tb_to_xs: int | None = None) -> TimeState:
+    """What the kernel publishes when it rebases the time at ``timebase`` (possibly with a
+    new tick rate): the stamp moves to that timebase and stamp_xsec to the time it had there,
+    so the time stays continuous (reference 10.1: a rebase that left a field stale made the
+    time jump)."""
+    at = TimeState(state.tb_orig_stamp, state.tb_to_xs, state.stamp_xsec, timebase)
+    return TimeState(timebase, state.tb_to_xs if new_tb_to_xs is None else new_tb_to_xs,
+                     xsec(at), timebase, state.tz_minuteswest, state.tz_dsttime)
+
+
 def uses_syscall(target: Target, state: TimeState) -> bool:
     """True when the image falls back to the real gettimeofday syscall."""
     return target.bits == 32 and ticks(state) >> 32 != 0
