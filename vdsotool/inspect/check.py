@@ -25,10 +25,9 @@ import struct
 from dataclasses import dataclass
 
 from vdsotool.errors import Diagnostic, ImageLoc, VdsoError
-from vdsotool.inspect.elfread import ElfImage, read_elf
+from vdsotool.inspect.elfread import PT_DYNAMIC, PT_LOAD, ElfImage, read_elf
 
 ET_DYN = 3
-PT_LOAD, PT_DYNAMIC = 1, 2
 PF_X, PF_W, PF_R = 1, 2, 4
 FORBIDDEN_DYNAMIC_TAGS = {
     1: "DT_NEEDED", 7: "DT_RELA", 15: "DT_RPATH", 17: "DT_REL", 22: "DT_TEXTREL",

@@ -15,6 +15,7 @@ from vdsotool.abi.targets import POWERPC_MACHINES
 from vdsotool.cfi import dwarf as D
 from vdsotool.cfi import model as M
 from vdsotool.errors import ImageLoc, VdsoError
+from vdsotool.inspect.elfread import PT_NOTE
 
 FORMAT_VERSION = 1
 PART_NAMES = ("headers", "symbols", "cfi", "disasm", "patches")
@@ -99,7 +100,7 @@ def _notes(img) -> list[dict]:
     the descriptor, each padded to 4 bytes (the vDSO carries the Linux version note)."""
     out = []
     for p in img.phdrs:
-        if p.type != 4:
+        if p.type != PT_NOTE:
             continue
         at, end = p.offset, p.offset + p.filesz
         while at + 12 <= end and len(out) < MAX_NOTES:

@@ -19,6 +19,7 @@ from vdsotool.errors import ImageLoc, VdsoError
 ELF_MAGIC = b"\x7fELF"
 ELFCLASS32, ELFCLASS64 = 1, 2
 ELFDATA2LSB, ELFDATA2MSB = 1, 2
+PT_LOAD, PT_DYNAMIC, PT_NOTE = 1, 2, 4
 
 
 @dataclass(frozen=True)
@@ -109,13 +110,13 @@ class ElfImage:
 
     def vaddr_to_offset(self, vaddr: int) -> int | None:
         for p in self.phdrs:
-            if p.type == 1 and p.vaddr <= vaddr < p.vaddr + p.filesz:
+            if p.type == PT_LOAD and p.vaddr <= vaddr < p.vaddr + p.filesz:
                 return p.offset + vaddr - p.vaddr
         return None
 
     def dynamic(self) -> list[tuple[int, int, int]]:
         """(tag, value, file offset) of each entry of PT_DYNAMIC, up to DT_NULL."""
-        dyn = next((p for p in self.phdrs if p.type == 2), None)
+        dyn = next((p for p in self.phdrs if p.type == PT_DYNAMIC), None)
         if dyn is None:
             return []
         entsize = 16 if self.bits == 64 else 8
