@@ -16,13 +16,14 @@ def _maps(cpu) -> list[str]:
 
 
 def cpus_document() -> dict:
+    """The CPUs (as patches.json lists them, plus word size, byte order and images) and the
+    patch definitions."""
+    from vdsotool.emit.patches import cpu_json, patch_definitions_json
+
     return {
-        "cpus": [{"name": c.name, "pvr_value": f"{c.pvr_value:#010x}",
-                  "pvr_mask": f"{c.pvr_mask:#010x}", "features": f"{c.features:#018x}",
-                  "feature_names": feature_list(c.features), "bits": c.bits,
-                  "little_endian": c.little_endian, "maps": _maps(c)} for c in CPUS],
-        "patches": [{"ftr_mask": f"{p.ftr_mask:#018x}", "ftr_value": f"{p.ftr_value:#018x}",
-                     "gen_name": p.gen_name, "fix_name": p.fix_name} for p in PATCHES],
+        "cpus": [cpu_json(c) | {"bits": c.bits, "little_endian": c.little_endian,
+                                "maps": _maps(c)} for c in CPUS],
+        "patches": patch_definitions_json(),
     }
 
 

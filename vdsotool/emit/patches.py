@@ -70,11 +70,21 @@ class CpuPatchTable:
     notes: tuple[str, ...] = field(default=())
 
     def to_json(self) -> dict:
-        c = self.cpu
-        return {"name": c.name, "pvr_value": f"{c.pvr_value:#010x}",
-                "pvr_mask": f"{c.pvr_mask:#010x}", "features": f"{c.features:#018x}",
-                "feature_names": feature_list(c.features),
-                "changes": [ch.to_json() for ch in self.changes], "notes": list(self.notes)}
+        return cpu_json(self.cpu) | {"changes": [ch.to_json() for ch in self.changes],
+                                     "notes": list(self.notes)}
+
+
+def cpu_json(cpu: Cpu) -> dict:
+    """A CPU as patches.json and ``vdsotool cpus --json`` write it (see the module doc)."""
+    return {"name": cpu.name, "pvr_value": f"{cpu.pvr_value:#010x}",
+            "pvr_mask": f"{cpu.pvr_mask:#010x}", "features": f"{cpu.features:#018x}",
+            "feature_names": feature_list(cpu.features)}
+
+
+def patch_definitions_json() -> list[dict]:
+    """The patch definitions of :mod:`vdsotool.abi.cpus`, in table order, for JSON."""
+    return [{"ftr_mask": f"{p.ftr_mask:#018x}", "ftr_value": f"{p.ftr_value:#018x}",
+             "gen_name": p.gen_name, "fix_name": p.fix_name} for p in PATCHES]
 
 
 # --- the kernel's boot-time procedure, on a copy of .dynsym --------------------------------
@@ -209,10 +219,7 @@ def patches_document(image: bytes, stem: str, page_size: int = 4096,
         "page_size": page_size,
         "pages": image_pages(image, page_size),
         "datapage_fixup": fix.to_json() if fix else None,
-        "patch_definitions": [{"ftr_mask": f"{p.ftr_mask:#018x}",
-                               "ftr_value": f"{p.ftr_value:#018x}",
-                               "gen_name": p.gen_name, "fix_name": p.fix_name}
-                              for p in PATCHES],
+        "patch_definitions": patch_definitions_json(),
         "cpus": [t.to_json() for t in patch_tables(image, path)],
     }
 
