@@ -22,28 +22,19 @@ def parse_defines(defines: list[str]) -> dict[str, int]:
     return out
 
 
-def generated_includes(target) -> dict[str, str]:
-    """The generated includes; without vdso_sigframe.inc while its generator is missing."""
-    from vdsotool.abi import datapage, generated
-
-    try:
-        return generated.asm_includes(target)
-    except ImportError:
-        return {"vdso_target.inc": generated.target_include(target),
-                "vdso_datapage.inc": datapage.asm_include(target)}
-
-
 def run_asm(files, target, include_dirs, defines: list[str], as_json: bool) -> str:
+    from vdsotool.abi.generated import asm_includes
     from vdsotool.assemble import assemble_with_listing, read_source
     from vdsotool.assemble.listing import listing_json, listing_text
 
     values = parse_defines(defines)
+    includes = asm_includes(target)
     errors, outputs = [], []
     for path in files:
         try:
             obj, listing = assemble_with_listing(read_source(path), str(path), target,
                                                  include_dirs=include_dirs,
-                                                 virtual_includes=generated_includes(target), defines=values)
+                                                 virtual_includes=includes, defines=values)
         except VdsoError as err:
             errors.extend(err.diagnostics)
             continue
