@@ -21,6 +21,13 @@ VR0 = 77
 VRSAVE = 109
 VSCR = 110
 
+# The register files: their DWARF numbers, and the name prefix of their members (r5, cr2).
+GPRS = range(GPR0, GPR0 + 32)
+FPRS = range(FPR0, FPR0 + 32)
+CRS = range(CR0, CR0 + 8)
+VRS = range(VR0, VR0 + 32)
+_FILES = (("r", GPRS), ("f", FPRS), ("cr", CRS), ("v", VRS))
+
 # The return-address column an ordinary (non-signal) PowerPC frame uses.
 DEFAULT_RETURN_COLUMN = LR
 # What the signal-frame CIEs use instead: NIP is described as the "ap" column.
@@ -31,14 +38,9 @@ _SPECIAL = {MQ: "mq", LR: "lr", CTR: "ctr", AP: "ap", XER: "xer", VRSAVE: "vrsav
 
 def reg_name(n: int) -> str:
     """Human name of a DWARF register number (``r5``, ``f31``, ``lr``, ``cr2``, ``v0``)."""
-    if 0 <= n < 32:
-        return f"r{n}"
-    if FPR0 <= n < FPR0 + 32:
-        return f"f{n - FPR0}"
-    if CR0 <= n < CR0 + 8:
-        return f"cr{n - CR0}"
-    if VR0 <= n < VR0 + 32:
-        return f"v{n - VR0}"
+    for prefix, regs in _FILES:
+        if n in regs:
+            return f"{prefix}{n - regs.start}"
     return _SPECIAL.get(n, f"reg{n}")
 
 
@@ -50,10 +52,10 @@ def parse_reg(name: str) -> int | None:
     for n, special in _SPECIAL.items():
         if s == special:
             return n
-    for prefix, base, count in (("r", 0, 32), ("f", FPR0, 32), ("cr", CR0, 8), ("v", VR0, 32)):
+    for prefix, regs in _FILES:
         rest = s[len(prefix):]
-        if s.startswith(prefix) and rest.isdigit() and int(rest) < count:
-            return base + int(rest)
+        if s.startswith(prefix) and rest.isdigit() and int(rest) < len(regs):
+            return regs.start + int(rest)
     return None
 
 

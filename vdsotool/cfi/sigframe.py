@@ -87,8 +87,8 @@ def fde_program(layout: S.SigFrameLayout, enc: CfiEncoding) -> list[M.Instr]:
         prog.append(M.Expression(R.GPR0 + n, slot_expr(layout, layout.greg(n))))
     prog.append(M.Expression(R.AP, slot_expr(layout, layout.greg(S.NIP))))
     prog.append(M.Expression(R.LR, slot_expr(layout, layout.greg(S.LINK))))
-    for field in range(8):
-        prog.append(M.Expression(R.CR0 + field, slot_expr(layout, layout.cr)))
+    for column in R.CRS:  # the CR word holds all eight fields
+        prog.append(M.Expression(column, slot_expr(layout, layout.cr)))
     for n in range(S.FPR_COUNT):
         prog.append(M.Expression(R.FPR0 + n, slot_expr(layout, layout.fpr(n))))
     for n in range(S.VR_COUNT):

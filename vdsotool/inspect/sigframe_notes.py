@@ -344,11 +344,9 @@ def _track(d, cfa, regs: dict, initial: dict, stack: list):
 
 def _summary_columns(ra_column: int) -> list[tuple[str, list[int]]]:
     """Register classes in the order a reader looks for them; each a run of columns."""
-    return [("gpr", [R.GPR0 + n for n in range(32)]), ("nip", [ra_column]), ("lr", [R.LR]),
-            ("ctr", [R.CTR]), ("xer", [R.XER]), ("cr", [R.CR0 + n for n in range(8)]),
-            ("fpr", [R.FPR0 + n for n in range(32)]),
-            ("vr", [R.VR0 + n for n in range(32)]), ("vrsave", [R.VRSAVE]),
-            ("vscr", [R.VSCR])]
+    return [("gpr", list(R.GPRS)), ("nip", [ra_column]), ("lr", [R.LR]), ("ctr", [R.CTR]),
+            ("xer", [R.XER]), ("cr", list(R.CRS)), ("fpr", list(R.FPRS)), ("vr", list(R.VRS)),
+            ("vrsave", [R.VRSAVE]), ("vscr", [R.VSCR])]
 
 
 def expected_place(column: int, frame: Frame, ra_column: int) -> tuple[str, int] | None:
@@ -358,13 +356,13 @@ def expected_place(column: int, frame: Frame, ra_column: int) -> tuple[str, int]
              R.XER: lay.greg(S.XER)}
     if column in fixed:
         return "gregs", fixed[column]
-    if 0 <= column < 32:
-        return "gregs", lay.greg(column)
-    if R.FPR0 <= column < R.FPR0 + 32:
+    if column in R.GPRS:
+        return "gregs", lay.greg(column - R.GPR0)
+    if column in R.FPRS:
         return "gregs", lay.fpr(column - R.FPR0)
-    if R.CR0 <= column < R.CR0 + 8:
+    if column in R.CRS:
         return "gregs", lay.cr
-    if R.VR0 <= column < R.VR0 + 32:
+    if column in R.VRS:
         return "vmx", (column - R.VR0) * S.VR_SIZE
     return {R.VRSAVE: ("vmx", lay.vrsave), R.VSCR: ("vmx", lay.vscr)}.get(column)
 
