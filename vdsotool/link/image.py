@@ -25,7 +25,7 @@ from vdsotool.link.gnu_hash import build_gnu_hash, gnu_ld_dynsym_order
 from vdsotool.link.hash import build_hash
 from vdsotool.link.layout import SectionContent, lay_out
 from vdsotool.link.script import LinkerScript
-from vdsotool.link.shdrs import OutSection, build_section_headers
+from vdsotool.link.shdrs import OutSection, build_section_headers, build_shstrtab
 from vdsotool.link.verdef import build_verdef
 from vdsotool.link.versym import build_versym
 
@@ -155,8 +155,7 @@ def finish(composed: Composed, extra: list[tuple[OutSection, bytes]] = (),
         out_sections.append(replace(section, offset=len(image), size=len(data)))
         image += data
     shstrtab_at = len(image)
-    names = list(shstrtab_first) + [s.name for s in out_sections] + [".shstrtab"]
-    shstrtab, name_offsets = build_dynstr(names)
+    shstrtab, name_offsets = build_shstrtab([s.name for s in out_sections], shstrtab_first)
     out_sections.append(OutSection(".shstrtab", "", 0, shstrtab_at, len(shstrtab), 1))
     image += shstrtab
     image += bytes(-len(image) % word)

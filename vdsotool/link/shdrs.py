@@ -4,9 +4,11 @@ Section kinds are data: the ELF type, ``sh_link`` (by section name), ``sh_info``
 ``sh_entsize`` of every section a vDSO link synthesises, per ELF class. ``sh_flags`` and
 ``sh_addralign`` come from the output section (its inputs), so they are parameters.
 
-``.shstrtab`` lists ``.shstrtab`` itself first, then the other names in section order, a
-name that is the tail of another sharing its bytes (``.hash`` inside ``.gnu.hash``) —
-exactly GNU ld's layout, built with the same tail-sharing table writer as ``.dynstr``.
+``.shstrtab`` lists ``.shstrtab`` itself first (the shipped image, as ``objcopy -S`` writes
+it; the debug twin, as ld writes it, puts ``.symtab``, ``.strtab``, ``.shstrtab`` first),
+then the other names in section order, a name that is the tail of another sharing its bytes
+(``.hash`` inside ``.gnu.hash``) — exactly GNU's layout, built with the same tail-sharing
+table writer as ``.dynstr``.
 The table follows the loaded content; the section headers follow it, aligned to the word.
 """
 
@@ -51,10 +53,11 @@ class OutSection:
     info: int | None = None  # sh_info when it is not the kind's constant
 
 
-def build_shstrtab(names: list[str]) -> tuple[bytes, dict[str, int]]:
-    """``names``: section names in header order (without the null section)."""
-    ordered = [".shstrtab"] + [n for n in names if n != ".shstrtab"]
-    return build_dynstr(ordered)
+def build_shstrtab(names: list[str], first: tuple[str, ...] = (".shstrtab",)
+                   ) -> tuple[bytes, dict[str, int]]:
+    """``names``: section names in header order (without the null section); ``first``: the
+    names GNU puts in front (see the module doc). ``.shstrtab`` is always listed."""
+    return build_dynstr([*first, *names, ".shstrtab"])
 
 
 def flag_bits(letters: str) -> int:
