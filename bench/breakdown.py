@@ -110,7 +110,7 @@ def phase_costs(rounds: int, target_name: str) -> dict[str, float]:
     from vdsotool.assemble import assemble_file, core, expr, keystone_backend
     from vdsotool.emit import kernel_outputs
     from vdsotool.inspect.check import check_bytes
-    from vdsotool.link.driver import link
+    from vdsotool.link.driver import link_image
     from vdsotool.link.script import read_script
 
     target, root = TARGETS[target_name], pipeline.find_source_root(ROOT)
@@ -131,7 +131,8 @@ def phase_costs(rounds: int, target_name: str) -> dict[str, float]:
                    for p in pipeline.image_sources(root, target)]
         t2 = time.perf_counter()
         script = read_script(str(root / "linker_scripts" / target.linker_script))
-        image, dbg = link(objects, script, target, debug=True)
+        linked = link_image(objects, script, target, debug=True)
+        image, dbg = linked.image, linked.dbg
         t3 = time.perf_counter()
         check_bytes(image, "image")
         t4 = time.perf_counter()

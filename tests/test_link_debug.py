@@ -17,7 +17,7 @@ from gnu import built_image
 from test_link_driver import objects as hand_objects
 
 from vdsotool.abi.targets import PPC32, TARGETS
-from vdsotool.link.driver import link
+from vdsotool.link.driver import link_image
 from vdsotool.link.script import parse_script
 
 TARGET_NAMES = sorted(TARGETS)
@@ -99,7 +99,8 @@ def test_hand_built_twin_lists_locals_linker_symbols_and_globals():
     objs[0].symbols["loop"] = Symbol("loop", ".text", 4)
     objs[0].symbols[".Lhidden_label"] = Symbol(".Lhidden_label", ".text", 4)
     objs[1].symbols["K"] = Symbol("K", None, 42)
-    image, dbg = link(objs, parse_script(SCRIPT, "t.lds"), PPC32, debug=True)
+    linked = link_image(objs, parse_script(SCRIPT, "t.lds"), PPC32, debug=True)
+    image, dbg = linked.image, linked.dbg
     elf = ELFFile(io.BytesIO(dbg))
     symtab = elf.get_section_by_name(".symtab")
     syms = {s.name: s for s in symtab.iter_symbols() if s.name}

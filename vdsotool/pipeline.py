@@ -106,7 +106,7 @@ def build_outputs(target: Target, root: Path, out_dir: Path, defines: dict[str, 
     from vdsotool.assemble import assemble_file
     from vdsotool.errors import DiagnosticSink
     from vdsotool.inspect.check import check_bytes
-    from vdsotool.link.driver import link
+    from vdsotool.link.driver import link_image
     from vdsotool.link.script import read_script
     from vdsotool.util.cache import note_input
 
@@ -126,7 +126,8 @@ def build_outputs(target: Target, root: Path, out_dir: Path, defines: dict[str, 
     note_input(script_path)
     script = read_script(str(script_path))
     log(f"  {tag}L {image_path(out_dir, target)}")
-    image, dbg = link(objects, script, target, debug=True)
+    linked = link_image(objects, script, target, debug=True)
+    image, dbg = linked.image, linked.dbg
     defects = check_bytes(image, str(image_path(out_dir, target)))
     if defects:
         raise VdsoError(defects)

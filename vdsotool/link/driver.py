@@ -41,15 +41,14 @@ class LinkedImage:
     dbg: bytes | None  # the debug twin: the same plus .symtab/.strtab (when asked for)
 
 
-def link(objects: list[ObjectFile], script: LinkerScript, target: Target, *,
-         debug: bool = False) -> bytes | tuple[bytes, bytes]:
-    """The image; with ``debug``, ``(image, debug twin)``."""
-    linked = link_image(objects, script, target, debug=debug)
-    return (linked.image, linked.dbg) if debug else linked.image
+def link(objects: list[ObjectFile], script: LinkerScript, target: Target) -> bytes:
+    """The shipped image (:func:`link_image` gives the debug twin too)."""
+    return link_image(objects, script, target).image
 
 
 def link_image(objects: list[ObjectFile], script: LinkerScript, target: Target, *,
                debug: bool = False) -> LinkedImage:
+    """The image and, with ``debug``, its debug twin."""
     groups = gather(script, objects)
     offsets, sized, flags = _concatenate(objects, groups)
     export_syms = _exports(objects, script)
