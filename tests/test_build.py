@@ -24,8 +24,22 @@ def test_explicit_src_without_sources_is_a_diagnostic(tmp_path):
 def test_cli_usage_errors(cli, tmp_path):
     res = cli("build", "--bits", "32", "--endian", "little")
     assert res.returncode == 2 and "ppc32 is big-endian only" in res.stderr
-    res = cli("build", "--bits", "64", "-D", "X=zz")
-    assert res.returncode == 2 and "'X=zz' is not NAME=INTEGER" in res.stderr
+    for bad in ("X=zz", "X=", "1bad=2", "=3"):
+        res = cli("build", "--bits", "64", "-D", bad)
+        assert res.returncode == 2 and f"'{bad}' is not NAME or NAME=INTEGER" in res.stderr
+
+
+def test_asm_and_build_read_defines_alike(cli, tmp_path):
+    """One -D rule for both commands (GNU as --defsym's): NAME alone is 1, bad names and
+    empty values are usage errors."""
+    src = tmp_path / "d.S"
+    src.write_text(".long X\n.long Y\n")
+    res = cli("asm", src, "--bits", "32", "-D", "X", "-D", "Y=0x10")
+    assert res.returncode == 0, res.stderr
+    assert "00 00 00 01" in res.stdout and "00 00 00 10" in res.stdout
+    for bad in ("X=", "1bad=2"):
+        res = cli("asm", src, "--bits", "32", "-D", bad)
+        assert res.returncode == 2 and f"'{bad}' is not NAME or NAME=INTEGER" in res.stderr
 
 
 def test_cli_bad_src_no_traceback(cli, tmp_path):

@@ -105,6 +105,8 @@ def test_a_source_error_is_the_same_on_both_paths(tmp_path, tree):
     ["--bits", "32", "--endian", "little"],
     ["--bits", "64", "--endian", "middle"],
     ["--bits", "64", "-D", "X=zz"],
+    ["--bits", "64", "-D", "X="],
+    ["--bits", "64", "-D", "1bad=2"],
     ["--bits", "64", "--emit", "bogus"],
     ["--bits", "64", "--page-size", "300"],
     ["--bits", "64", "--page-size", "big"],

@@ -85,7 +85,7 @@ def asm(
     from vdsotool.assemble.cli import run_asm
 
     try:
-        typer.echo(run_asm(files, target, include, define, json_out), nl=False)
+        typer.echo(run_asm(files, target, include, parse_defines(define), json_out), nl=False)
     except VdsoError as err:
         fail(err)
 
@@ -113,7 +113,8 @@ def parse_defines(items: list[str]) -> dict[str, int]:
         try:
             name, value = parse_define(item)  # the rule the typer-free path applies too
         except ValueError:
-            raise typer.BadParameter(f"'{item}' is not NAME=INTEGER", param_hint="-D") from None
+            raise typer.BadParameter(f"'{item}' is not NAME or NAME=INTEGER",
+                                     param_hint="-D") from None
         out[name] = value
     return out
 

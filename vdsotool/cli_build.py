@@ -170,10 +170,13 @@ def _request(values: dict[str, str], defines: list[str], flags: set[str]) -> Bui
 
 
 def parse_define(item: str) -> tuple[str, int]:
-    """-D NAME=VALUE (VALUE defaults to 1) of ``vdsotool build``, on both paths
+    """-D NAME[=VALUE] (VALUE an integer in any C form, 1 when absent), as GNU as --defsym
+    reads it; the one rule of ``vdsotool asm`` and of ``vdsotool build`` on both its paths
     (cli.parse_defines turns the ValueError into a usage error)."""
-    name, _, value = item.partition("=")
-    return name, int(value or "1", 0)
+    name, eq, value = item.partition("=")
+    if not name.isidentifier():
+        raise ValueError(f"bad name in '{item}'")
+    return name, int(value, 0) if eq else 1
 
 
 def fast_main(argv: list[str]) -> int | None:
