@@ -146,7 +146,7 @@ def test_an_empty_src_means_what_typer_makes_of_it(tmp_path, tree):
 @pytest.mark.parametrize("args,fast", [
     (["build", "--bits", "64", "--out", "out"], True),
     (["build", "--bits=32", "--out=out", "-D", "X=1", "--json", "--no-cache"], True),
-    (["build", "--bits", "64", "--out", "out", "--page-size", "256"], False),  # typer's rule
+    (["build", "--bits", "64", "--out", "out", "--page-size", "262144"], False),  # typer's rule
     (["build", "--bits", "64", "--out", "out", "-DX=1"], False),  # attached short option
     (["build", "--bits", "64", "--bits", "64", "--out", "out"], False),  # repeated
     (["build", "--out", "out", "--bits", "64", "--", ], False),

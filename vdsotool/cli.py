@@ -120,10 +120,13 @@ def parse_defines(items: list[str]) -> dict[str, int]:
 
 
 def page_size_option(page_size: int) -> int:
-    """--page-size: a power of two >= 256, else a usage error."""
-    if page_size < 256 or page_size & (page_size - 1):
-        raise typer.BadParameter(f"{page_size} is not a power of two >= 256",
-                                 param_hint="--page-size")
+    """--page-size: the library's rule (emit.patches.check_page_size), as a usage error."""
+    from vdsotool.emit.patches import check_page_size
+
+    try:
+        check_page_size(page_size)
+    except VdsoError as err:
+        raise typer.BadParameter(err.diagnostics[0].message, param_hint="--page-size") from None
     return page_size
 
 

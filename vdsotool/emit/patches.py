@@ -155,9 +155,14 @@ def patch_tables(image: bytes, path: str = "<image>") -> list[CpuPatchTable]:
 
 # --- the data-page word and applying ------------------------------------------------------
 
+MIN_PAGE_SIZE = 4096  # the smallest page a PowerPC Linux kernel maps
+
+
 def check_page_size(page_size: int) -> None:
-    if page_size <= 0 or page_size & (page_size - 1):
-        raise VdsoError.at(None, f"page size {page_size} is not a power of two")
+    """The one page-size rule of the library and of every --page-size option."""
+    if page_size < MIN_PAGE_SIZE or page_size & (page_size - 1):
+        raise VdsoError.at(None, f"page size {page_size} is not a power of two "
+                                 f">= {MIN_PAGE_SIZE}")
 
 
 def image_pages(image: bytes, page_size: int) -> int:
