@@ -83,18 +83,20 @@ def symbol(st, name: str):
     return st.obj.symbols[name]
 
 
-def binding(kind: str):
+def symbol_attribute(attribute: str, value: str):
+    """The handler of ``.globl``-like directives: set ``attribute`` of each named symbol."""
     def handler(asm, st, line, rest):
         for name in split_operands(rest):
-            symbol(st, name).binding = kind
+            setattr(symbol(st, name), attribute, value)
     return handler
+
+
+def binding(kind: str):
+    return symbol_attribute("binding", kind)
 
 
 def visibility(kind: str):
-    def handler(asm, st, line, rest):
-        for name in split_operands(rest):
-            symbol(st, name).visibility = kind
-    return handler
+    return symbol_attribute("visibility", kind)
 
 
 def d_type(asm, st, line, rest):
