@@ -114,6 +114,13 @@ def run_vdsotool(args: list, cwd: str | Path, cache: Path | None = None, fast: b
                           capture_output=True, text=True, timeout=timeout)
 
 
+def output_files(directory: Path) -> dict[str, bytes]:
+    """name -> bytes of the files in ``directory`` (empty when it does not exist)."""
+    if not directory.is_dir():
+        return {}
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
+
+
 def imported_modules(stderr: str) -> set[str]:
     """The modules a ``python -X importtime`` run imported, from its stderr."""
     return {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines()

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, copy_sources, imported_modules, run_vdsotool
+from conftest import output_files as files
 
 from vdsotool.abi.generated import asm_includes
 from vdsotool.abi.targets import TARGETS
@@ -43,10 +44,6 @@ def build(tree: Path, out: str | Path, cache: Path | None, *extra: str, target: 
 def imports_keystone(res: subprocess.CompletedProcess) -> bool:
     """Whether a run under ``-X importtime`` imported the keystone package."""
     return "keystone" in imported_modules(res.stderr)
-
-
-def files(directory: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
 
 
 def mtimes(directory: Path) -> dict[str, int]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import copy_sources, imported_modules, run_vdsotool
+from conftest import output_files as files
 
 
 def vdsotool(args: list[str], cwd: Path, fast: bool, cache: Path | None = None,
@@ -26,12 +27,6 @@ def vdsotool(args: list[str], cwd: Path, fast: bool, cache: Path | None = None,
 
 def used_typer(res: subprocess.CompletedProcess) -> bool:
     return "typer" in imported_modules(res.stderr)
-
-
-def files(directory: Path) -> dict[str, bytes]:
-    if not directory.is_dir():
-        return {}
-    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
 
 
 @pytest.fixture
