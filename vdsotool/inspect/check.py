@@ -25,7 +25,7 @@ import struct
 from dataclasses import dataclass
 
 from vdsotool.errors import Diagnostic, ImageLoc, VdsoError
-from vdsotool.inspect.elfread import PT_DYNAMIC, PT_LOAD, ElfImage, read_elf
+from vdsotool.inspect.elfread import PT_DYNAMIC, PT_LOAD, SHN_UNDEF, ElfImage, read_elf
 
 ET_DYN = 3
 PF_X, PF_W, PF_R = 1, 2, 4
@@ -34,7 +34,6 @@ FORBIDDEN_DYNAMIC_TAGS = {
     23: "DT_JMPREL", 29: "DT_RUNPATH", 0x6FFFFFFE: "DT_VERNEED",
 }
 STB_LOCAL = 0
-SHN_UNDEF = 0
 VER_NDX_GLOBAL = 1  # "unversioned global": what an exported symbol must not have
 
 # DWARF pointer encodings (low nibble: format, high nibble: application).
@@ -62,7 +61,11 @@ def check_image(path: str) -> list[Diagnostic]:
 
 def check_bytes(data: bytes, path: str) -> list[Diagnostic]:
     """Check an image held in memory (the build checks before writing anything)."""
-    img = read_elf(data, path)
+    return check_elf(read_elf(data, path))
+
+
+def check_elf(img: ElfImage) -> list[Diagnostic]:
+    """Check an image already read (``vdsotool verify`` reads it once for all its checks)."""
     found: list[Diagnostic] = []
     for check in (check_type, check_load, check_dynamic, check_versions, check_hashes,
                   check_eh_frame):

@@ -20,6 +20,7 @@ ELF_MAGIC = b"\x7fELF"
 ELFCLASS32, ELFCLASS64 = 1, 2
 ELFDATA2LSB, ELFDATA2MSB = 1, 2
 PT_LOAD, PT_DYNAMIC, PT_NOTE = 1, 2, 4
+SHN_UNDEF = 0  # st_shndx of a symbol not defined in this file
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,14 @@ The result is one row per exported symbol: pass/fail/skip and the reason.
 
 from __future__ import annotations
 
-import struct
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vdsotool.abi import datapage
 from vdsotool.abi.targets import POWERPC_MACHINES, Target, target_for
 from vdsotool.errors import ImageLoc, VdsoError
+from vdsotool.inspect.elfread import (ELF_MAGIC, ELFCLASS32, ELFCLASS64, ELFDATA2LSB,
+                                      ELFDATA2MSB, SHN_UNDEF, ElfImage, read_elf)
 
 EXPORTS_COMMON = ("__kernel_datapage_offset", "__kernel_get_syscall_map",
                   "__kernel_gettimeofday", "__kernel_sync_dicache", "__kernel_sync_dicache_p5")
@@ -58,48 +59,48 @@ def exports(target: Target) -> tuple[str, ...]:
     return EXPORTS_COMMON + SIGTRAMPS[target.bits]
 
 
-def detect_target(path: str, data: bytes) -> Target:
-    """The target of an image, from e_ident (class, byte order) and e_flags (ELF ABI)."""
-    if len(data) < 52 or data[:4] != b"\x7fELF":
+def read_image(path: str, data: bytes) -> ElfImage:
+    """The image through vdsotool's ELF reader (:mod:`vdsotool.inspect.elfread`), with
+    verify's wording for a file that is not an ELF image at all."""
+    if len(data) < 52 or data[:4] != ELF_MAGIC:  # 52: the smallest ELF header (ELF32)
         raise VdsoError.at(ImageLoc(path, 0), "not an ELF file")
-    bits = {1: 32, 2: 64}.get(data[4])
-    endian = {1: "little", 2: "big"}.get(data[5])
-    if bits is None or endian is None:
+    if data[4] not in (ELFCLASS32, ELFCLASS64) or data[5] not in (ELFDATA2LSB, ELFDATA2MSB):
         raise VdsoError.at(ImageLoc(path, 4), "bad ELF class or byte order")
-    machine = int.from_bytes(data[18:20], endian)
-    if machine not in POWERPC_MACHINES:
-        raise VdsoError.at(ImageLoc(path, 18), f"not a PowerPC image (e_machine {machine})")
+    return read_elf(data, path)
+
+
+def detect_target(img: ElfImage) -> Target:
+    """The target of an image, from its class, byte order and machine."""
+    if img.e_machine not in POWERPC_MACHINES:
+        raise VdsoError.at(img.loc(18), f"not a PowerPC image (e_machine {img.e_machine})")
     try:
-        return target_for(bits, endian)
+        return target_for(img.bits, "little" if img.little else "big")
     except ValueError as err:
-        raise VdsoError.at(ImageLoc(path, 4), str(err)) from None
+        raise VdsoError.at(img.loc(4), str(err)) from None
+
+
+def defined_dynsyms(img: ElfImage) -> dict[str, int]:
+    """Name -> value of the defined, named .dynsym symbols."""
+    if img.section(".dynsym") is None:
+        raise VdsoError.at(img.loc(None), "no .dynsym section")
+    return {s.name: s.value for s in img.dynsyms() if s.name and s.shndx != SHN_UNDEF}
 
 
 def dynamic_symbols(path: str) -> dict[str, int]:
-    """Name -> value of the defined .dynsym symbols."""
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
-
-    try:
-        with open(path, "rb") as f:
-            elf = ELFFile(f)
-            dynsym = elf.get_section_by_name(".dynsym")
-            if dynsym is None:
-                raise VdsoError.at(ImageLoc(path), "no .dynsym section")
-            return {s.name: s["st_value"] for s in dynsym.iter_symbols()
-                    if s.name and s["st_shndx"] != "SHN_UNDEF"}
-    except (ELFError, struct.error) as err:
-        raise VdsoError.at(ImageLoc(path), f"unreadable ELF: {err}") from None
+    """:func:`defined_dynsyms` of the image file at ``path`` (for tests and tools)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    return defined_dynsyms(read_image(path, data))
 
 
-def _structure_problems(path: str, data: bytes) -> list[str]:
+def _structure_problems(img: ElfImage) -> list[str]:
     """The image check of ``vdsotool check`` (:mod:`vdsotool.inspect.check`), each defect
     as ``message [+0xOFFSET]``."""
-    from vdsotool.inspect.check import check_bytes
+    from vdsotool.inspect.check import check_elf
 
     return [d.message + (f" [+{d.loc.offset:#x}]"
                          if isinstance(d.loc, ImageLoc) and d.loc.offset is not None else "")
-            for d in check_bytes(data, path)]
+            for d in check_elf(img)]
 
 
 def verify(path: str | Path, run_code: bool = True) -> Report:
@@ -108,10 +109,11 @@ def verify(path: str | Path, run_code: bool = True) -> Report:
         data = Path(path).read_bytes()
     except OSError as err:
         raise VdsoError.at(ImageLoc(path), f"cannot read image: {err.strerror}") from None
-    target = detect_target(path, data)
-    symbols = dynamic_symbols(path)
+    img = read_image(path, data)
+    target = detect_target(img)
+    symbols = defined_dynsyms(img)
     report = Report(path, target.name)
-    problems = _structure_problems(path, data)
+    problems = _structure_problems(img)
     report.rows += [Row("(structure)", "fail", p) for p in problems] \
         or [Row("(structure)", "pass", "no defects (vdsotool check)")]
     present = [name for name in exports(target) if name in symbols]
