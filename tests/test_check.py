@@ -162,6 +162,31 @@ def test_hdr_table_incomplete():
     assert any("missing from .eh_frame_hdr table" in m for m in b.messages())
 
 
+def test_dump_shows_the_hdr_defects_check_reports(tmp_path):
+    """dump's .eh_frame_hdr check is check's: same defects, and the CFI is still decoded
+    when a header pointer cannot be read."""
+    from vdsotool.inspect.dump import build_report
+
+    b = Breaker()
+    table, _ = hdr_rows(b)
+    first, second = bytes(b.data[table:table + 8]), bytes(b.data[table + 8:table + 16])
+    b.data[table:table + 16] = second + first
+    path = tmp_path / "unsorted.so"
+    path.write_bytes(bytes(b.data))
+    hdr = build_report(str(path), ("cfi",))["cfi"]["eh_frame_hdr"]
+    hdr_defects = [m for m in b.messages() if ".eh_frame_hdr" in m]
+    assert hdr_defects and hdr["problems"] == hdr_defects
+    base = b.img.section(".eh_frame_hdr").addr  # rows are datarel|sdata4 from there
+    pcs = [row["pc"] for row in hdr["table"][:2]]
+    assert pcs == [base + b.get("i", table), base + b.get("i", table + 8)] and pcs[0] > pcs[1]
+    b.data[b.img.section(".eh_frame_hdr").offset + 1] = 0x24  # textrel: not computable
+    path.write_bytes(bytes(b.data))
+    cfi = build_report(str(path), ("cfi",))["cfi"]
+    assert cfi["records"] and cfi["eh_frame_hdr"]["problems"] == [
+        "unsupported pointer encoding 0x24"]
+    assert "unsupported pointer encoding 0x24" in b.messages()
+
+
 def test_every_defect_reported(cli, tmp_path):
     b = Breaker()
     b.put("H", 16, 2)

@@ -6,7 +6,9 @@ CIE. A CIE carries the augmentation string (``zR``, ``zRS``…), the code and da
 factors, the return-address column and the initial instructions; an FDE carries the
 address range (encoded per the CIE's ``R`` augmentation, usually pc-relative sdata4) and
 its own instructions. Instructions are decoded into :mod:`vdsotool.cfi.model` values with
-the alignment factors applied, so offsets are plain bytes.
+the alignment factors applied, so offsets are plain bytes. Pointers (``DW_EH_PE_*``) are
+absolute, pc-relative or data-relative; :func:`read_pointer` reads ``.eh_frame_hdr``'s
+with the same code. ``vdsotool check`` walks the records with ``instructions=False``.
 
 The input is untrusted: every read is bounds-checked against the record it belongs to and
 a malformed record becomes a :class:`VdsoError` at its image offset. Expressions are kept
@@ -165,10 +167,20 @@ def decode_op_at(data: bytes, at: int, lower: int, upper: int, little: bool,
         return None
 
 
+class _Unsupported(_Truncated):
+    """Internal: a pointer encoding this reader does not compute (textrel, funcrel...)."""
+
+
+POINTER_FORMATS = {D.DW_EH_PE_udata2: "H", D.DW_EH_PE_udata4: "I", D.DW_EH_PE_udata8: "Q",
+                   D.DW_EH_PE_sdata2: "h", D.DW_EH_PE_sdata4: "i", D.DW_EH_PE_sdata8: "q"}
+
+
 def _read_pointer(r: Reader, encoding: int, word: int, section_addr: int,
-                  section_off: int) -> int:
-    """Read a DW_EH_PE-encoded pointer; pc-relative values are made absolute addresses."""
-    here = section_addr + (r.pos - section_off)
+                  section_off: int, data_base: int = 0) -> int:
+    """Read a DW_EH_PE-encoded pointer; pc-relative values are made absolute addresses,
+    data-relative ones are added to ``data_base`` (``.eh_frame_hdr``: its own address)."""
+    at = r.pos
+    here = section_addr + (at - section_off)
     fmt = encoding & 0x0F
     if fmt == D.DW_EH_PE_absptr:
         value = r.fixed("Q" if word == 8 else "I")
@@ -176,14 +188,34 @@ def _read_pointer(r: Reader, encoding: int, word: int, section_addr: int,
         value = r.uleb()
     elif fmt == D.DW_EH_PE_sleb128:
         value = r.sleb()
+    elif fmt in POINTER_FORMATS:
+        value = r.fixed(POINTER_FORMATS[fmt])
     else:
-        sizes = {0x2: "H", 0x3: "I", 0x4: "Q", 0xA: "h", 0xB: "i", 0xC: "q"}
-        if fmt not in sizes:
-            raise _Truncated(r.pos)
-        value = r.fixed(sizes[fmt])
-    if encoding & 0x70 == D.DW_EH_PE_pcrel:
+        raise _Unsupported(at)
+    application = encoding & 0x70
+    if application == D.DW_EH_PE_pcrel:
         value += here
+    elif application == D.DW_EH_PE_datarel:
+        value += data_base
+    elif application:
+        raise _Unsupported(at)
     return value & ((1 << (8 * word)) - 1)
+
+
+def read_pointer(data: bytes, at: int, encoding: int, little: bool, word: int, vaddr: int,
+                 data_base: int = 0, path: str = "<image>") -> tuple[int, int]:
+    """The DW_EH_PE-encoded pointer at file offset ``at`` (mapped at ``vaddr``, for
+    pc-relative values) -> (value, file offset after it); VdsoError at ``at`` when the
+    encoding is not one this reader computes or the pointer runs past the end of file."""
+    r = Reader(data, at, len(data), little)
+    try:
+        return _read_pointer(r, encoding, word, vaddr, at, data_base), r.pos
+    except _Unsupported:
+        raise VdsoError.at(ImageLoc(path, at),
+                           f"unsupported pointer encoding {encoding:#x}") from None
+    except _Truncated:
+        raise VdsoError.at(ImageLoc(path, at), "truncated image: pointer runs past the end "
+                           "of file") from None
 
 
 def _decode_instrs(r: Reader, cie: Cie, word: int, little: bool, pc: int) -> list[DecodedInstr]:
@@ -256,8 +288,11 @@ def _block(r: Reader) -> tuple[int, int]:
 
 
 def decode_eh_frame(data: bytes, sec_offset: int, sec_size: int, sec_addr: int,
-                    little: bool, word: int, path: str = "<image>") -> EhFrame:
-    """Decode the whole section. Raises VdsoError at the offset of the first bad record."""
+                    little: bool, word: int, path: str = "<image>",
+                    instructions: bool = True) -> EhFrame:
+    """Decode the whole section. Raises VdsoError at the offset of the first bad record.
+    ``instructions=False`` reads only the records' headers (CIE fields, FDE pc ranges) and
+    leaves every ``instrs`` empty: ``vdsotool check`` needs no more, on every build."""
     end = min(sec_offset + sec_size, len(data))
     if sec_offset + sec_size > len(data):
         raise VdsoError.at(ImageLoc(path, sec_offset), ".eh_frame extends past the end of file")
@@ -267,7 +302,8 @@ def decode_eh_frame(data: bytes, sec_offset: int, sec_size: int, sec_addr: int,
     pos = sec_offset
     while pos + 4 <= end and len(records) < MAX_RECORDS:
         try:
-            rec, pos = _decode_record(data, pos, end, sec_offset, sec_addr, little, word, cies)
+            rec, pos = _decode_record(data, pos, end, sec_offset, sec_addr, little, word, cies,
+                                      instructions)
         except _Truncated as t:
             raise VdsoError.at(ImageLoc(path, t.at),
                                f"malformed .eh_frame record at section offset "
@@ -279,7 +315,7 @@ def decode_eh_frame(data: bytes, sec_offset: int, sec_size: int, sec_addr: int,
     return EhFrame(cies, fdes, records)
 
 
-def _decode_record(data, pos, end, sec_offset, sec_addr, little, word, cies):
+def _decode_record(data, pos, end, sec_offset, sec_addr, little, word, cies, instructions):
     r = Reader(data, pos, end, little)
     length = r.fixed("I")
     if length == 0:
@@ -293,7 +329,7 @@ def _decode_record(data, pos, end, sec_offset, sec_addr, little, word, cies):
     id_at = r.pos
     cie_id = r.fixed("I")
     if cie_id == 0:
-        return _decode_cie(r, pos, length, word, little), body_end
+        return _decode_cie(r, pos, length, word, little, instructions), body_end
     cie_off = id_at - cie_id
     cie = cies.get(cie_off)
     if cie is None:
@@ -303,11 +339,13 @@ def _decode_record(data, pos, end, sec_offset, sec_addr, little, word, cies):
     if "z" in cie.augmentation:
         r.take(r.uleb())
     fde = Fde(pos, length, cie_off, pc_begin, pc_range)
-    fde.instrs = _decode_instrs(r, cie, word, little, pc_begin)
+    if instructions:
+        fde.instrs = _decode_instrs(r, cie, word, little, pc_begin)
     return fde, body_end
 
 
-def _decode_cie(r: Reader, pos: int, length: int, word: int, little: bool) -> Cie:
+def _decode_cie(r: Reader, pos: int, length: int, word: int, little: bool,
+                instructions: bool) -> Cie:
     version = r.fixed("B")
     if version not in (1, 3):
         raise _Truncated(r.pos - 1)
@@ -332,5 +370,6 @@ def _decode_cie(r: Reader, pos: int, length: int, word: int, little: bool) -> Ci
         r.pos = aug_end
     elif aug:
         raise _Truncated(r.pos)  # non-'z' augmentation: the record's layout is unknown
-    cie.instrs = _decode_instrs(r, cie, word, little, 0)
+    if instructions:
+        cie.instrs = _decode_instrs(r, cie, word, little, 0)
     return cie

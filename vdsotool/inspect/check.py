@@ -21,11 +21,12 @@ Every defect is reported, not only the first; each carries the image offset wher
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass
 
+from vdsotool.cfi.decode import Fde, decode_eh_frame, read_pointer
+from vdsotool.cfi.dwarf import DW_EH_PE_omit
 from vdsotool.errors import Diagnostic, ImageLoc, VdsoError
-from vdsotool.inspect.elfread import PT_DYNAMIC, PT_LOAD, SHN_UNDEF, ElfImage, read_elf
+from vdsotool.inspect.elfread import PT_DYNAMIC, PT_LOAD, SHN_UNDEF, ElfImage, Shdr, read_elf
 
 ET_DYN = 3
 PF_X, PF_W, PF_R = 1, 2, 4
@@ -35,18 +36,6 @@ FORBIDDEN_DYNAMIC_TAGS = {
 }
 STB_LOCAL = 0
 VER_NDX_GLOBAL = 1  # "unversioned global": what an exported symbol must not have
-
-# DWARF pointer encodings (low nibble: format, high nibble: application).
-DW_EH_PE_omit = 0xFF
-_FORMATS = {0x00: None, 0x02: "H", 0x03: "I", 0x04: "Q", 0x0A: "h", 0x0B: "i", 0x0C: "q"}
-DW_EH_PE_pcrel, DW_EH_PE_datarel = 0x10, 0x30
-
-
-@dataclass(frozen=True)
-class Fde:
-    offset: int  # file offset of the record's length word
-    pc_begin: int
-    pc_range: int
 
 
 def check_image(path: str) -> list[Diagnostic]:
@@ -161,126 +150,100 @@ def check_eh_frame(img: ElfImage) -> list[Diagnostic]:
                                   "is not inside .text", img.loc(fde.offset)))
     hdr = img.section(".eh_frame_hdr")
     if hdr is not None:
-        out += check_eh_frame_hdr(img, hdr, eh, fdes)
+        out += read_and_check_eh_frame_hdr(img, hdr, eh, fdes)[1]
     return out
 
 
-def check_eh_frame_hdr(img: ElfImage, hdr, eh, fdes: list[Fde]) -> list[Diagnostic]:
+def read_fdes(img: ElfImage, start: int, addr: int, size: int) -> list[Fde]:
+    """Every FDE of an .eh_frame section (offset, pc_begin, pc_range), read by the CFI
+    decoder dump uses, without decoding the instructions."""
+    return decode_eh_frame(img.data, start, size, addr, img.little, img.bits // 8, img.path,
+                           instructions=False).fdes
+
+
+@dataclass(frozen=True)
+class HdrRow:
+    pc: int
+    fde: int  # address of the FDE the row names
+    at: int  # file offset of the row
+
+
+def read_and_check_eh_frame_hdr(img: ElfImage, hdr: Shdr, eh: Shdr,
+                                fdes: list[Fde]) -> tuple[list[HdrRow] | None, list[Diagnostic]]:
+    """``.eh_frame_hdr``'s search table (None when it has none or it cannot be read) and its
+    defects against ``.eh_frame``'s FDEs: ``vdsotool check`` reports the defects,
+    ``vdsotool dump`` also shows the table. An unreadable pointer is one more defect, so
+    the callers keep what they found before it (dump: the decoded CFI)."""
+    found: list[Diagnostic] = []
+    try:
+        rows = _read_hdr_table(img, hdr, eh, found)
+    except VdsoError as err:
+        return None, found + err.diagnostics
+    if rows is None:
+        return None, found
+    return rows, found + _table_defects(img, rows, eh, fdes)
+
+
+def _read_hdr_table(img: ElfImage, hdr: Shdr, eh: Shdr,
+                    found: list[Diagnostic]) -> list[HdrRow] | None:
+    """Version 1: version, three pointer encodings, the .eh_frame pointer, the row count,
+    then (initial pc, FDE address) rows. Header defects go to ``found``."""
     version, ptr_enc, count_enc, table_enc = img.unpack("BBBB", hdr.offset)
     if version != 1:
-        return [Diagnostic(f".eh_frame_hdr version {version}, expected 1", img.loc(hdr.offset))]
-    cur = hdr.offset + 4
-    eh_ptr, cur = read_pointer(img, ptr_enc, cur, hdr.addr - hdr.offset, hdr.addr)
-    out = []
+        found.append(Diagnostic(f".eh_frame_hdr version {version}, expected 1",
+                                img.loc(hdr.offset)))
+        return None
+    eh_ptr, cur = _hdr_pointer(img, hdr, ptr_enc, hdr.offset + 4)
     if eh_ptr != eh.addr:
-        out.append(Diagnostic(f".eh_frame_hdr points to {eh_ptr:#x}, .eh_frame is at "
-                              f"{eh.addr:#x}", img.loc(hdr.offset + 4)))
+        found.append(Diagnostic(f".eh_frame_hdr points to {eh_ptr:#x}, .eh_frame is at "
+                                f"{eh.addr:#x}", img.loc(hdr.offset + 4)))
     if count_enc == DW_EH_PE_omit or table_enc == DW_EH_PE_omit:
-        return out + [Diagnostic(".eh_frame_hdr has no search table", img.loc(hdr.offset))]
-    count, cur = read_pointer(img, count_enc, cur, hdr.addr - hdr.offset, hdr.addr)
+        found.append(Diagnostic(".eh_frame_hdr has no search table", img.loc(hdr.offset)))
+        return None
+    count, cur = _hdr_pointer(img, hdr, count_enc, cur)
+    too_many = Diagnostic(f"table count {count} exceeds the section", img.loc(hdr.offset))
+    if count > hdr.size // 2:  # a row is at least two 1-byte pointers: bounds the loop
+        found.append(too_many)
+        return None
     rows = []
     for _ in range(count):
         row_at = cur
-        pc, cur = read_pointer(img, table_enc, cur, hdr.addr - hdr.offset, hdr.addr)
-        fde, cur = read_pointer(img, table_enc, cur, hdr.addr - hdr.offset, hdr.addr)
-        rows.append((pc, fde, row_at))
-    for (pc_a, _, _), (pc_b, _, at) in zip(rows, rows[1:]):
-        if pc_b < pc_a:
-            out.append(Diagnostic(f".eh_frame_hdr table not sorted: {pc_b:#x} after {pc_a:#x}",
-                                  img.loc(at)))
+        pc, cur = _hdr_pointer(img, hdr, table_enc, cur)
+        fde, cur = _hdr_pointer(img, hdr, table_enc, cur)
+        rows.append(HdrRow(pc, fde, row_at))
+    if cur > hdr.offset + hdr.size:
+        found.append(too_many)
+        return None
+    return rows
+
+
+def _hdr_pointer(img: ElfImage, hdr: Shdr, encoding: int, at: int) -> tuple[int, int]:
+    """A pointer of .eh_frame_hdr; data-relative ones count from the section's start."""
+    return read_pointer(img.data, at, encoding, img.little, img.bits // 8,
+                        hdr.addr + at - hdr.offset, hdr.addr, img.path)
+
+
+def _table_defects(img: ElfImage, rows: list[HdrRow], eh: Shdr,
+                   fdes: list[Fde]) -> list[Diagnostic]:
+    """The unwinder bisects the table: it must be sorted and list every FDE exactly once."""
+    out = []
+    for a, b in zip(rows, rows[1:]):
+        if b.pc < a.pc:
+            out.append(Diagnostic(f".eh_frame_hdr table not sorted: {b.pc:#x} after {a.pc:#x}",
+                                  img.loc(b.at)))
     by_address = {eh.addr + f.offset - eh.offset: f for f in fdes}
     listed = set()
-    for pc, fde_addr, at in rows:
-        fde = by_address.get(fde_addr)
-        if fde is None or fde.pc_begin != pc:
-            out.append(Diagnostic(f".eh_frame_hdr row {pc:#x} -> {fde_addr:#x} names no FDE "
-                                  "for that address", img.loc(at)))
-        listed.add(fde_addr)
+    for row in rows:
+        fde = by_address.get(row.fde)
+        if fde is None or fde.pc_begin != row.pc:
+            out.append(Diagnostic(f".eh_frame_hdr row {row.pc:#x} -> {row.fde:#x} names no FDE "
+                                  "for that address", img.loc(row.at)))
+        listed.add(row.fde)
     for addr, fde in by_address.items():
         if addr not in listed:
             out.append(Diagnostic(f"FDE for {fde.pc_begin:#x} missing from .eh_frame_hdr table",
                                   img.loc(fde.offset)))
     return out
-
-
-def read_fdes(img: ElfImage, start: int, addr: int, size: int) -> list[Fde]:
-    """Every FDE of an .eh_frame section, with its CIE's pointer encoding applied."""
-    fdes, cie_encoding, cur = [], {}, start
-    while cur + 4 <= start + size:
-        (length,) = img.unpack("I", cur)
-        if length == 0:
-            break  # terminator
-        if length == 0xFFFFFFFF:
-            raise VdsoError.at(img.loc(cur), "64-bit DWARF .eh_frame records are not supported")
-        body = cur + 4
-        (cie_ptr,) = img.unpack("I", body)
-        if cie_ptr == 0:
-            cie_encoding[cur] = cie_fde_encoding(img, body + 4)
-        else:
-            cie_at = body - cie_ptr
-            if cie_at not in cie_encoding:
-                raise VdsoError.at(img.loc(body), f"FDE's CIE pointer {cie_ptr:#x} names no CIE")
-            enc = cie_encoding[cie_at]
-            vaddr = addr + (body + 4 - start)
-            pc, after = read_pointer(img, enc, body + 4, vaddr - (body + 4), 0)
-            pc_range, _ = read_pointer(img, enc & 0x0F, after, 0, 0)
-            fdes.append(Fde(cur, pc, pc_range))
-        cur = body + length
-    return fdes
-
-
-def cie_fde_encoding(img: ElfImage, at: int) -> int:
-    """The FDE pointer encoding ('R' augmentation) of the CIE whose version byte is at ``at``."""
-    aug_at = at + 1
-    aug = img.cstring(aug_at)
-    cur = aug_at + len(aug) + 1
-    _, cur = read_uleb(img, cur)  # code alignment
-    _, cur = read_uleb(img, cur)  # data alignment (sleb, only skipped)
-    cur += 1 if img.data[at] == 1 else len(_uleb_bytes(img, cur))  # return column
-    if not aug.startswith("z"):
-        return 0
-    _, cur = read_uleb(img, cur)
-    for ch in aug[1:]:
-        if ch == "R":
-            return img.data[cur]
-        if ch == "P":
-            enc = img.data[cur]
-            _, cur = read_pointer(img, enc & 0x7F, cur + 1, 0, 0)
-        elif ch == "L":
-            cur += 1
-    return 0
-
-
-def read_pointer(img: ElfImage, enc: int, at: int, vaddr_minus_offset: int,
-                 data_base: int) -> tuple[int, int]:
-    """Decode a DW_EH_PE-encoded pointer at file offset ``at``; returns (value, next)."""
-    fmt = _FORMATS.get(enc & 0x0F, "")
-    if fmt == "":
-        raise VdsoError.at(img.loc(at), f"unsupported pointer encoding {enc:#x}")
-    if fmt is None:
-        fmt = img.word
-    (value,) = img.unpack(fmt, at)
-    application = enc & 0x70
-    if application == DW_EH_PE_pcrel:
-        value += at + vaddr_minus_offset
-    elif application == DW_EH_PE_datarel:
-        value += data_base
-    elif application:
-        raise VdsoError.at(img.loc(at), f"unsupported pointer encoding {enc:#x}")
-    mask = (1 << img.bits) - 1
-    return value & mask, at + struct.calcsize(img.endian + fmt)
-
-
-def read_uleb(img: ElfImage, at: int) -> tuple[int, int]:
-    raw = _uleb_bytes(img, at)
-    return sum((b & 0x7F) << (7 * i) for i, b in enumerate(raw)), at + len(raw)
-
-
-def _uleb_bytes(img: ElfImage, at: int) -> bytes:
-    end = at
-    while end < len(img.data) and img.data[end] & 0x80:
-        end += 1
-    return img.bytes_at(at, end - at + 1)
 
 
 def report_json(path: str, defects: list[Diagnostic]) -> dict:

@@ -278,27 +278,18 @@ def _symbols_in(symbols: list[tuple[int, str]], begin: int, end: int) -> list[st
 
 
 def _hdr(img, eh) -> dict:
-    """Decode .eh_frame_hdr's search table and check it against the FDEs."""
+    """.eh_frame_hdr's search table and its check against the FDEs (``vdsotool check``'s)."""
+    from vdsotool.inspect.check import read_and_check_eh_frame_hdr
+
     sec = img.section(".eh_frame_hdr")
     if sec is None:
         return {"present": False, "problems": []}
-    version, _ptr_enc, cnt_enc, tab_enc = img.unpack("BBBB", sec.offset)
-    if version != 1 or cnt_enc != 0x03 or tab_enc != 0x3B:
-        return {"present": True, "problems": ["unsupported .eh_frame_hdr encodings"]}
-    count = img.unpack("I", sec.offset + 8)[0]
-    if count > sec.size // 8:
-        return {"present": True, "problems": [f"table count {count} exceeds the section"]}
-    table = [img.unpack("ii", sec.offset + 12 + 8 * i) for i in range(count)]
-    entries = [((sec.addr + pc) & 0xFFFFFFFFFFFFFFFF, sec.addr + fde) for pc, fde in table]
-    ehsec = img.section(".eh_frame")
-    want = sorted((f.pc_begin, ehsec.addr + f.offset - ehsec.offset) for f in eh.fdes)
-    problems = []
-    if [pc for pc, _ in entries] != sorted(pc for pc, _ in entries):
-        problems.append("search table not sorted")
-    if sorted(entries) != want:
-        problems.append("search table does not match the FDEs")
-    return {"present": True, "count": count, "problems": problems,
-            "table": [{"pc": pc, "fde": fde} for pc, fde in entries]}
+    rows, defects = read_and_check_eh_frame_hdr(img, sec, img.section(".eh_frame"), eh.fdes)
+    problems = [d.message for d in defects]
+    if rows is None:
+        return {"present": True, "problems": problems}
+    return {"present": True, "count": len(rows), "problems": problems,
+            "table": [{"pc": r.pc, "fde": r.fde} for r in rows]}
 
 
 def _disasm(img) -> dict:
