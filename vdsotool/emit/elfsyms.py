@@ -30,7 +30,9 @@ LAYOUTS: dict[int, tuple[tuple[str, int, int], ...]] = {
     64: (("st_name", 0, 4), ("st_info", 4, 1), ("st_other", 5, 1),
          ("st_shndx", 6, 2), ("st_value", 8, 8), ("st_size", 16, 8)),
 }
-ENTRY_SIZE = {32: 16, 64: 24}
+# The entry ends with its last field (no padding): 16 bytes for ELF32, 24 for ELF64.
+ENTRY_SIZE = {bits: max(off + width for _, off, width in layout)
+              for bits, layout in LAYOUTS.items()}
 
 
 @dataclass(frozen=True)
