@@ -37,9 +37,25 @@ def missing_tools(target: Target) -> list[str]:
 
 
 def cache_dir() -> Path:
-    base = os.environ.get("VDSOTOOL_CACHE") or os.path.join(
-        tempfile.gettempdir(), f"vdsotool-harness-{os.getuid()}")
-    return Path(base)
+    """Where compiled harnesses are kept: ``harness/`` in vdsotool's cache directory
+    (``$VDSOTOOL_CACHE_DIR``, vdsotool/util/cache.py), or a per-user temporary directory
+    when caching is off."""
+    from vdsotool.util.cache import cache_root
+
+    root = cache_root()
+    if root is None:
+        return Path(tempfile.gettempdir()) / f"vdsotool-harness-{os.getuid()}"
+    return root / "harness"
+
+
+def compiler_identity(gcc: str) -> str:
+    """The installed compiler by path, size and mtime: a new compiler compiles anew."""
+    path = shutil.which(gcc) or gcc
+    try:
+        st = os.stat(path)
+    except OSError:
+        return path
+    return f"{os.path.realpath(path)}:{st.st_size}:{st.st_mtime_ns}"
 
 
 def compile_harness(target: Target) -> Path:
@@ -48,7 +64,7 @@ def compile_harness(target: Target) -> Path:
     defines = [f"-D{k}={v:#x}" for k, v in sorted(harness_defines().items())]
     gcc = target.gnu_tool("gcc")
     flags = ["-static", "-O2", "-pthread", "-Wall", *defines]
-    key = hashlib.sha256(source + repr((gcc, flags)).encode()).hexdigest()[:16]
+    key = hashlib.sha256(source + repr((compiler_identity(gcc), flags)).encode()).hexdigest()[:16]
     out = cache_dir() / f"harness-{target.name}-{key}"
     if out.exists():
         return out
