@@ -22,6 +22,9 @@ turns both off (nothing is read or written under the directory then):
   Each distinct command line, directory or vdsotool version leaves a record (about 2 KB);
   writing one keeps only the :data:`MAX_RECORDS` most recently written.
 
+``vdsotool verify`` keeps its compiled execution harnesses in ``harness/`` of the same
+directory (vdsotool/verify/harness.py).
+
 Safety: every file is written whole to a temporary name and renamed into place, so
 concurrent builds never see half an entry (the last writer of a shared table wins, which
 only costs later cache misses). Every file carries a SHA-256 of its body; a file whose
