@@ -63,16 +63,27 @@ class BuildRequest:
         self.kinds, self.page_size, self.json_out, self.no_cache = kinds, page_size, json_out, no_cache
 
 
-def run_build(request: BuildRequest, argv: list[str] | None) -> int:
+def record_key(argv: list[str] | None, no_cache: bool) -> tuple[Path | None, str | None]:
+    """The cache directory (None: caching off) and the build-record key of ``argv`` (None:
+    not recorded). The key hashes vdsotool's whole package, so it is computed once."""
+    from vdsotool.util import cache
+
+    root = None if no_cache else cache.cache_root()
+    key = cache.build_key(argv) if argv is not None and root is not None else None
+    return root, key
+
+
+def run_build(request: BuildRequest, argv: list[str] | None,
+              stale: tuple[Path | None, str | None] | None = None) -> int:
     """Build, write, report; returns the exit status. With the cache on and the command
     line known (``argv``), an up-to-date build is skipped, and what a build read and wrote
-    is recorded for the next run."""
+    is recorded for the next run. ``stale``: the (root, key) of :func:`record_key` that the
+    caller already found out of date."""
     from vdsotool.errors import VdsoError
     from vdsotool.util import cache
 
-    root = None if request.no_cache else cache.cache_root()
-    key = cache.build_key(argv) if argv is not None and root is not None else None
-    if key is not None and cache.build_is_current(root, key):
+    root, key = stale or record_key(argv, request.no_cache)
+    if stale is None and key is not None and cache.build_is_current(root, key):
         written: list[Path] = []  # every output already holds what the build would write
     else:
         try:
@@ -187,21 +198,20 @@ def fast_main(argv: list[str]) -> int | None:
     if plain is None:
         return None
     values, defines, flags = plain
-    # with --json (a summary to print) or --no-cache (no record to read) run_build decides
-    if not flags and _up_to_date(argv):
-        return 0
+    # With --json (a summary to print) or --no-cache (no record to read) run_build decides.
+    # Otherwise the record is asked before the command line is validated: a record exists
+    # only for a line that built with this very code.
+    stale = None
+    if not flags:
+        from vdsotool.util.cache import build_is_current
+
+        root, key = stale = record_key(argv, no_cache=False)
+        if key is not None and build_is_current(root, key):
+            return 0
     request = _request(values, defines, flags)
     if request is None:
         return None
-    return run_build(request, argv)  # asks the record again: ~3 ms, only when building
-
-
-def _up_to_date(argv: list[str]) -> bool:
-    from vdsotool.util import cache
-
-    root = cache.cache_root()
-    key = cache.build_key(argv) if root is not None else None
-    return key is not None and cache.build_is_current(root, key)
+    return run_build(request, argv, stale)
 
 
 def guarded(run) -> int:
