@@ -113,6 +113,15 @@ def code_identity() -> str:
     return h.hexdigest()
 
 
+def file_identity(path: str | os.PathLike) -> str:
+    """A file by path, size and mtime (what an upgrade or rebuild of it changes)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return f"{path}:missing"
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
+
+
 def package_identity(name: str, files: tuple[str, ...] = ("__init__.py",)) -> str:
     """An installed package's identity by the path, size and mtime of some of its files,
     found without importing it (an upgrade rewrites them); "none" when not installed."""
@@ -122,13 +131,7 @@ def package_identity(name: str, files: tuple[str, ...] = ("__init__.py",)) -> st
     if spec is None or not spec.submodule_search_locations:
         return "none"
     package = Path(list(spec.submodule_search_locations)[0])
-    parts = []
-    for file in files:
-        try:
-            st = (package / file).stat()
-            parts.append(f"{package / file}:{st.st_size}:{st.st_mtime_ns}")
-        except OSError:
-            parts.append(f"{file}:missing")
+    parts = [file_identity(package / file) for file in files]
     return digest("|".join(parts).encode())[:16]
 
 

@@ -50,12 +50,9 @@ def cache_dir() -> Path:
 
 def compiler_identity(gcc: str) -> str:
     """The installed compiler by path, size and mtime: a new compiler compiles anew."""
-    path = shutil.which(gcc) or gcc
-    try:
-        st = os.stat(path)
-    except OSError:
-        return path
-    return f"{os.path.realpath(path)}:{st.st_size}:{st.st_mtime_ns}"
+    from vdsotool.util.cache import file_identity
+
+    return file_identity(os.path.realpath(shutil.which(gcc) or gcc))
 
 
 def compile_harness(target: Target) -> Path:
