@@ -61,11 +61,10 @@ def link_image(objects: list[ObjectFile], script: LinkerScript, target: Target, 
                            ".cfi_endproc)")
     placeholder = [FrameRecord(0, f.end - f.start, _program(f), f.signal_frame,
                                f.return_column, f.simple) for _, f in frames]
-    eh_size = len(build_eh_frame(target, placeholder, 0)) if frames else 0
+    eh_size = len(build_eh_frame(target, placeholder, 0))
     names = [s.name for _, s in export_syms]
     sizes = synthetic_sizes(target, script, names, len(frames)) | sized
-    if eh_size:
-        sizes[".eh_frame"] = SectionContent(eh_size, 4)
+    sizes[".eh_frame"] = SectionContent(eh_size, 4)
     with_got = got.wants_got(script) and ".got" not in groups
     if with_got:
         sizes[".got"] = SectionContent(got.got_size(target), got.got_align(target))
@@ -86,11 +85,9 @@ def link_image(objects: list[ObjectFile], script: LinkerScript, target: Target, 
         contents[".got"] = Content(data, got.got_align(target), got.got_flags(target))
     records = [FrameRecord(addresses[(i, f.section)] + f.start, f.end - f.start, _program(f),
                            f.signal_frame, f.return_column, f.simple) for i, f in frames]
-    fdes = []
-    if records:
-        eh = build_eh_frame(target, records, out_addr[".eh_frame"])
-        contents[".eh_frame"] = Content(eh, 4, "a")
-        fdes = _fde_offsets(eh, records, target)
+    eh = build_eh_frame(target, records, out_addr[".eh_frame"])
+    contents[".eh_frame"] = Content(eh, 4, "a")
+    fdes = _fde_offsets(eh, records, target)
     exports = [DynSymEntry(s.name, symbol_address(s, i, addresses), s.size or 0,
                            s.type if s.type in ("func", "object") else "notype", 0)
                for i, s in export_syms]
