@@ -5,8 +5,8 @@ once (interpreter start, imports), phases timed inside one process for the build
 
 * ``start``     – ``python -c pass`` in the venv: interpreter start and ``site``;
 * ``imports``   – the modules a ``build --emit offsets`` imports, keystone aside, minus
-  ``start``; ``dataclasses`` – how much of that is creating dataclasses (timed around
-  ``dataclasses._process_class`` in the same process);
+  ``start``; ``records`` – how much of that is creating the value classes (timed around
+  ``vdsotool.util.records._process`` in the same process);
 * ``keystone``  – importing keystone on top of those;
 * ``includes``, ``assemble``, ``link``, ``check``, ``offsets`` – the pipeline's phases in one
   process (imports done, keystone's engine made, every assembler memo and the encoding memo
@@ -42,18 +42,19 @@ BUILD_IMPORTS = ("vdsotool.cli_build", "vdsotool.util.cache", "vdsotool.util.ato
                  "vdsotool.inspect.check", "vdsotool.link.driver", "vdsotool.link.script",
                  "vdsotool.emit", "vdsotool.emit.offsets", "vdsotool.emit.blob")
 
-# run in a fresh process: prints the seconds spent creating dataclasses during the imports
-_COUNT_DATACLASSES = f"""
-import dataclasses, time
+# run in a fresh process: prints the seconds spent creating record classes during the imports
+_COUNT_RECORDS = f"""
+import time
+from vdsotool.util import records
 spent = [0.0]
-create = dataclasses._process_class
+create = records._process
 def timed(*args, **kwargs):
     start = time.perf_counter()
     try:
         return create(*args, **kwargs)
     finally:
         spent[0] += time.perf_counter() - start
-dataclasses._process_class = timed
+records._process = timed
 import {", ".join(BUILD_IMPORTS)}
 print(spent[0])
 """
@@ -87,7 +88,7 @@ def process_costs(rounds: int, target: str, tmp: Path) -> dict[str, float]:
     commands = {"start": [py, "-c", "pass"], "imports": [py, "-c", imports],
                 "keystone": [py, "-c", imports + ", keystone"]}
     timed_run(build + ["--out", str(tmp / "prime")], env | {"VDSOTOOL_CACHE_DIR": str(tmp / "c")})
-    samples: dict[str, list[float]] = {k: [] for k in (*commands, "cold", "dataclasses")}
+    samples: dict[str, list[float]] = {k: [] for k in (*commands, "cold", "records")}
     for i in range(rounds):
         for name, cmd in commands.items():
             samples[name].append(timed_run(cmd, env, tmp)[0])
@@ -95,10 +96,10 @@ def process_costs(rounds: int, target: str, tmp: Path) -> dict[str, float]:
         samples["cold"].append(timed_run(build + ["--out", str(tmp / f"out-{i}")],
                                          env | {"VDSOTOOL_CACHE_DIR": str(cache)})[0])
         shutil.rmtree(cache)
-        samples["dataclasses"].append(float(timed_run([py, "-c", _COUNT_DATACLASSES], env, tmp)[1]))
+        samples["records"].append(float(timed_run([py, "-c", _COUNT_RECORDS], env, tmp)[1]))
     med = {k: statistics.median(v) for k, v in samples.items()}
     return {"start": med["start"], "imports": med["imports"] - med["start"],
-            "dataclasses": med["dataclasses"], "keystone": med["keystone"] - med["imports"],
+            "records": med["records"], "keystone": med["keystone"] - med["imports"],
             "cold": med["cold"]}
 
 
@@ -145,7 +146,7 @@ def phase_costs(rounds: int, target_name: str) -> dict[str, float]:
 
 ROWS = [("start", "interpreter start and site (python -c pass)"),
         ("imports", "imports of the build path, keystone aside"),
-        ("dataclasses", "  of which creating dataclasses"),
+        ("records", "  of which creating the record classes"),
         ("keystone", "importing keystone"),
         ("includes", "generating the includes"),
         ("assemble", "assembling the sources (keystone's encodings included)"),

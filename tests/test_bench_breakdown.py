@@ -19,7 +19,7 @@ def test_one_round_of_the_breakdown():
                           "--json"], capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
     ms = json.loads(res.stdout)
-    pieces = ("start", "imports", "dataclasses", "keystone", "includes", "assemble", "link",
+    pieces = ("start", "imports", "records", "keystone", "includes", "assemble", "link",
               "check", "offsets", "cold")
     # Only that every piece was measured: some pieces are differences of two timings, which a
     # busy machine can make negative, and the suite never judges timings (make bench does).

@@ -9,7 +9,6 @@ another expression's bytes, and on images whose CFI was generated from a changed
 
 from __future__ import annotations
 
-import dataclasses
 import re
 
 import pytest
@@ -19,6 +18,7 @@ from vdsotool.abi import dwarf_regs as R
 from vdsotool.abi import sigframes as S
 from vdsotool.abi.targets import PPC32, PPC64, PPC64LE
 from vdsotool.inspect.dump import PART_NAMES, build_report, render_text
+from vdsotool.util import records
 
 TARGETS = [PPC32, PPC64, PPC64LE]
 BUILDERS = ["gnu", "vdsotool"]
@@ -112,7 +112,7 @@ def corrupted_image(target, tmp_path, change):
 def test_summary_shows_a_moved_cr_word(tmp_path):
     """The CR word read from the other half of its slot (the old ppc64 kernel bug)."""
     image, (bad,) = corrupted_image(PPC64, tmp_path,
-                                    lambda lay: dataclasses.replace(lay, cr_word=lay.cr_word ^ 4))
+                                    lambda lay: records.replace(lay, cr_word=lay.cr_word ^ 4))
     shipped = S.rt_sigreturn64(False)
     summary = summaries(image)["__kernel_sigtramp_rt64"]
     regs = {r["column"]: r for r in summary["registers"]}
@@ -134,7 +134,7 @@ def test_summary_shows_a_moved_cr_word(tmp_path):
 def test_summary_shows_a_moved_vector_block(tmp_path):
     """ppc32's inline VMX block one 16-byte slot further: every vector rule moves."""
     def later_vmx(lay):
-        return dataclasses.replace(lay, vregs=lay.vregs + S.VR_SIZE)
+        return records.replace(lay, vregs=lay.vregs + S.VR_SIZE)
 
     image, layouts = corrupted_image(PPC32, tmp_path, later_vmx)
     found = summaries(image)

@@ -10,7 +10,6 @@ is exact; the shipped (mftb) image is checked within two timebase reads.
 from __future__ import annotations
 
 import random
-from dataclasses import replace
 
 import pytest
 from conftest import need_tool
@@ -18,6 +17,7 @@ from gnu import BUILDERS, built_image
 
 from vdsotool.abi import datapage
 from vdsotool.abi.targets import TARGETS, Target
+from vdsotool.util.records import replace
 from vdsotool.verify import harness, model
 
 TARGET_NAMES = list(TARGETS)

@@ -16,8 +16,6 @@ register come out wrong.
 
 from __future__ import annotations
 
-import dataclasses
-
 import pytest
 
 from conftest import copy_sources, need_tool
@@ -25,6 +23,7 @@ from gnu import BUILDERS, built_image
 from unwind.harness import TRAMPOLINES, image_facts, run_harness
 from vdsotool.abi import sigframes as S
 from vdsotool.abi.targets import PPC32, PPC64, PPC64LE, Target
+from vdsotool.util import records
 
 CASES = [(t, layout.name) for t in (PPC32, PPC64, PPC64LE) for layout in S.layouts_for(t)]
 CASE_IDS = [f"{t.name}-{name}" for t, name in CASES]
@@ -87,7 +86,7 @@ def test_a_moved_cr_slot_in_the_fde_is_what_the_unwinder_reads(target, layout_na
     # The CR word moved to the other half of its slot (the 2.6.x ppc64 kernel's bug): the
     # frame is still the kernel's, only the image's FDE changed.  libgcc's fallback would
     # read the right word; the harness must see the wrong one in all eight CR fields.
-    layouts = tuple(dataclasses.replace(lay, cr_word=lay.cr_word ^ 4)
+    layouts = tuple(records.replace(lay, cr_word=lay.cr_word ^ 4)
                     if lay.name == layout_name else lay for lay in S.layouts_for(target))
     image = tmp_path / f"{target.image}.so"
     image.write_bytes(image_from_layouts(target, layouts))

@@ -9,7 +9,7 @@ coerce every parameter) — three times the whole GNU pipeline for a vDSO. So
    forms, non-empty values that validate) runs right here, through :func:`run_build` — the
    function the typer command calls too, so both paths produce the same files, lines and
    exit codes;
-2. before validating it (which imports the target table, the emit stage and dataclasses),
+2. before validating it (which imports the target table and the emit stage),
    such a line is looked up in the build records: when it is up to date, exit 0 at once.
    This is the edit-build loop's common case, so it imports nothing but
    vdsotool/util/cache.py. Checking before validating is safe: a record exists only for a

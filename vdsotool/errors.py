@@ -14,10 +14,10 @@ Locations come in three shapes: a source position (``file:line:col``), a linker-
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from vdsotool.util.records import field, record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SourceLoc:
     """A position in a text file. ``line`` and ``col`` are 1-based; ``col`` 0 means "whole
     line", ``line`` 0 "the whole file" (a file that cannot be read, say)."""
@@ -33,7 +33,7 @@ class SourceLoc:
         return f"{self.path}:{self.line}:{self.col}" if self.col else f"{self.path}:{self.line}"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ImageLoc:
     """A place in a binary image: file name and byte offset."""
 
@@ -47,7 +47,7 @@ class ImageLoc:
 Location = SourceLoc | ImageLoc | None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Diagnostic:
     message: str
     loc: Location = None
@@ -64,7 +64,7 @@ class Diagnostic:
         return out
 
 
-@dataclass
+@record
 class VdsoError(Exception):
     """Bad input. Carries every diagnostic found; rendered by the CLI, exit status 1."""
 

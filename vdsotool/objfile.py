@@ -9,14 +9,13 @@ instructions anchored at section offsets). The linker turns the frame descriptio
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from vdsotool.abi.targets import Target
 from vdsotool.cfi.model import Instr
 from vdsotool.errors import SourceLoc
+from vdsotool.util.records import field, record
 
 
-@dataclass
+@record
 class Relocation:
     """A value the assembler could not compute: ``symbol + addend`` stored at ``offset``.
 
@@ -34,7 +33,7 @@ class Relocation:
     loc: SourceLoc | None = None
 
 
-@dataclass
+@record
 class Section:
     name: str
     flags: str = ""  # GNU flag letters: "a" alloc, "x" exec, "w" write
@@ -49,7 +48,7 @@ class Section:
         return len(self.data)
 
 
-@dataclass
+@record
 class Symbol:
     name: str
     section: str | None  # None: absolute (from .set / =)
@@ -62,7 +61,7 @@ class Symbol:
     loc: SourceLoc | None = None
 
 
-@dataclass
+@record
 class FrameDescription:
     """One ``.cfi_startproc`` … ``.cfi_endproc`` region of a section."""
 
@@ -77,7 +76,7 @@ class FrameDescription:
     loc: SourceLoc | None = None
 
 
-@dataclass
+@record
 class ObjectFile:
     path: str
     target: Target

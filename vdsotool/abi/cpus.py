@@ -40,7 +40,7 @@ cpus``/``patch`` and their tests follow.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from vdsotool.util.records import record
 
 # Kernel CPU feature bits (cpu_spec.cpu_features), the kernel's values.
 ALTIVEC = 0x0000000000000008
@@ -56,7 +56,7 @@ FEATURE_NAMES: dict[int, str] = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Cpu:
     name: str
     pvr_value: int
@@ -80,7 +80,7 @@ class Cpu:
         return pvr & self.pvr_mask == self.pvr_value
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Patch:
     ftr_mask: int
     ftr_value: int

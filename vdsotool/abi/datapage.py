@@ -27,9 +27,9 @@ the Python pack/unpack model) is generated from :data:`FIELDS`; nothing retypes 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from vdsotool.abi.targets import Target
+from vdsotool.util.records import record
 
 NR_SYSCALLS = 273  # 2.6.12 (waitid = 272)
 SYSCALL_MAP_SIZE = (NR_SYSCALLS + 31) // 32  # 32-bit words per map
@@ -54,7 +54,7 @@ ASM_CONSTANTS: dict[str, int] = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Field:
     name: str  # C member name
     offset: int

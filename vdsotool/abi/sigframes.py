@@ -22,9 +22,8 @@ build kernel-exact frames from them (tests/unwind/) and compare them with qemu-u
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vdsotool.abi.targets import Target
+from vdsotool.util.records import record
 
 GREG_SLOTS = 48  # ELF_NGREG
 NIP, MSR, CTR, LINK, XER, CCR = 32, 33, 35, 36, 37, 38
@@ -41,7 +40,7 @@ PPC32_RT_GAP = 16  # the 32-bit kernel leaves 16 bytes between the dummy frame a
 SIGINFO_SIZE = 128
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SigFrameLayout:
     """One kind of signal frame, as seen from r1 at the trampoline's first instruction."""
 

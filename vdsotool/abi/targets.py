@@ -14,10 +14,10 @@ byte for byte: ``as -a32|-a64 -mbig|-mlittle -mpower4 -mregnames``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from vdsotool.util.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Target:
     name: str  # "ppc32" | "ppc64" | "ppc64le"
     bits: int  # 32 | 64

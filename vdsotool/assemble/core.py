@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from functools import lru_cache
 
 from vdsotool.abi.targets import Target
@@ -27,6 +26,7 @@ from vdsotool.assemble.expr import ExprError, Value, parse_value
 from vdsotool.errors import Diagnostic, SourceLoc, VdsoError
 from vdsotool.objfile import FrameDescription, ObjectFile, Section, Symbol
 from vdsotool.util.cache import note_input
+from vdsotool.util.records import field, record
 
 NOP = 0x60000000
 MAX_PASSES = 5
@@ -43,13 +43,13 @@ class Fail(Exception):
         self.message = message
 
 
-@dataclass
+@record
 class Line:
     loc: SourceLoc
     text: str
 
 
-@dataclass
+@record
 class Macro:
     params: list[tuple[str, str | None]]
     body: Sequence[Line]
@@ -205,7 +205,7 @@ def read_lines(text: str, path: str) -> tuple[Line, ...]:
     return tuple(lines)
 
 
-@dataclass
+@record
 class State:
     target: Target
     labels: dict[str, Value]  # from the previous pass

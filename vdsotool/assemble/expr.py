@@ -17,15 +17,16 @@ directly, so their first error is the one the parser meets, as before.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+
+from vdsotool.util.records import record
 
 
 class ExprError(Exception):
     pass
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Value:
     const: int
     section: str | None = None  # relative to the start of this section

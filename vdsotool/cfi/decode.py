@@ -19,11 +19,11 @@ as op lists; ``DW_OP_skip``/``DW_OP_bra`` displacements are decoded, never follo
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 
 from vdsotool.cfi import dwarf as D
 from vdsotool.cfi import model as M
 from vdsotool.errors import ImageLoc, VdsoError
+from vdsotool.util.records import field, record
 
 MAX_RECORDS = 100_000  # more records than any image could hold: a corrupted length loop
 
@@ -90,14 +90,14 @@ class Reader:
         return self.fixed(fmt.lower() if shape[0] == "s" else fmt)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DecodedOp:
     offset: int  # absolute file offset of the opcode
     raw: bytes
     op: M.Op
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DecodedInstr:
     offset: int  # absolute file offset of the instruction
     raw: bytes
@@ -105,7 +105,7 @@ class DecodedInstr:
     expr: tuple[DecodedOp, ...] = ()  # ops of an expression operand, with offsets
 
 
-@dataclass
+@record
 class Cie:
     offset: int  # file offset of the length field
     length: int
@@ -118,7 +118,7 @@ class Cie:
     instrs: list[DecodedInstr] = field(default_factory=list)
 
 
-@dataclass
+@record
 class Fde:
     offset: int
     length: int
@@ -128,7 +128,7 @@ class Fde:
     instrs: list[DecodedInstr] = field(default_factory=list)
 
 
-@dataclass
+@record
 class EhFrame:
     cies: dict[int, Cie]
     fdes: list[Fde]

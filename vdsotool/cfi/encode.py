@@ -10,10 +10,9 @@ alignment factor, which must divide them exactly.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vdsotool.cfi import dwarf as D
 from vdsotool.cfi import model as M
+from vdsotool.util.records import record
 
 
 class EncodeError(ValueError):
@@ -53,7 +52,7 @@ def fixed(value: int, size: int, signed: bool, byteorder: str) -> bytes:
         raise EncodeError(f"{value} does not fit a {size}-byte {kind} field") from None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CfiEncoding:
     """What a CIE fixes for the instructions of its FDEs."""
 

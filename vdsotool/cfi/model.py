@@ -19,10 +19,10 @@ deliberately branches out of one expression into another one's bytes).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from vdsotool.util.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Op:
     """One DWARF expression operation."""
 
@@ -34,43 +34,43 @@ Expr = tuple[Op, ...]
 
 
 class Instr:
-    """Base of all CFA instructions (a marker; every instruction is a frozen dataclass)."""
+    """Base of all CFA instructions (a marker; every instruction is a frozen record)."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class AdvanceLoc(Instr):
     """Move the location by ``delta`` bytes (encoded factored by the code alignment)."""
 
     delta: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SetLoc(Instr):
     address: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DefCfa(Instr):
     reg: int
     offset: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DefCfaRegister(Instr):
     reg: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DefCfaOffset(Instr):
     offset: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DefCfaExpression(Instr):
     expr: Expr
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Offset(Instr):
     """Register saved at CFA + ``offset`` (bytes)."""
 
@@ -78,13 +78,13 @@ class Offset(Instr):
     offset: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ValOffset(Instr):
     reg: int
     offset: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Register(Instr):
     """Register ``reg`` is held in register ``reg2``."""
 
@@ -92,22 +92,22 @@ class Register(Instr):
     reg2: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Restore(Instr):
     reg: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Undefined(Instr):
     reg: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SameValue(Instr):
     reg: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Expression(Instr):
     """Register saved at the address the expression computes (CFA pushed first)."""
 
@@ -115,33 +115,33 @@ class Expression(Instr):
     expr: Expr
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ValExpression(Instr):
     reg: int
     expr: Expr
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RememberState(Instr):
     pass
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RestoreState(Instr):
     pass
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class GnuArgsSize(Instr):
     size: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Nop(Instr):
     pass
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Escape(Instr):
     """Raw instruction bytes (``.cfi_escape``), emitted verbatim."""
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,13 +28,14 @@ from vdsotool.emit.elfsyms import SHN_ABS, read_symbols
 from vdsotool.emit.patches import CpuPatchTable, image_pages, patch_tables
 from vdsotool.errors import VdsoError
 from vdsotool.inspect.elfread import read_elf
+from vdsotool.util.records import record
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 BYTES_PER_LINE = 10
 _C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ExportedSymbol:
     name: str
     value: int

@@ -14,10 +14,9 @@ Tables are found by section name, as the kernel finds ``.dynsym``/``.dynstr`` at
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vdsotool.errors import VdsoError
 from vdsotool.inspect.elfread import ElfImage
+from vdsotool.util.records import record
 
 SHN_UNDEF = 0
 SHN_ABS = 0xFFF1
@@ -35,7 +34,7 @@ ENTRY_SIZE = {bits: max(off + width for _, off, width in layout)
               for bits, layout in LAYOUTS.items()}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SymEntry:
     index: int
     offset: int  # file offset of the entry
@@ -55,7 +54,7 @@ class SymEntry:
         return self.fields["st_shndx"] != SHN_UNDEF
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SymbolTable:
     elf: ElfImage
     section: str

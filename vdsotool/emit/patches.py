@@ -35,20 +35,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 
 from vdsotool.abi.cpus import CPUS, PATCHES, Cpu, Patch, cpus_for, feature_list
 from vdsotool.abi.targets import target_for
 from vdsotool.emit.elfsyms import SymbolTable, read_symbols
 from vdsotool.errors import VdsoError
 from vdsotool.inspect.elfread import read_elf
+from vdsotool.util.records import field, record
 
 FORMAT_VERSION = 1
 KERNEL_MAX_SYMNAME = 64  # the kernel copies names into a 64-byte buffer (63 chars + NUL)
 DATAPAGE_SYMBOL = "__kernel_datapage_offset"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FieldChange:
     symbol: str
     index: int  # .dynsym entry
@@ -63,7 +63,7 @@ class FieldChange:
                 "new": self.new.hex()}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class CpuPatchTable:
     cpu: Cpu
     changes: tuple[FieldChange, ...]

@@ -21,10 +21,9 @@ a hostile image bounded.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vdsotool.cfi import dwarf as D
 from vdsotool.cfi.decode import decode_op_at
+from vdsotool.util.records import record
 
 MAX_STEPS = 512  # per path; the longest real rule (kernel VR31 via VR0) takes ~25
 MAX_PATHS = 8
@@ -38,7 +37,7 @@ class Unplaceable(Exception):
     """The expression uses something the symbolic evaluator does not model."""
 
 
-@dataclass
+@record
 class Budget:
     """Steps left for all the rules of one record: thousands of hostile rules, each
     within its own limit, must still not add up to minutes."""
@@ -51,7 +50,7 @@ class Budget:
             raise Unplaceable("the record's evaluation budget is spent")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Val:
     """``base + off``: base None is a constant; otherwise a term tuple:
     ``("reg", n)`` register n at the trampoline, ``("cfa",)`` the CFA (pushed before a
@@ -66,13 +65,13 @@ class Val:
         return self.base is None
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Outcome:
     value: Val
     assumptions: tuple[tuple[Val, bool], ...]  # (value, is_zero) along this path
 
 
-@dataclass
+@record
 class _Path:
     pc: int
     stack: list[Val]

@@ -9,11 +9,10 @@ The program runs with a step bound, so a corrupted image cannot make this loop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vdsotool.cfi import model as M
 from vdsotool.cfi.decode import Cie, Fde
 from vdsotool.errors import ImageLoc, VdsoError
+from vdsotool.util.records import record
 
 MAX_STATE_DEPTH = 64
 # A hostile FDE can set thousands of registers and advance thousands of times; the table
@@ -21,7 +20,7 @@ MAX_STATE_DEPTH = 64
 MAX_CELLS = 200_000
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Row:
     loc: int
     cfa: str

@@ -21,12 +21,11 @@ Every defect is reported, not only the first; each carries the image offset wher
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vdsotool.cfi.decode import Fde, decode_eh_frame, read_pointer
 from vdsotool.cfi.dwarf import DW_EH_PE_omit
 from vdsotool.errors import Diagnostic, ImageLoc, VdsoError
 from vdsotool.inspect.elfread import PT_DYNAMIC, PT_LOAD, SHN_UNDEF, ElfImage, Shdr, read_elf
+from vdsotool.util.records import record
 
 ET_DYN = 3
 PF_X, PF_W, PF_R = 1, 2, 4
@@ -161,7 +160,7 @@ def read_fdes(img: ElfImage, start: int, addr: int, size: int) -> list[Fde]:
                            instructions=False).fdes
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class HdrRow:
     pc: int
     fde: int  # address of the FDE the row names

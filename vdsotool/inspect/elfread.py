@@ -12,9 +12,9 @@ cheap to import, and it must report broken images that those libraries refuse to
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 
 from vdsotool.errors import ImageLoc, VdsoError
+from vdsotool.util.records import field, record
 
 ELF_MAGIC = b"\x7fELF"
 ELFCLASS32, ELFCLASS64 = 1, 2
@@ -23,7 +23,7 @@ PT_LOAD, PT_DYNAMIC, PT_NOTE = 1, 2, 4
 SHN_UNDEF = 0  # st_shndx of a symbol not defined in this file
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Phdr:
     index: int
     type: int
@@ -35,7 +35,7 @@ class Phdr:
     at: int  # file offset of this header, for diagnostics
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Shdr:
     index: int
     name: str
@@ -49,7 +49,7 @@ class Shdr:
     flags: int = 0  # sh_flags (SHF_WRITE 1, SHF_ALLOC 2, SHF_EXECINSTR 4, ...)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DynSym:
     index: int
     name: str
@@ -60,7 +60,7 @@ class DynSym:
     shndx: int
 
 
-@dataclass(eq=False)  # one image is one object (hashable by identity: dump memoises per image)
+@record(eq=False)  # one image is one object (hashable by identity: dump memoises per image)
 class ElfImage:
     path: str
     data: bytes

@@ -23,19 +23,18 @@ A register without a rule is listed as not described.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from vdsotool.abi import dwarf_regs as R
 from vdsotool.abi import sigframes as S
 from vdsotool.cfi import model as M
 from vdsotool.inspect.cfi_eval import Budget, Outcome, Unplaceable, Val, evaluate
+from vdsotool.util.records import field, record
 
 GREG_NAMES = {S.NIP: "nip", S.MSR: "msr", S.CTR: "ctr", S.LINK: "lr", S.XER: "xer",
               S.CCR: "cr"}
 HEADING = "Where the interrupted registers are"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Place:
     """A named address: ``block[index]+extra (detail)``; ``area``/``offset`` are the raw
     byte offset into the gregs or VMX block (what the layout comparison uses)."""
@@ -53,7 +52,7 @@ class Place:
             (f" ({self.detail})" if self.detail else "")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class RuleMeaning:
     place: Place | None  # None: the CFI's rule could not be placed
     gate: str | None = None  # "only when ..." for a guarded rule
@@ -71,7 +70,7 @@ class RuleMeaning:
         return out
 
 
-@dataclass
+@record
 class Frame:
     """How to name addresses for one FDE: the word size, byte order, the layout matched by
     the frame pointer's offset (``ptregs``), and that offset as the CFI has it."""
@@ -244,7 +243,7 @@ def term_text(v: Val) -> str:
 
 # --- one FDE: rules at the trampoline, notes, summary -----------------------------------------
 
-@dataclass
+@record
 class Image:
     """What evaluation needs of the image: its bytes and target properties, and the step
     budget of the record being evaluated (see :meth:`for_record`)."""

@@ -16,8 +16,6 @@ derives its offsets header from that twin's symbols.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vdsotool.abi.targets import Target
 from vdsotool.errors import SourceLoc, VdsoError
 from vdsotool.link.dynsym import DynSymEntry
@@ -33,9 +31,10 @@ from vdsotool.link.elf_header import sizeof_headers
 from vdsotool.link.resolve import apply_relocations, symbol_address
 from vdsotool.link.script import LinkerScript
 from vdsotool.objfile import ObjectFile
+from vdsotool.util.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LinkedImage:
     image: bytes  # the shipped (stripped) image
     dbg: bytes | None  # the debug twin: the same plus .symtab/.strtab (when asked for)

@@ -19,7 +19,7 @@ inspect/check.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from vdsotool.util.records import record
 
 DT_NULL, DT_HASH, DT_STRTAB, DT_SYMTAB, DT_STRSZ, DT_SYMENT, DT_SONAME = 0, 4, 5, 6, 10, 11, 14
 DT_GNU_HASH = 0x6FFFFEF5
@@ -28,7 +28,7 @@ DT_PPC64_OPT = 0x70000003
 SPARE_DYNAMIC_TAGS = 5
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DynamicInputs:
     soname_offset: int
     hash: int

@@ -13,14 +13,15 @@ Elf64_Sym: ``u32 name, u8 info, u8 other, u16 shndx, u64 value, u64 size`` (24 b
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+
+from vdsotool.util.records import record
 
 STB_GLOBAL = 1
 STT_TYPES = {"notype": 0, "object": 1, "func": 2}
 SHN_ABS = 0xFFF1
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class DynSymEntry:
     name: str
     value: int

@@ -21,18 +21,18 @@ Instruction offsets become ``DW_CFA_advance_loc*`` deltas (cfi/encode.py picks t
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass, field
 
 from vdsotool.abi.targets import Target
 from vdsotool.cfi import model as M
 from vdsotool.cfi.encode import CfiEncoding, encode_program, sleb128, uleb128
+from vdsotool.util.records import field, record
 
 LR_COLUMN = 65
 R1 = 1
 PCREL_SDATA4 = 0x1B
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class FrameRecord:
     """One FDE to write: its code range (final addresses) and program."""
 

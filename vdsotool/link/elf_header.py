@@ -17,11 +17,11 @@ for PT_LOAD, else the largest alignment of its sections.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from vdsotool.abi.targets import Target
 from vdsotool.link.layout import Placed
 from vdsotool.link.script import PhdrSpec
+from vdsotool.util.records import record
 
 PT_LOAD = 1
 PF_X, PF_W, PF_R = 1, 2, 4
@@ -51,7 +51,7 @@ def build_elf_header(target: Target, phnum: int, shoff: int, shnum: int,
                                shentsize, shnum, shstrndx)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Segment:
     type: int
     flags: int

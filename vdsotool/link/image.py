@@ -12,8 +12,6 @@ names), so one layout pass suffices; their contents, which hold addresses, are b
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
 from vdsotool.abi.targets import Target
 from vdsotool.link import dynamic as dyn
 from vdsotool.link.dynstr import build_dynstr
@@ -28,13 +26,14 @@ from vdsotool.link.script import LinkerScript
 from vdsotool.link.shdrs import OutSection, build_section_headers, build_shstrtab
 from vdsotool.link.verdef import build_verdef
 from vdsotool.link.versym import build_versym
+from vdsotool.util.records import record, replace
 
 SYNTH_ALIGN = {".hash": "word", ".gnu.hash": "word", ".dynsym": "word", ".dynstr": 1,
                ".gnu.version": 2, ".gnu.version_d": "word", ".eh_frame_hdr": 4,
                ".dynamic": "word"}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Content:
     """An output section whose bytes the link already produced."""
 
@@ -71,7 +70,7 @@ def write_image(target: Target, script: LinkerScript, exports: list[DynSymEntry]
     return finish(compose(target, script, exports, contents, fdes, dynsym_order))
 
 
-@dataclass
+@record
 class Composed:
     """The loaded part of an image (headers still blank) and what the tables need."""
 

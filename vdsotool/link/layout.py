@@ -15,19 +15,18 @@ Rules (those of GNU ld, for the constructs the script reader accepts):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vdsotool.errors import VdsoError
 from vdsotool.link.script import Assignment, LinkerScript, evaluate
+from vdsotool.util.records import record
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SectionContent:
     size: int
     align: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Placed:
     name: str
     address: int
@@ -36,7 +35,7 @@ class Placed:
     phdrs: tuple[str, ...]
 
 
-@dataclass
+@record
 class Layout:
     sections: list[Placed]
     symbols: dict[str, int]  # script-defined symbols (including PROVIDEd ones)

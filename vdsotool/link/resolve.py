@@ -16,10 +16,9 @@ needing dynamic relocations are each reported, all of them, at the relocation's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vdsotool.errors import DiagnosticSink, SourceLoc
 from vdsotool.objfile import ObjectFile, Relocation, Symbol
+from vdsotool.util.records import record
 
 PCREL_KINDS = {"rel24", "rel14", "rel32", "rel64"}
 FIELD_SIZE = {"addr32": 4, "addr64": 8, "addr16": 2, "addr16_lo": 2, "addr16_hi": 2,
@@ -27,7 +26,7 @@ FIELD_SIZE = {"addr32": 4, "addr64": 8, "addr16": 2, "addr16_lo": 2, "addr16_hi"
               "rel24": 4, "rel14": 4}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Placement:
     """Where an input section landed: its object's index, section name and address."""
 
@@ -36,7 +35,7 @@ class Placement:
     address: int
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Resolved:
     value: int
     symbol: Symbol

@@ -22,9 +22,9 @@ This module only reads: it produces a :class:`LinkerScript` value; layout is lin
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
 from vdsotool.errors import SourceLoc, VdsoError
+from vdsotool.util.records import field, record
 
 PHDR_TYPES = {"PT_NULL": 0, "PT_LOAD": 1, "PT_DYNAMIC": 2, "PT_INTERP": 3, "PT_NOTE": 4,
               "PT_SHLIB": 5, "PT_PHDR": 6, "PT_TLS": 7, "PT_GNU_EH_FRAME": 0x6474E550,
@@ -34,14 +34,14 @@ Expr = tuple  # ("num", n) | ("sym", name) | ("dot",) | ("sizeof_headers",) |
 #               ("align", e) | ("+", a, b) | ("-", a, b)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class InputPattern:
     file_pattern: str
     section_patterns: tuple[str, ...]
     keep: bool
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OutputSection:
     name: str
     address: Expr | None
@@ -54,7 +54,7 @@ class OutputSection:
         return self.name == "/DISCARD/"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Assignment:
     symbol: str  # "." for the location counter
     expr: Expr
@@ -62,7 +62,7 @@ class Assignment:
     loc: SourceLoc
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class PhdrSpec:
     name: str
     type: int
@@ -72,7 +72,7 @@ class PhdrSpec:
     loc: SourceLoc
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class VersionNode:
     name: str
     globals: tuple[str, ...]
@@ -80,7 +80,7 @@ class VersionNode:
     loc: SourceLoc
 
 
-@dataclass
+@record
 class LinkerScript:
     path: str
     output_format: tuple[str, ...] = ()
@@ -105,7 +105,7 @@ _TOKEN = re.compile(r"""
 """, re.VERBOSE | re.DOTALL)
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Token:
     kind: str
     text: str

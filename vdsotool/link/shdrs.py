@@ -15,9 +15,9 @@ The table follows the loaded content; the section headers follow it, aligned to 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
 from vdsotool.link.dynstr import build_dynstr
+from vdsotool.util.records import record
 
 SHT_PROGBITS, SHT_SYMTAB, SHT_STRTAB, SHT_HASH, SHT_DYNAMIC, SHT_NOTE = 1, 2, 3, 5, 6, 7
 SHT_DYNSYM = 11
@@ -42,7 +42,7 @@ KINDS = {
 }
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class OutSection:
     name: str
     flags: str  # "a", "ax", "aw", "awx"; "" for non-allocated

@@ -26,17 +26,16 @@ symbols it makes local.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vdsotool.link.dynstr import build_dynstr
 from vdsotool.link.dynsym import SHN_ABS, pack_symbol
 from vdsotool.link.hash import BFD_TABLE_SLOTS, bfd_string_hash
+from vdsotool.util.records import record
 
 STT = {"notype": 0, "object": 1, "func": 2, "section": 3, "file": 4}
 STB = {"local": 0, "global": 1, "weak": 2}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class SymtabSymbol:
     """One ``.symtab`` entry; ``section`` is an output section name (None: absolute)."""
 

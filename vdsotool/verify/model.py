@@ -12,16 +12,15 @@ end <= start.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from vdsotool.abi import datapage
 from vdsotool.abi.targets import Target
+from vdsotool.util.records import record
 
 MASK64 = (1 << 64) - 1
 LINE_SIZE = 128
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class TimeState:
     tb_orig_stamp: int
     tb_to_xs: int
@@ -39,7 +38,7 @@ class TimeState:
                 "tz_dsttime": self.tz_dsttime & 0xFFFFFFFF}
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Timeval:
     sec: int
     usec: int

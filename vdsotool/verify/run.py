@@ -14,7 +14,6 @@ The result is one row per exported symbol: pass/fail/skip and the reason.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from vdsotool.abi import datapage
@@ -22,6 +21,7 @@ from vdsotool.abi.targets import POWERPC_MACHINES, Target, target_for
 from vdsotool.errors import ImageLoc, VdsoError
 from vdsotool.inspect.elfread import (ELF_MAGIC, ELFCLASS32, ELFCLASS64, ELFDATA2LSB,
                                       ELFDATA2MSB, SHN_UNDEF, ElfImage, read_elf)
+from vdsotool.util.records import asdict, field, record
 
 EXPORTS_COMMON = ("__kernel_datapage_offset", "__kernel_get_syscall_map",
                   "__kernel_gettimeofday", "__kernel_sync_dicache", "__kernel_sync_dicache_p5")
@@ -33,14 +33,14 @@ MAP64_SYSCALLS = (0, 1, 78, 119, 172, 272)
 MAP32_SYSCALLS = (2, 3, 77, 120, 171, 271)
 
 
-@dataclass
+@record
 class Row:
     symbol: str
     status: str  # "pass" | "fail" | "skip"
     reason: str = ""
 
 
-@dataclass
+@record
 class Report:
     image: str
     target: str
