@@ -42,8 +42,8 @@ def build(tree: Path, out: str | Path, cache: Path | None, *extra: str, target: 
 
 
 def imports_keystone(res: subprocess.CompletedProcess) -> bool:
-    """Whether a run under ``-X importtime`` imported the keystone package."""
-    return "keystone" in imported_modules(res.stderr)
+    """Whether a run under ``-X importtime`` loaded keystone (through vdsotool's binding)."""
+    return "vdsotool.assemble.keystone_lib" in imported_modules(res.stderr)
 
 
 def mtimes(directory: Path) -> dict[str, int]:

@@ -1,4 +1,5 @@
-"""The only module that imports keystone, lazily, and only ever hands it ONE vetted instruction.
+"""The only caller of keystone (through keystone_lib.py, lazily): it only ever hands it ONE
+vetted instruction.
 
 Keystone's lexer radix is uninitialised unless ``ks_option`` is called (and forced to 16 if it
 is), so every number it sees is ``0x`` hex; we never call ``ks_option`` nor install a symbol
@@ -8,7 +9,7 @@ and pass only integers.
 Results are cached per (target, normalised text): in memory for the process, and — inside
 ``with encoding_cache(directory):`` — in a persistent table per target and keystone build
 (vdsotool/util/cache.py), so an instruction encoded once never reaches keystone again and a
-build whose instructions are all known does not even import it. Only successful encodings
+build whose instructions are all known does not even load keystone. Only successful encodings
 of printable-ASCII texts are stored. A table's first line names its target and keystone
 identity; a table that fails its checksum, names another key, or holds anything but
 ``text<TAB>8 lowercase hex digits`` lines is ignored as a whole (a cache can make a build
@@ -117,11 +118,11 @@ class encoding_cache:
 
 def _engine(target: Target):
     if target.name not in _engines:
-        import keystone as ks  # heavy: imported only when an instruction needs it
+        from vdsotool.assemble import keystone_lib as ks  # loads keystone: only when needed
 
-        mode = ks.KS_MODE_PPC64 if target.bits == 64 else ks.KS_MODE_PPC32
-        mode |= ks.KS_MODE_LITTLE_ENDIAN if target.little else ks.KS_MODE_BIG_ENDIAN
-        _engines[target.name] = ks.Ks(ks.KS_ARCH_PPC, mode)
+        mode = ks.MODE_PPC64 if target.bits == 64 else ks.MODE_PPC32
+        mode |= ks.MODE_LITTLE_ENDIAN if target.little else ks.MODE_BIG_ENDIAN
+        _engines[target.name] = ks.Engine(ks.ARCH_PPC, mode)
     return _engines[target.name]
 
 
@@ -151,12 +152,12 @@ def _encode_persistent(target: Target, text: str) -> bytes | str:
 
 
 def _encode_uncached(target: Target, text: str) -> bytes | str:
-    import keystone as ks
+    from vdsotool.assemble.keystone_lib import KeystoneError
 
     try:
-        encoding, count = _engine(target).asm(text)
-    except ks.KsError as err:
+        encoding, count = _engine(target).assemble(text)
+    except KeystoneError as err:
         return f"cannot encode '{text}': {err}"
-    if not encoding or count != 1 or len(encoding) != 4:
+    if count != 1 or len(encoding) != 4:
         return f"cannot encode '{text}'"
-    return bytes(encoding)
+    return encoding
