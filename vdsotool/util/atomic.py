@@ -7,7 +7,6 @@ memory and only then written with :func:`write_outputs`, each file via temp file
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 
@@ -23,11 +22,11 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, mode: int = 0o644) 
     except OSError:
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = _create_temporary(path)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        os.chmod(tmp, mode)
+            os.fchmod(f.fileno(), mode)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -36,6 +35,17 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, mode: int = 0o644) 
             pass
         raise
     return True
+
+
+def _create_temporary(path: Path) -> tuple[int, str]:
+    """A new file beside ``path``, opened for writing: (descriptor, name). (What
+    tempfile.mkstemp does, without importing tempfile, shutil and random on every build.)"""
+    while True:
+        tmp = str(path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), tmp
+        except FileExistsError:
+            continue
 
 
 def write_outputs(outputs: dict[str | os.PathLike, bytes | str]) -> list[Path]:
