@@ -7,7 +7,8 @@ once (interpreter start, imports), phases timed inside one process for the build
 * ``imports``   – the modules a ``build --emit offsets`` imports, keystone aside, minus
   ``start``; ``records`` – how much of that is creating the value classes (timed around
   ``vdsotool.util.records._process`` in the same process);
-* ``keystone``  – importing keystone on top of those;
+* ``keystone``  – loading keystone's library on top of those (vdsotool's ctypes binding,
+  assemble/keystone_lib.py: importing ctypes, dlopen, the prototypes);
 * ``includes``, ``assemble``, ``link``, ``check``, ``offsets`` – the pipeline's phases in one
   process (imports done, keystone's engine made, every assembler memo and the encoding memo
   cleared before each round: a cold build's work, without the persistent encoding cache);
@@ -86,7 +87,7 @@ def process_costs(rounds: int, target: str, tmp: Path) -> dict[str, float]:
                                   "--emit", "offsets"]
     imports = "import " + ", ".join(BUILD_IMPORTS)
     commands = {"start": [py, "-c", "pass"], "imports": [py, "-c", imports],
-                "keystone": [py, "-c", imports + ", keystone"]}
+                "keystone": [py, "-c", imports + ", vdsotool.assemble.keystone_lib as k; k._library()"]}
     timed_run(build + ["--out", str(tmp / "prime")], env | {"VDSOTOOL_CACHE_DIR": str(tmp / "c")})
     samples: dict[str, list[float]] = {k: [] for k in (*commands, "cold", "records")}
     for i in range(rounds):
@@ -147,7 +148,7 @@ def phase_costs(rounds: int, target_name: str) -> dict[str, float]:
 ROWS = [("start", "interpreter start and site (python -c pass)"),
         ("imports", "imports of the build path, keystone aside"),
         ("records", "  of which creating the record classes"),
-        ("keystone", "importing keystone"),
+        ("keystone", "loading keystone's library"),
         ("includes", "generating the includes"),
         ("assemble", "assembling the sources (keystone's encodings included)"),
         ("link", "linking"), ("check", "image checks"), ("offsets", "offsets header"),
