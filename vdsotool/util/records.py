@@ -22,6 +22,8 @@ the same declarations). Annotations are never evaluated; one whose text starts w
 
 from __future__ import annotations
 
+from types import FunctionType
+
 __all__ = ["FrozenInstanceError", "asdict", "field", "fields", "record", "replace"]
 
 
@@ -105,7 +107,7 @@ def _make_init(cls: type, fields_: tuple[Field, ...], frozen: bool) -> object:
         exec(_init_source(*shape), scratch)  # noqa: S102 - our own text from field names
         _init_code[shape] = scratch["__init__"].__code__
     # the shared code, bound to this class's defaults and factories
-    init = type(_make_init)(_init_code[shape], namespace, "__init__", defaults or None)
+    init = FunctionType(_init_code[shape], namespace, "__init__", defaults or None)
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     return init
 
