@@ -1,15 +1,26 @@
 #!/usr/bin/env bash
 # Install the real oracles the tests use (Debian cross binutils/gcc for powerpc, powerpc64,
-# powerpc64le, the host gcc, qemu-user, elfutils) when they are missing and we can (root + apt-get).
-# Without them the tests that need them skip, except under CI=true, where they fail.
+# powerpc64le with their C libraries, the host gcc, qemu-user, elfutils) when they are missing and
+# we can (root + apt-get). Without them the tests that need them skip, except under CI=true, where
+# they fail.
+# The cross C libraries are named here because gcc-<triplet> only *recommends* them, and
+# --no-install-recommends would leave a cross gcc that cannot compile <stdint.h> (the harness and
+# the probes are static C programs).
 set -u
 pkgs=(binutils-powerpc-linux-gnu binutils-powerpc64-linux-gnu binutils-powerpc64le-linux-gnu
       gcc-powerpc-linux-gnu gcc-powerpc64-linux-gnu gcc-powerpc64le-linux-gnu
-      gcc qemu-user elfutils)  # gcc: the host compiler, for the natively run C-blob checks
+      libc6-dev-powerpc-cross libc6-dev-ppc64-cross libc6-dev-ppc64el-cross
+      gcc libc6-dev qemu-user elfutils)  # gcc: the host compiler, for the natively run C-blob checks
 tools=(powerpc-linux-gnu-as powerpc64-linux-gnu-ld powerpc64le-linux-gnu-gcc
        powerpc-linux-gnu-gcc powerpc64-linux-gnu-gcc qemu-ppc qemu-ppc64 qemu-ppc64le eu-readelf gcc)
+# a header and the static C library of each cross libc, and the host's
+files=(/usr/powerpc-linux-gnu/include/stdint.h /usr/powerpc-linux-gnu/lib/libc.a
+       /usr/powerpc64-linux-gnu/include/stdint.h /usr/powerpc64-linux-gnu/lib/libc.a
+       /usr/powerpc64le-linux-gnu/include/stdint.h /usr/powerpc64le-linux-gnu/lib/libc.a
+       /usr/include/stdint.h)
 missing=0
 for t in "${tools[@]}"; do command -v "$t" >/dev/null 2>&1 || missing=1; done
+for f in "${files[@]}"; do [ -e "$f" ] || missing=1; done
 [ "$missing" = 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
     echo "install-test-deps: some oracles are missing and this is not root with apt-get;" >&2
