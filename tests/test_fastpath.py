@@ -11,8 +11,10 @@ tests/test_cache.py).
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -134,6 +136,27 @@ def test_an_empty_src_means_what_typer_makes_of_it(tmp_path, tree):
                                   tmp_path, tree)
     assert f.returncode == t.returncode == 1
     assert_same(f, t, fcwd, tcwd)
+
+
+def test_a_summary_that_cannot_be_written_fails_the_same_on_both_paths(tmp_path, tree):
+    """The fast path leaves with os._exit (no interpreter teardown, vdsotool/__main__.py):
+    what is still buffered for stdout must be flushed first, and a flush that fails must
+    fail the command (120, as CPython's own exit reports it), as it does on typer's path."""
+    results = {}
+    for fast in (True, False):
+        cwd = tmp_path / ("fast" if fast else "typer")
+        cwd.mkdir()
+        env = {k: v for k, v in os.environ.items()
+               if k not in ("PYTHONUNBUFFERED", "VDSOTOOL_CACHE_DIR", "VDSOTOOL_NO_FASTPATH")}
+        env |= {"VDSOTOOL_NO_CACHE": "1"} | ({} if fast else {"VDSOTOOL_NO_FASTPATH": "1"})
+        with open("/dev/full", "w") as full:  # every write fails with ENOSPC
+            results[fast] = subprocess.run(
+                [str(Path(sys.executable).parent / "vdsotool"), "build", "--bits", "64",
+                 "--json", "--src", str(tree), "--out", "out"],
+                cwd=cwd, env=env, stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+        assert files(cwd / "out"), "the build itself succeeded and wrote its outputs"
+    assert results[True].returncode == results[False].returncode == 120
+    assert "Traceback" not in results[True].stderr
 
 
 # --- which path runs ---------------------------------------------------------------------------
