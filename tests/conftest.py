@@ -108,8 +108,8 @@ def run_vdsotool(args: list, cwd: str | Path, cache: Path | None = None, fast: b
     env |= extra_env or {}
     script = Path(sys.executable).parent / "vdsotool"
     cmd = [str(script)] if script.is_file() else [sys.executable, "-m", "vdsotool"]
-    if importtime:
-        cmd = [sys.executable, "-X", "importtime", "-m", "vdsotool"]
+    if importtime:  # the console script itself when there is one: `-m` adds runpy's imports
+        cmd = [sys.executable, "-X", "importtime", *(cmd if script.is_file() else ["-m", "vdsotool"])]
     return subprocess.run(cmd + [str(a) for a in args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-import sys
 
 # keystone.h's constants for what we open (also in the wheel's keystone_const.py; the test
 # compares them): the API version this binding speaks, the PowerPC architecture and modes.
@@ -36,11 +35,13 @@ class KeystoneError(Exception):
 def library_path() -> str:
     """``libkeystone.so`` inside the installed keystone-engine package (found on sys.path,
     without importing the package)."""
-    for entry in sys.path:
-        path = os.path.join(entry or ".", "keystone", LIBRARY)
-        if os.path.isfile(path):
-            return path
-    raise KeystoneError(f"keystone-engine is not installed ({LIBRARY} not found on sys.path)")
+    from vdsotool.util.installed import package_directory
+
+    package = package_directory("keystone")
+    path = os.path.join(package, LIBRARY) if package else ""
+    if not os.path.isfile(path):
+        raise KeystoneError(f"keystone-engine is not installed ({LIBRARY} not found on sys.path)")
+    return path
 
 
 _lib: ctypes.CDLL | None = None

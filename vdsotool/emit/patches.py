@@ -33,7 +33,6 @@ user documentation docs/kernel-outputs.md.
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 from vdsotool.abi.cpus import CPUS, PATCHES, Cpu, Patch, cpus_for, feature_list
@@ -41,6 +40,7 @@ from vdsotool.abi.targets import target_for
 from vdsotool.emit.elfsyms import SymbolTable, read_symbols
 from vdsotool.errors import VdsoError
 from vdsotool.inspect.elfread import read_elf
+from vdsotool.util.hashing import hexdigest
 from vdsotool.util.records import field, record
 
 FORMAT_VERSION = 1
@@ -220,7 +220,7 @@ def patches_document(image: bytes, stem: str, page_size: int = 4096,
         "image": stem,
         "target": target_for(elf.bits, "little" if elf.little else "big").name,
         "image_size": len(image),
-        "image_sha256": hashlib.sha256(image).hexdigest(),
+        "image_sha256": hexdigest(image),
         "page_size": page_size,
         "pages": image_pages(image, page_size),
         "datapage_fixup": fix.to_json() if fix else None,

@@ -34,12 +34,14 @@ next writer) — a cache can make a build faster, never different. I/O errors ar
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import sys
 from contextvars import ContextVar
 from pathlib import Path
+
+from vdsotool.util.hashing import hexdigest, sha256
+from vdsotool.util.installed import package_directory
 
 FORMAT = 1  # bump when an entry's meaning changes: old entries then simply miss
 MAX_RECORDS = 512
@@ -61,7 +63,7 @@ def cache_root() -> Path | None:
 
 
 def digest(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return hexdigest(data)
 
 
 # --- checksummed files ----------------------------------------------------------------------
@@ -97,7 +99,7 @@ _PACKAGE = Path(__file__).resolve().parent.parent
 def code_identity() -> str:
     """A hash of every file of vdsotool's package (not just ``.py``: templates and any data
     file a future module reads count too): editing the tool invalidates builds."""
-    h = hashlib.sha256()
+    h = sha256()
     stack = [str(_PACKAGE)]
     while stack:
         directory = stack.pop()
@@ -125,13 +127,10 @@ def file_identity(path: str | os.PathLike) -> str:
 def package_identity(name: str, files: tuple[str, ...] = ("__init__.py",)) -> str:
     """An installed package's identity by the path, size and mtime of some of its files,
     found without importing it (an upgrade rewrites them); "none" when not installed."""
-    import importlib.util
-
-    spec = importlib.util.find_spec(name)
-    if spec is None or not spec.submodule_search_locations:
+    package = package_directory(name)
+    if package is None:
         return "none"
-    package = Path(list(spec.submodule_search_locations)[0])
-    parts = [file_identity(package / file) for file in files]
+    parts = [file_identity(os.path.join(package, file)) for file in files]
     return digest("|".join(parts).encode())[:16]
 
 
