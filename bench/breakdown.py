@@ -115,7 +115,7 @@ def phase_costs(rounds: int, target_name: str) -> dict[str, float]:
     from vdsotool.link.driver import link_image
     from vdsotool.link.script import read_script
 
-    target, root = TARGETS[target_name], pipeline.find_source_root(ROOT)
+    target, root = TARGETS[target_name], Path(pipeline.find_source_root(ROOT))
     memos = (core.read_lines, core._split_operands, core.split_statement, core.Assembler.head,
              expr.compile_expr)
     pipeline.build_outputs(target, root, Path("out"), {})  # imports, keystone's engine

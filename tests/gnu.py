@@ -126,7 +126,7 @@ def _vdsotool_build(target: Target, workdir: Path, defines, pytest) -> Path:
 
     outputs = pipeline.build_outputs(target, pipeline.find_source_root(None), workdir, defines)
     for out_path, data in outputs.items():
-        out_path.write_bytes(data)
+        Path(out_path).write_bytes(data)
     return workdir / f"{target.image}.so"
 
 

@@ -20,6 +20,8 @@ short-cuts (docs/performance.md).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -219,8 +221,8 @@ def test_skipping_a_repeated_pass_changes_nothing(monkeypatch, lines, target):
 @pytest.mark.parametrize("target", ["ppc32", "ppc64", "ppc64le"])
 def test_skipping_a_repeated_pass_on_the_vdso_sources(monkeypatch, target):
     t = TARGETS[target]
-    root = find_source_root(None)
-    for path in image_sources(root, t):
+    root = Path(find_source_root(None))
+    for path in map(Path, image_sources(root, t)):
         kwargs = {"include_dirs": [root / "asm"], "virtual_includes": asm_includes(t)}
         text = path.read_text()
         assert assemble_outcome(text, t, str(path), **kwargs) == \

@@ -3,6 +3,8 @@ waits for the assembler; its differential lives in tests/gnu.py's ``build_image`
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from vdsotool.errors import VdsoError
@@ -12,7 +14,7 @@ from vdsotool.pipeline import find_source_root
 def test_source_root_found_from_package_checkout(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     root = find_source_root()
-    assert (root / "asm" / "images.toml").is_file()
+    assert isinstance(root, str) and (Path(root) / "asm" / "images.toml").is_file()
 
 
 def test_explicit_src_without_sources_is_a_diagnostic(tmp_path):

@@ -207,7 +207,7 @@ def test_a_64_bit_cpu_without_timebase_added_as_data_hides_gettimeofday(name, mo
     directory.mkdir()
     blob = kernel_outputs(e.image, None, e.target, directory, kinds=frozenset({"c"}))
     for path, data in blob.items():
-        path.write_bytes(data)
+        Path(path).write_bytes(data)
     with_no_tb = Emitted(e.target, directory, e.page_size)
     exe = directory / "boot_check"
     qemu = compile_boot_check(with_no_tb, with_no_tb.file("-blob.c"), exe)

@@ -15,11 +15,15 @@ import os
 import re
 import subprocess
 import sys
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from conftest import copy_sources, imported_modules, run_vdsotool
 from conftest import output_files as files
+
+from vdsotool import cli_build
 
 
 def vdsotool(args: list[str], cwd: Path, fast: bool, cache: Path | None = None,
@@ -215,3 +219,24 @@ def test_an_up_to_date_build_imports_only_the_cache_module(tmp_path, tree):
     for heavy in ("typer", "click", "keystone", "jinja2", "tomllib", "hashlib", "importlib.util"):
         assert heavy not in names, heavy
     assert not [line for line in res.stderr.splitlines() if not line.startswith("import time:")]
+
+
+# --- output names without pathlib --------------------------------------------------------------
+
+@given(st.lists(st.sampled_from(["", ".", "..", "out", "a b", "x.y"]), max_size=6),
+       st.sampled_from(["", "/", "//", "///"]), st.sampled_from(["", "/", "//"]))
+@settings(max_examples=300, deadline=None)
+def test_pure_path_spells_a_path_as_pathlib_does(parts, lead, trail):
+    """The fast path names its outputs from --out/--src as typer's Path options do."""
+    text = lead + "/".join(parts) + trail
+    assert cli_build.pure_path(text) == str(PurePosixPath(text)), text
+
+
+@pytest.mark.parametrize("out", ["./out", "out/", "out//sub/./", "sub/../out"])
+def test_unnormalised_out_paths_print_the_same_on_both_paths(out, tmp_path, tree):
+    """Progress lines and --json name the outputs: the same spelling on both paths."""
+    f, t, fcwd, tcwd = both_paths(["build", "--bits", "32", "--emit", "offsets", "--json",
+                                   "--src", tree, "--out", out], tmp_path, tree)
+    assert f.returncode == 0, f.stderr
+    assert f.stdout == t.stdout and f.stderr == t.stderr
+    assert str(PurePosixPath(out) / "vdso32.so") in f.stdout

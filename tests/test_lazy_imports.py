@@ -37,9 +37,10 @@ def test_build_imports_neither_lief_nor_capstone(tmp_path, fast_path, bits):
 # Modules a cold build used to import and no longer needs (docs/performance.md, "Making the
 # cold build faster"): dataclasses and inspect (value classes are records), keystone's own
 # Python module (its library is loaded through vdsotool's binding), tempfile (atomic writes),
-# hashlib (OpenSSL; util/hashing.py) and importlib.util (util/installed.py).
+# hashlib (OpenSSL; util/hashing.py), importlib.util (util/installed.py), pathlib (plain
+# string paths on the build path).
 AVOIDED = ("dataclasses", "inspect", "keystone", "tempfile", "typing", "hashlib", "_hashlib",
-           "importlib.util")
+           "importlib.util", "pathlib")
 
 
 def avoided(name: str) -> bool:

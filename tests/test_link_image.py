@@ -75,7 +75,7 @@ def test_kernel_style_32bit_script_keeping_the_got_matches_gnu_ld(tmp_path):
     subprocess.run([need_tool(PPC32.gnu_tool("objcopy")), "-S", str(dbg), str(so)], check=True)
 
     ours = build_outputs(PPC32, src, tmp_path / "out", None)
-    image = ours[tmp_path / "out" / "vdso32.so"]
+    image = ours[str(tmp_path / "out" / "vdso32.so")]
     assert b".got" in image  # the GOT is there, as in GNU's
     assert image == so.read_bytes()
-    assert ours[tmp_path / "out" / "vdso32.so.dbg"] == dbg.read_bytes()
+    assert ours[str(tmp_path / "out" / "vdso32.so.dbg")] == dbg.read_bytes()

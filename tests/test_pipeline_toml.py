@@ -58,7 +58,7 @@ def test_other_forms_go_to_tomllib(tmp_path, text, message):
     (tmp_path / "asm").mkdir()
     (tmp_path / "asm" / "images.toml").write_text(text)
     if message is None:
-        assert image_sources(tmp_path, TARGETS["ppc64"]) == [tmp_path / "asm" / "a.S"]
+        assert image_sources(tmp_path, TARGETS["ppc64"]) == [str(tmp_path / "asm" / "a.S")]
         return
     with pytest.raises(VdsoError) as err:
         image_sources(tmp_path, TARGETS["ppc64"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -92,7 +93,7 @@ def vdsotool_images(tmp_path_factory):
     images = {}
     for t in TARGETS:
         paths = build(t, None, tmp_path_factory.mktemp("vt-" + t.name))
-        images[t.name] = next(p for p in paths if p.suffix == ".so")
+        images[t.name] = Path(next(p for p in paths if p.endswith(".so")))
     return images
 
 

@@ -16,6 +16,8 @@ register come out wrong.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from conftest import copy_sources, need_tool
@@ -64,7 +66,7 @@ def image_from_layouts(target: Target, layouts: tuple[S.SigFrameLayout, ...]) ->
     from vdsotool.link.driver import link
     from vdsotool.link.script import read_script
 
-    root = pipeline.find_source_root(None)
+    root = Path(pipeline.find_source_root(None))
     includes = asm_includes(target) | {"vdso_sigframe.inc": asm_include(target, layouts)}
     objects = [assemble_file(str(src), target, include_dirs=[root / "asm"],
                              virtual_includes=includes, defines={})

@@ -35,8 +35,6 @@ import sys
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from vdsotool.abi.targets import Target
 
 EXIT_BAD_INPUT = 1
@@ -56,14 +54,15 @@ class BuildRequest:
 
     __slots__ = ("target", "src", "out", "defines", "kinds", "page_size", "json_out", "no_cache")
 
-    def __init__(self, target: Target, src: Path | None, out: Path, defines: dict[str, int],
+    def __init__(self, target: Target, src: str | os.PathLike | None, out: str | os.PathLike,
+                 defines: dict[str, int],
                  kinds: frozenset[str], page_size: int, json_out: bool = False,
                  no_cache: bool = False) -> None:
         self.target, self.src, self.out, self.defines = target, src, out, defines
         self.kinds, self.page_size, self.json_out, self.no_cache = kinds, page_size, json_out, no_cache
 
 
-def record_key(argv: list[str] | None, no_cache: bool) -> tuple[Path | None, str | None]:
+def record_key(argv: list[str] | None, no_cache: bool) -> tuple[str | None, str | None]:
     """The cache directory (None: caching off) and the build-record key of ``argv`` (None:
     not recorded). The key hashes vdsotool's whole package, so it is computed once."""
     from vdsotool.util import cache
@@ -74,7 +73,7 @@ def record_key(argv: list[str] | None, no_cache: bool) -> tuple[Path | None, str
 
 
 def run_build(request: BuildRequest, argv: list[str] | None,
-              stale: tuple[Path | None, str | None] | None = None) -> int:
+              stale: tuple[str | None, str | None] | None = None) -> int:
     """Build, write, report; returns the exit status. With the cache on and the command
     line known (``argv``), an up-to-date build is skipped, and what a build read and wrote
     is recorded for the next run. ``stale``: the (root, key) of :func:`record_key` that the
@@ -84,7 +83,7 @@ def run_build(request: BuildRequest, argv: list[str] | None,
 
     root, key = stale or record_key(argv, request.no_cache)
     if stale is None and key is not None and cache.build_is_current(root, key):
-        written: list[Path] = []  # every output already holds what the build would write
+        written: list[str] = []  # every output already holds what the build would write
     else:
         try:
             written = _build_and_record(request, root, key)
@@ -99,7 +98,7 @@ def run_build(request: BuildRequest, argv: list[str] | None,
     return 0
 
 
-def _build_and_record(request: BuildRequest, root: Path | None, key: str | None) -> list[Path]:
+def _build_and_record(request: BuildRequest, root: str | None, key: str | None) -> list[str]:
     """The build itself, with the encoding cache under ``root`` (None: off), recorded as
     ``key`` (None: not recorded); returns the outputs whose content changed; raises
     VdsoError for bad input (nothing recorded)."""
@@ -173,11 +172,20 @@ def _request(values: dict[str, str], defines: list[str], flags: set[str]) -> Bui
         parsed = dict(parse_define(item) for item in defines)
     except ValueError:
         return None
-    from pathlib import Path
-
     src = values.get("--src")
-    return BuildRequest(target, Path(src) if src else None, Path(values.get("--out", DEFAULT_OUT)),
+    return BuildRequest(target, pure_path(src) if src else None,
+                        pure_path(values.get("--out", DEFAULT_OUT)),
                         parsed, kinds, int(page_size), "--json" in flags, "--no-cache" in flags)
+
+
+def pure_path(text: str) -> str:
+    """``str(pathlib.Path(text))`` without importing pathlib (~5 ms): the spelling typer's
+    path options give, so both paths print the same output names. Repeated slashes and
+    ``.`` parts go, ``..`` stays, exactly two leading slashes stay (POSIX leaves their
+    meaning to the system)."""
+    head = "//" if text.startswith("//") and not text.startswith("///") else \
+        "/" if text.startswith("/") else ""
+    return head + "/".join(p for p in text.split("/") if p and p != ".") or "."
 
 
 def parse_define(item: str) -> tuple[str, int]:

@@ -21,45 +21,48 @@ the benchmark use them; ``build_debug_image(target)`` gives the debug twin's.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 from vdsotool.abi.targets import Target
 from vdsotool.errors import SourceLoc, VdsoError
 
 
-def find_source_root(src: str | Path | None = None) -> Path:
+def find_source_root(src: str | os.PathLike | None = None) -> str:
     """The directory holding ``asm/`` and ``linker_scripts/``: ``src``, else the current
     directory, else the checkout this package lives in."""
     from vdsotool.util.cache import note_input
 
-    candidates = [Path(src)] if src else [Path.cwd(), Path(__file__).resolve().parent.parent]
+    candidates = [os.fspath(src)] if src else [
+        os.getcwd(), os.path.dirname(os.path.dirname(os.path.realpath(__file__)))]
     for root in candidates:
-        note_input(root / "asm" / "images.toml")
-        note_input(root / "linker_scripts")
-        if (root / "asm" / "images.toml").is_file() and (root / "linker_scripts").is_dir():
+        toml, scripts = os.path.join(root, "asm", "images.toml"), os.path.join(root, "linker_scripts")
+        note_input(toml)
+        note_input(scripts)
+        if os.path.isfile(toml) and os.path.isdir(scripts):
             return root
     where = ", ".join(str(c) for c in candidates)
     raise VdsoError.at(None, f"no asm/images.toml and linker_scripts/ found (looked in {where}); "
                              "use --src DIR")
 
 
-def image_sources(root: Path, target: Target) -> list[Path]:
+def image_sources(root: str | os.PathLike, target: Target) -> list[str]:
     from vdsotool.util.cache import note_input
 
-    toml = root / "asm" / "images.toml"
+    toml = os.path.join(root, "asm", "images.toml")
     note_input(toml)
-    text = toml.read_text(encoding="utf-8")
+    with open(toml, encoding="utf-8") as f:
+        text = f.read()
     table = plain_toml(text)
     try:
         if table is None:
             import tomllib  # with typing, string and datetime: 6 ms of a 130 ms build
 
             table = tomllib.loads(text)
-        return [root / "asm" / name for name in table[target.name]["sources"]]
+        return [os.path.join(root, "asm", name) for name in table[target.name]["sources"]]
     except (ValueError, KeyError, TypeError) as e:  # tomllib.TOMLDecodeError is a ValueError
-        raise VdsoError.at(SourceLoc(str(toml), 0), f"no source list for {target.name}: {e}") \
+        raise VdsoError.at(SourceLoc(toml, 0), f"no source list for {target.name}: {e}") \
             from None
 
 
@@ -98,10 +101,12 @@ def plain_toml(text: str) -> dict[str, dict[str, list[str]]] | None:
     return tables
 
 
-def build_outputs(target: Target, root: Path, out_dir: Path, defines: dict[str, int] | None,
+def build_outputs(target: Target, root: str | os.PathLike, out_dir: str | os.PathLike,
+                  defines: dict[str, int] | None,
                   log: Callable[[str], None] = lambda line: None,
-                  emit: frozenset[str] = frozenset(), page_size: int = 4096) -> dict[Path, bytes]:
-    """Every output file of the build, in memory; raises VdsoError with all diagnostics."""
+                  emit: frozenset[str] = frozenset(), page_size: int = 4096) -> dict[str, bytes]:
+    """Every output file of the build, in memory, by path (``out_dir`` joined with the file
+    name); raises VdsoError with all diagnostics."""
     from vdsotool.abi.generated import asm_includes
     from vdsotool.assemble import assemble_file
     from vdsotool.errors import DiagnosticSink
@@ -114,21 +119,21 @@ def build_outputs(target: Target, root: Path, out_dir: Path, defines: dict[str, 
     includes = asm_includes(target)
     sink, objects = DiagnosticSink(), []
     for path in image_sources(root, target):
-        log(f"  {tag}A {path.relative_to(root)}")
+        log(f"  {tag}A {os.path.relpath(path, root)}")
         note_input(path)
         try:
-            objects.append(assemble_file(str(path), target, include_dirs=[root / "asm"],
+            objects.append(assemble_file(path, target, include_dirs=[os.path.join(root, "asm")],
                                          virtual_includes=includes, defines=defines or {}))
         except VdsoError as err:
             sink.extend(err)
     sink.raise_if_failed()
-    script_path = root / "linker_scripts" / target.linker_script
+    script_path = os.path.join(root, "linker_scripts", target.linker_script)
     note_input(script_path)
-    script = read_script(str(script_path))
+    script = read_script(script_path)
     log(f"  {tag}L {image_path(out_dir, target)}")
     linked = link_image(objects, script, target, debug=True)
     image, dbg = linked.image, linked.dbg
-    defects = check_bytes(image, str(image_path(out_dir, target)))
+    defects = check_bytes(image, image_path(out_dir, target))
     if defects:
         raise VdsoError(defects)
     outputs = {image_path(out_dir, target): image, debug_path(out_dir, target): dbg}
@@ -139,38 +144,38 @@ def build_outputs(target: Target, root: Path, out_dir: Path, defines: dict[str, 
     return outputs
 
 
-def image_path(out_dir: Path, target: Target) -> Path:
-    return out_dir / f"{target.image}.so"
+def image_path(out_dir: str | os.PathLike, target: Target) -> str:
+    return os.path.join(out_dir, f"{target.image}.so")
 
 
-def debug_path(out_dir: Path, target: Target) -> Path:
-    return out_dir / f"{target.image}.so.dbg"
+def debug_path(out_dir: str | os.PathLike, target: Target) -> str:
+    return os.path.join(out_dir, f"{target.image}.so.dbg")
 
 
-def build_image(target: Target, src: str | Path | None = None,
+def build_image(target: Target, src: str | os.PathLike | None = None,
                 defines: dict[str, int] | None = None) -> bytes:
     """The shipped image of ``target`` built from ``src`` (default: this checkout), in memory."""
     root = find_source_root(src)
-    return build_outputs(target, root, Path("."), defines)[image_path(Path("."), target)]
+    return build_outputs(target, root, ".", defines)[image_path(".", target)]
 
 
-def build_debug_image(target: Target, src: str | Path | None = None,
+def build_debug_image(target: Target, src: str | os.PathLike | None = None,
                       defines: dict[str, int] | None = None) -> bytes:
     """The debug twin (``<image>.so.dbg``) of ``target``'s image, in memory."""
     root = find_source_root(src)
-    return build_outputs(target, root, Path("."), defines)[debug_path(Path("."), target)]
+    return build_outputs(target, root, ".", defines)[debug_path(".", target)]
 
 
-def build(target: Target, src: str | Path | None, out_dir: str | Path,
+def build(target: Target, src: str | os.PathLike | None, out_dir: str | os.PathLike,
           defines: dict[str, int] | None = None, log: Callable[[str], None] = lambda l: None,
           emit: frozenset[str] = frozenset(), page_size: int = 4096,
-          on_outputs: Callable[[dict[Path, bytes]], None] | None = None) -> list[Path]:
+          on_outputs: Callable[[dict[str, bytes]], None] | None = None) -> list[str]:
     """Build and write atomically; returns the written paths (those whose content changed).
     ``on_outputs`` sees every output once written (the build record of vdsotool/util/cache.py)."""
     from vdsotool.util.atomic import write_outputs
 
     root = find_source_root(src)
-    outputs = build_outputs(target, root, Path(out_dir), defines, log, emit, page_size)
+    outputs = build_outputs(target, root, out_dir, defines, log, emit, page_size)
     written = write_outputs(outputs)
     if on_outputs is not None:
         on_outputs(outputs)

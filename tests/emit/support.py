@@ -93,7 +93,7 @@ def _emitted(name: str, page_size: int) -> Emitted:
     files = {out / f"{target.image}.so": image, out / f"{target.image}.so.dbg": dbg,
              **kernel_outputs(image, dbg, target, out, page_size)}
     for path, data in files.items():
-        path.write_bytes(data)
+        Path(path).write_bytes(data)
     return Emitted(target, out, page_size)
 
 

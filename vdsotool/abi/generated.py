@@ -13,6 +13,8 @@ the same constants and the same signal-frame CFI.
 
 from __future__ import annotations
 
+import os
+
 from vdsotool.abi.targets import Target
 
 
@@ -39,9 +41,8 @@ def asm_includes(target: Target) -> dict[str, str]:
 
 def write_asm_includes(target: Target, directory) -> None:
     """Write the generated includes to ``directory`` (for GNU ``as -I``)."""
-    from pathlib import Path
 
     from vdsotool.util.atomic import write_atomic
 
     for name, text in asm_includes(target).items():
-        write_atomic(Path(directory) / name, text)
+        write_atomic(os.path.join(directory, name), text)

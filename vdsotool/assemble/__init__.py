@@ -6,8 +6,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from vdsotool.abi.targets import Target
 from vdsotool.errors import Diagnostic, SourceLoc, VdsoError
 from vdsotool.objfile import ObjectFile
@@ -34,6 +32,7 @@ def assemble_file(path, target: Target, **kwargs) -> ObjectFile:
 
 def read_source(path) -> str:
     try:
-        return Path(path).read_text(encoding="utf-8", errors="replace")
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
     except OSError as err:
         raise VdsoError([Diagnostic(f"cannot read source: {err.strerror}", SourceLoc(str(path), 0))]) from None

@@ -18,8 +18,8 @@ faster, never different).
 
 from __future__ import annotations
 
+import os
 import re
-from pathlib import Path
 
 from vdsotool.abi.targets import Target
 
@@ -30,16 +30,16 @@ _cache: dict[tuple[str, str], bytes | str] = {}
 class _PersistentTables:
     """The on-disk encoding tables of one cache directory, loaded on first use per target."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: str | os.PathLike) -> None:
         from vdsotool.util.cache import FORMAT, keystone_identity
 
-        self.directory = directory / f"v{FORMAT}" / "encodings"
+        self.directory = os.path.join(directory, f"v{FORMAT}", "encodings")
         self.keystone = keystone_identity()
         self.tables: dict[str, dict[str, bytes]] = {}
         self.dirty: dict[str, Target] = {}  # the targets whose tables gained entries
 
-    def path(self, target: Target) -> Path:
-        return self.directory / f"{target.name}-{self.keystone}.tsv"
+    def path(self, target: Target) -> str:
+        return os.path.join(self.directory, f"{target.name}-{self.keystone}.tsv")
 
     def header(self, target: Target) -> str:
         return f"vdsotool-encodings {target.name} {self.keystone}"
@@ -69,7 +69,7 @@ _ENTRY = re.compile(r"([\x20-\x7e]+)\t([0-9a-f]{8})")
 _persistent: _PersistentTables | None = None
 
 
-def load_table(path: Path, header: str) -> dict[str, bytes]:
+def load_table(path: str, header: str) -> dict[str, bytes]:
     """The entries of a table file; empty when missing, corrupt, made for another key
     (``header``) or malformed anywhere."""
     from vdsotool.util.cache import read_entry
@@ -101,7 +101,7 @@ class encoding_cache:
     """``with encoding_cache(directory):`` consults and extends the persistent tables under
     ``directory`` (None: memory only) and writes them back on leaving."""
 
-    def __init__(self, directory: Path | None) -> None:
+    def __init__(self, directory: str | os.PathLike | None) -> None:
         self.directory = directory
 
     def __enter__(self) -> None:

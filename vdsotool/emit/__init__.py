@@ -17,7 +17,7 @@ function of the image bytes (and the debug twin, and the page size).
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from vdsotool.abi.targets import Target
 from vdsotool.errors import VdsoError
@@ -40,28 +40,33 @@ def parse_kinds(text: str) -> frozenset[str]:
     return frozenset(words)
 
 
-def kernel_outputs(image: bytes, dbg: bytes | None, target: Target, out_dir: Path,
-                   page_size: int = 4096,
-                   kinds: frozenset[str] = ALL_KINDS) -> dict[Path, bytes]:
-    """The kernel outputs of ``image`` (its debug twin ``dbg`` feeds the offsets header)."""
+def kernel_outputs(image: bytes, dbg: bytes | None, target: Target,
+                   out_dir: str | os.PathLike, page_size: int = 4096,
+                   kinds: frozenset[str] = ALL_KINDS) -> dict[str, bytes]:
+    """The kernel outputs of ``image`` (its debug twin ``dbg`` feeds the offsets header), by
+    path: ``out_dir`` joined with each file name."""
     from vdsotool.emit import blob, offsets, patches
 
     patches.check_page_size(page_size)
-    out_dir, stem = Path(out_dir), target.image
-    image_path, dbg_path = str(out_dir / f"{stem}.so"), str(out_dir / f"{stem}.so.dbg")
-    outputs: dict[Path, bytes] = {}
+    stem = target.image
+
+    def out(name: str) -> str:
+        return os.path.join(out_dir, name)
+
+    image_path, dbg_path = out(f"{stem}.so"), out(f"{stem}.so.dbg")
+    outputs: dict[str, bytes] = {}
     if "c" in kinds:
         header, source = blob.blob_files(image, target, page_size, image_path)
-        outputs[out_dir / f"{stem}-blob.h"] = header.encode()
-        outputs[out_dir / f"{stem}-blob.c"] = source.encode()
+        outputs[out(f"{stem}-blob.h")] = header.encode()
+        outputs[out(f"{stem}-blob.c")] = source.encode()
     if "offsets" in kinds:
         if dbg is None:
             raise VdsoError.at(None, f"the offsets header needs {stem}.so.dbg (the debug "
                                      "twin with .symtab); none was built")
-        outputs[out_dir / f"{stem}-offsets.h"] = offsets.offsets_header(dbg, dbg_path).encode()
+        outputs[out(f"{stem}-offsets.h")] = offsets.offsets_header(dbg, dbg_path).encode()
     if "patches" in kinds:
-        outputs[out_dir / f"{stem}-patches.json"] = patches.patches_json(
+        outputs[out(f"{stem}-patches.json")] = patches.patches_json(
             image, stem, page_size, image_path).encode()
     if "incbin" in kinds:
-        outputs[out_dir / f"{stem}-wrapper.S"] = blob.incbin_wrapper(target, page_size).encode()
+        outputs[out(f"{stem}-wrapper.S")] = blob.incbin_wrapper(target, page_size).encode()
     return outputs

@@ -18,9 +18,9 @@ Templates are jinja2 files beside this module; this module only prepares values.
 
 from __future__ import annotations
 
+import os
 import re
 from functools import lru_cache
-from pathlib import Path
 
 from vdsotool.abi.targets import Target
 from vdsotool.emit.elfsyms import SHN_ABS, read_symbols
@@ -30,7 +30,7 @@ from vdsotool.inspect.elfread import read_elf
 from vdsotool.util.hashing import hexdigest
 from vdsotool.util.records import record
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATES = os.path.join(os.path.dirname(os.path.realpath(__file__)), "templates")
 BYTES_PER_LINE = 10
 _C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -97,7 +97,7 @@ def _environment():
     each) and recompiles one whose file changed (jinja2 checks the file's mtime)."""
     import jinja2
 
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
                               trim_blocks=True, lstrip_blocks=True, autoescape=False)
 

@@ -18,7 +18,7 @@ Sources of symbols, each as GNU ld treats them (the order is symtab.py's busines
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
 
 from vdsotool.link.layout import Layout
 from vdsotool.link.script import LinkerScript, OutputSection, evaluate
@@ -48,7 +48,10 @@ def debug_symbols(objects: list[ObjectFile], script: LinkerScript, layout: Layou
 
 
 def _file_name(obj: ObjectFile) -> str:
-    return Path(obj.path).stem + ".o"
+    """``cacheflush.S`` -> ``cacheflush.o`` (pathlib's stem: a bare trailing dot is no suffix)."""
+    name = os.path.basename(obj.path)
+    stem, suffix = os.path.splitext(name)
+    return (name if suffix == "." else stem) + ".o"
 
 
 def _output_order(objects, layout, placement, dynobj_first) -> list[int]:

@@ -7,22 +7,24 @@ memory and only then written with :func:`write_outputs`, each file via temp file
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 
 def write_atomic(path: str | os.PathLike, data: bytes | str, mode: int = 0o644) -> bool:
     """Write ``data`` to ``path`` atomically. Returns False (and leaves the file, and its
     timestamp, alone) when the content is already identical, so Kbuild does not rebuild."""
-    path = Path(path)
+    path = os.fspath(path)
     if isinstance(data, str):
         data = data.encode()
     try:
-        if path.read_bytes() == data:
-            return False
+        with open(path, "rb") as f:
+            if f.read() == data:
+                return False
     except OSError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _create_temporary(path)
+    directory, name = os.path.split(path)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+    fd, tmp = _create_temporary(directory, name)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -37,17 +39,18 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, mode: int = 0o644) 
     return True
 
 
-def _create_temporary(path: Path) -> tuple[int, str]:
-    """A new file beside ``path``, opened for writing: (descriptor, name). (What
+def _create_temporary(directory: str, name: str) -> tuple[int, str]:
+    """A new file beside ``name`` in ``directory``, opened for writing: (descriptor, name). (What
     tempfile.mkstemp does, without importing tempfile, shutil and random on every build.)"""
     while True:
-        tmp = str(path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp")
+        tmp = os.path.join(directory, f".{name}.{os.urandom(6).hex()}.tmp")
         try:
             return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600), tmp
         except FileExistsError:
             continue
 
 
-def write_outputs(outputs: dict[str | os.PathLike, bytes | str]) -> list[Path]:
-    """Write every output atomically; returns the paths whose content changed."""
-    return [Path(p) for p, data in outputs.items() if write_atomic(p, data)]
+def write_outputs(outputs: dict[str | os.PathLike, bytes | str]) -> list[str | os.PathLike]:
+    """Write every output atomically; returns the paths (the keys of ``outputs``) whose
+    content changed."""
+    return [p for p, data in outputs.items() if write_atomic(p, data)]

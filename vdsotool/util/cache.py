@@ -38,8 +38,6 @@ import json
 import os
 import sys
 from contextvars import ContextVar
-from pathlib import Path
-
 from vdsotool.util.hashing import hexdigest, sha256
 from vdsotool.util.installed import package_directory
 
@@ -47,19 +45,19 @@ FORMAT = 1  # bump when an entry's meaning changes: old entries then simply miss
 MAX_RECORDS = 512
 
 
-def cache_root() -> Path | None:
+def cache_root() -> str | None:
     """The cache directory, or None when ``VDSOTOOL_NO_CACHE`` turns caching off
     (``--no-cache`` is the build command's: it passes None on instead of this)."""
     if os.environ.get("VDSOTOOL_NO_CACHE", "") not in ("", "0"):
         return None
     explicit = os.environ.get("VDSOTOOL_CACHE_DIR")
     if explicit:
-        return Path(explicit)
+        return explicit
     xdg = os.environ.get("XDG_CACHE_HOME")
     if xdg:
-        return Path(xdg) / "vdsotool"
+        return os.path.join(xdg, "vdsotool")
     home = os.path.expanduser("~")
-    return None if home == "~" else Path(home) / ".cache" / "vdsotool"  # no home: no cache
+    return None if home == "~" else os.path.join(home, ".cache", "vdsotool")  # no home: no cache
 
 
 def digest(data: bytes) -> str:
@@ -68,7 +66,7 @@ def digest(data: bytes) -> str:
 
 # --- checksummed files ----------------------------------------------------------------------
 
-def write_entry(path: Path, body: bytes) -> None:
+def write_entry(path: str, body: bytes) -> None:
     """Write ``<sha256 of body>\\n<body>`` atomically; failures only lose the entry."""
     from vdsotool.util.atomic import write_atomic
 
@@ -78,11 +76,12 @@ def write_entry(path: Path, body: bytes) -> None:
         pass
 
 
-def read_entry(path: Path) -> bytes | None:
+def read_entry(path: str) -> bytes | None:
     """The body of an entry written by :func:`write_entry`, or None when it is missing,
     unreadable or does not match its checksum."""
     try:
-        data = path.read_bytes()
+        with open(path, "rb") as f:
+            data = f.read()
     except OSError:
         return None
     head, sep, body = data.partition(b"\n")
@@ -93,7 +92,7 @@ def read_entry(path: Path) -> bytes | None:
 
 # --- identity of the code that produces outputs -------------------------------------------
 
-_PACKAGE = Path(__file__).resolve().parent.parent
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 
 
 def code_identity() -> str:
@@ -209,11 +208,11 @@ def build_key(argv: list[str]) -> str | None:
     return digest(json.dumps(parts, sort_keys=True).encode())
 
 
-def _record_path(root: Path, key: str) -> Path:
-    return root / f"v{FORMAT}" / "builds" / f"{key}.json"
+def _record_path(root: str, key: str) -> str:
+    return os.path.join(root, f"v{FORMAT}", "builds", f"{key}.json")
 
 
-def record_build(root: Path, key: str, inputs: InputLog, outputs: dict) -> None:
+def record_build(root: str, key: str, inputs: InputLog, outputs: dict) -> None:
     """Remember under ``root`` that the command ``key`` (:func:`build_key`) read ``inputs``
     and produced ``outputs`` ({path: bytes or str})."""
     record = {"key": key,
@@ -224,10 +223,10 @@ def record_build(root: Path, key: str, inputs: InputLog, outputs: dict) -> None:
     body = json.dumps(record, sort_keys=True).encode()
     path = _record_path(root, key)
     write_entry(path, body)
-    prune_records(path.parent)
+    prune_records(os.path.dirname(path))
 
 
-def prune_records(directory: Path, keep: int = MAX_RECORDS) -> None:
+def prune_records(directory: str, keep: int = MAX_RECORDS) -> None:
     """Delete all but the ``keep`` most recently written records (an old record only costs
     one build when its command comes back); races with other builds are harmless."""
     try:
@@ -245,7 +244,7 @@ def prune_records(directory: Path, keep: int = MAX_RECORDS) -> None:
 _STATES = ("file", "dir", "absent")
 
 
-def build_is_current(root: Path, key: str) -> bool:
+def build_is_current(root: str, key: str) -> bool:
     """True when an earlier run of the command ``key`` (:func:`build_key`) was recorded
     under ``root`` and every input and output it recorded is still in the recorded state:
     running it again would change nothing."""

@@ -45,7 +45,7 @@ def cache_dir() -> Path:
     root = cache_root()
     if root is None:
         return Path(tempfile.gettempdir()) / f"vdsotool-harness-{os.getuid()}"
-    return root / "harness"
+    return Path(root) / "harness"
 
 
 def compiler_identity(gcc: str) -> str:
