@@ -14,16 +14,21 @@ from vdsotool.util import hashing, installed
 
 
 @pytest.mark.parametrize("data", [b"", b"abc", bytes(range(256)) * 300])
-def test_hexdigest_is_hashlib_sha256(data):
-    assert hashing.hexdigest(data) == hashlib.sha256(data).hexdigest()
+def test_the_outputs_sha256_is_hashlibs(data):
+    assert hashing.sha256_hex(data) == hashlib.sha256(data).hexdigest()
 
 
-def test_incremental_sha256_is_hashlib_sha256():
-    ours, theirs = hashing.sha256(), hashlib.sha256()
+@pytest.mark.parametrize("data", [b"", b"abc", bytes(range(256)) * 300])
+def test_the_cache_hash_is_blake2b_256(data):
+    assert hashing.cache_hex(data) == hashlib.blake2b(data, digest_size=32).hexdigest()
+    assert len(hashing.cache_hex(data)) == 64
+
+
+def test_the_incremental_cache_hash_is_the_one_shot_hash():
+    h = hashing.cache_hash()
     for chunk in (b"vdso", b"\0", b"tool" * 1000):
-        ours.update(chunk)
-        theirs.update(chunk)
-    assert ours.hexdigest() == theirs.hexdigest()
+        h.update(chunk)
+    assert h.hexdigest() == hashing.cache_hex(b"vdso\0" + b"tool" * 1000)
 
 
 @pytest.mark.parametrize("name", ["keystone", "jinja2", "markupsafe", "vdsotool"])

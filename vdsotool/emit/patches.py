@@ -40,7 +40,7 @@ from vdsotool.abi.targets import target_for
 from vdsotool.emit.elfsyms import SymbolTable, read_symbols
 from vdsotool.errors import VdsoError
 from vdsotool.inspect.elfread import read_elf
-from vdsotool.util.hashing import hexdigest
+from vdsotool.util.hashing import sha256_hex
 from vdsotool.util.records import field, record
 
 FORMAT_VERSION = 1
@@ -220,7 +220,7 @@ def patches_document(image: bytes, stem: str, page_size: int = 4096,
         "image": stem,
         "target": target_for(elf.bits, "little" if elf.little else "big").name,
         "image_size": len(image),
-        "image_sha256": hexdigest(image),
+        "image_sha256": sha256_hex(image),
         "page_size": page_size,
         "pages": image_pages(image, page_size),
         "datapage_fixup": fix.to_json() if fix else None,

@@ -27,7 +27,7 @@ directory (vdsotool/verify/harness.py).
 
 Safety: every file is written whole to a temporary name and renamed into place, so
 concurrent builds never see half an entry (the last writer of a shared table wins, which
-only costs later cache misses). Every file carries a SHA-256 of its body; a file whose
+only costs later cache misses). Every file carries a content hash (BLAKE2b-256, vdsotool/util/hashing.py) of its body; a file whose
 checksum, format or values do not check out is ignored as if absent (and replaced by the
 next writer) — a cache can make a build faster, never different. I/O errors are misses.
 """
@@ -38,10 +38,10 @@ import json
 import os
 import sys
 from contextvars import ContextVar
-from vdsotool.util.hashing import hexdigest, sha256
+from vdsotool.util.hashing import cache_hash, cache_hex
 from vdsotool.util.installed import package_directory
 
-FORMAT = 1  # bump when an entry's meaning changes: old entries then simply miss
+FORMAT = 2  # bump when an entry's meaning changes: old entries then simply miss
 MAX_RECORDS = 512
 
 
@@ -61,13 +61,13 @@ def cache_root() -> str | None:
 
 
 def digest(data: bytes) -> str:
-    return hexdigest(data)
+    return cache_hex(data)
 
 
 # --- checksummed files ----------------------------------------------------------------------
 
 def write_entry(path: str, body: bytes) -> None:
-    """Write ``<sha256 of body>\\n<body>`` atomically; failures only lose the entry."""
+    """Write ``<content hash of body>\\n<body>`` atomically; failures only lose the entry."""
     from vdsotool.util.atomic import write_atomic
 
     try:
@@ -98,7 +98,7 @@ _PACKAGE = os.path.dirname(os.path.dirname(os.path.realpath(__file__)))
 def code_identity() -> str:
     """A hash of every file of vdsotool's package (not just ``.py``: templates and any data
     file a future module reads count too): editing the tool invalidates builds."""
-    h = sha256()
+    h = cache_hash()
     stack = [str(_PACKAGE)]
     while stack:
         directory = stack.pop()
