@@ -152,17 +152,36 @@ def test_inheritance_appends_fields_and_shares_methods():
         assert w != Base(3)
 
 
-def test_same_shapes_share_code_but_not_defaults():
+def test_one_compiled_form_serves_different_names_and_defaults():
+    """Classes of one form (field count, factories, frozen, post-init) share one compiled
+    body: each gets it with its own parameter names and its own defaults."""
+    from vdsotool.util import records
+
     @record(frozen=True)
     class One:
         n: int = 1
 
     @record(frozen=True)
     class Two:
-        n: int = 2
+        size: int = 2
 
-    assert One.__init__.__code__ is Two.__init__.__code__
-    assert (One().n, Two().n) == (1, 2)
+    @record(frozen=True)
+    class Three:
+        _f0: str  # a field named like the placeholder itself
+
+    before = len(records._init_forms)
+
+    @record(frozen=True)
+    class Four:
+        other: int = 4
+
+    assert len(records._init_forms) == before, "a known form is not compiled again"
+    assert (One().n, Two().size, Three("x")._f0, Four(other=5).other) == (1, 2, "x", 5)
+    assert One.__init__.__code__.co_code == Two.__init__.__code__.co_code
+    with pytest.raises(TypeError):
+        Two(n=3)  # the parameter is the field's name, not another class's
+    with pytest.raises(records.FrozenInstanceError):
+        Two().size = 3
 
 
 def test_post_init_runs_after_fields_are_set():

@@ -6,8 +6,8 @@ compiles five or six generated methods per class and computes an ``inspect.signa
 the docstring, and importing it imports ``inspect``. A cold ``vdsotool build`` creates ~75
 such classes before doing any work, which was a quarter of its run time
 (docs/performance.md). ``record`` gives the part of dataclasses this project uses at a tenth
-of the cost: one small compiled ``__init__`` per distinct field list (shared by classes with
-the same fields), and ``__repr__``, ``__eq__``, ``__hash__`` and the frozen guards as plain
+of the cost: an ``__init__`` from one small compiled body per form of field list (see
+``_init_forms``), and ``__repr__``, ``__eq__``, ``__hash__`` and the frozen guards as plain
 functions reading the class's field list.
 
 Supported, with dataclasses' meaning: fields from annotations in order, inherited fields
@@ -72,42 +72,49 @@ def field(*, default: object = MISSING, default_factory: object = MISSING) -> ob
     return Field(default, default_factory)
 
 
-# (field names, which have a default, which have a factory, frozen, post_init) -> code of
-# __init__: classes with the same shape share one compiled function body.
-_init_code: dict[tuple, object] = {}
+# __init__ bodies are compiled once per *form* — (number of fields, which have a factory,
+# frozen, post_init) — with placeholder parameters _f0, _f1, ...; each class gets a copy of
+# its form's code with the placeholders renamed to its field names (CodeType.replace, well
+# under a microsecond) and its own defaults as the function's __defaults__ (defaults are a
+# property of the function, not of its code). Compiling is what creating a class costs:
+# 67 classes of the build path share 27 forms.
+_init_forms: dict[tuple, object] = {}
 
 
-def _init_source(names: tuple[str, ...], has_default: tuple[bool, ...],
-                 has_factory: tuple[bool, ...], frozen: bool, post_init: bool) -> str:
+def _form_source(count: int, has_factory: tuple[bool, ...], frozen: bool, post_init: bool) -> str:
     params, body = ["self"], []
-    for name, default, factory in zip(names, has_default, has_factory):
-        if factory:
-            params.append(f"{name}=_MISSING")
-            value = f"_factory_{name}() if {name} is _MISSING else {name}"
-        else:
-            params.append(f"{name}=_MISSING" if default else name)  # real default: argdefs
-            value = name
-        body.append(f"_setattr(self, {name!r}, {value})" if frozen else f"self.{name} = {value}")
+    for i, factory in enumerate(has_factory):
+        params.append(f"_f{i}")
+        value = f"_factory_{i}() if _f{i} is _MISSING else _f{i}" if factory else f"_f{i}"
+        body.append(f"_setattr(self, '_f{i}', {value})" if frozen else f"self._f{i} = {value}")
     if post_init:
         body.append("self.__post_init__()")
-    return (f"def __init__({', '.join(params)}):\n    " + "\n    ".join(body or ["pass"]) + "\n")
+    return f"def __init__({', '.join(params)}):\n    " + "\n    ".join(body or ["pass"]) + "\n"
+
+
+def _form_code(form: tuple) -> object:
+    if form not in _init_forms:
+        scratch: dict[str, object] = {}
+        exec(_form_source(*form), scratch)  # noqa: S102 - our own text, placeholders only
+        _init_forms[form] = scratch["__init__"].__code__
+    return _init_forms[form]
 
 
 def _make_init(cls: type, fields_: tuple[Field, ...], frozen: bool) -> object:
     names = tuple(f.name for f in fields_)
-    has_default = tuple(f.default is not MISSING for f in fields_)
     has_factory = tuple(f.default_factory is not MISSING for f in fields_)
-    post_init = hasattr(cls, "__post_init__")
-    shape = (names, has_default, has_factory, frozen, post_init)
+    form = (len(names), has_factory, frozen, hasattr(cls, "__post_init__"))
+    code = _form_code(form)
+    rename = {f"_f{i}": name for i, name in enumerate(names)}
+    code = code.replace(  # parameters, attribute names, and the names frozen setattr passes
+        co_varnames=tuple(rename.get(n, n) for n in code.co_varnames),
+        co_names=tuple(rename.get(n, n) for n in code.co_names),
+        co_consts=tuple(rename.get(c, c) if isinstance(c, str) else c for c in code.co_consts))
     namespace = {"_MISSING": MISSING, "_setattr": object.__setattr__}
-    namespace |= {f"_factory_{f.name}": f.default_factory for f in fields_}
+    namespace |= {f"_factory_{i}": f.default_factory for i, f in enumerate(fields_)
+                  if f.default_factory is not MISSING}
     defaults = tuple(f.default for f in fields_ if not f.required)  # factories: MISSING
-    if shape not in _init_code:
-        scratch: dict[str, object] = dict(namespace)
-        exec(_init_source(*shape), scratch)  # noqa: S102 - our own text from field names
-        _init_code[shape] = scratch["__init__"].__code__
-    # the shared code, bound to this class's defaults and factories
-    init = FunctionType(_init_code[shape], namespace, "__init__", defaults or None)
+    init = FunctionType(code, namespace, "__init__", defaults or None)
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     return init
 
