@@ -120,8 +120,8 @@ def parse_defines(items: list[str]) -> dict[str, int]:
 
 
 def page_size_option(page_size: int) -> int:
-    """--page-size: the library's rule (emit.patches.check_page_size), as a usage error."""
-    from vdsotool.emit.patches import check_page_size
+    """--page-size: the library's rule (emit.check_page_size), as a usage error."""
+    from vdsotool.emit import check_page_size
 
     try:
         check_page_size(page_size)

@@ -24,6 +24,14 @@ from vdsotool.errors import VdsoError
 
 KINDS = ("c", "offsets", "patches", "incbin")
 ALL_KINDS = frozenset(KINDS)
+MIN_PAGE_SIZE = 4096  # the smallest page a PowerPC Linux kernel maps
+
+
+def check_page_size(page_size: int) -> None:
+    """The one page-size rule of the library and of every --page-size option."""
+    if page_size < MIN_PAGE_SIZE or page_size & (page_size - 1):
+        raise VdsoError.at(None, f"page size {page_size} is not a power of two "
+                                 f">= {MIN_PAGE_SIZE}")
 
 
 def parse_kinds(text: str) -> frozenset[str]:
@@ -44,10 +52,9 @@ def kernel_outputs(image: bytes, dbg: bytes | None, target: Target,
                    out_dir: str | os.PathLike, page_size: int = 4096,
                    kinds: frozenset[str] = ALL_KINDS) -> dict[str, bytes]:
     """The kernel outputs of ``image`` (its debug twin ``dbg`` feeds the offsets header), by
-    path: ``out_dir`` joined with each file name."""
-    from vdsotool.emit import blob, offsets, patches
-
-    patches.check_page_size(page_size)
+    path: ``out_dir`` joined with each file name. Each kind's module is imported only when
+    that kind is asked for (the C blob's pulls in the CPU tables and jinja2)."""
+    check_page_size(page_size)
     stem = target.image
 
     def out(name: str) -> str:
@@ -56,6 +63,8 @@ def kernel_outputs(image: bytes, dbg: bytes | None, target: Target,
     image_path, dbg_path = out(f"{stem}.so"), out(f"{stem}.so.dbg")
     outputs: dict[str, bytes] = {}
     if "c" in kinds:
+        from vdsotool.emit import blob
+
         header, source = blob.blob_files(image, target, page_size, image_path)
         outputs[out(f"{stem}-blob.h")] = header.encode()
         outputs[out(f"{stem}-blob.c")] = source.encode()
@@ -63,10 +72,16 @@ def kernel_outputs(image: bytes, dbg: bytes | None, target: Target,
         if dbg is None:
             raise VdsoError.at(None, f"the offsets header needs {stem}.so.dbg (the debug "
                                      "twin with .symtab); none was built")
+        from vdsotool.emit import offsets
+
         outputs[out(f"{stem}-offsets.h")] = offsets.offsets_header(dbg, dbg_path).encode()
     if "patches" in kinds:
+        from vdsotool.emit import patches
+
         outputs[out(f"{stem}-patches.json")] = patches.patches_json(
             image, stem, page_size, image_path).encode()
     if "incbin" in kinds:
+        from vdsotool.emit import blob
+
         outputs[out(f"{stem}-wrapper.S")] = blob.incbin_wrapper(target, page_size).encode()
     return outputs

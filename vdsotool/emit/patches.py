@@ -37,6 +37,7 @@ import json
 
 from vdsotool.abi.cpus import CPUS, PATCHES, Cpu, Patch, cpus_for, feature_list
 from vdsotool.abi.targets import target_for
+from vdsotool.emit import check_page_size
 from vdsotool.emit.elfsyms import SymbolTable, read_symbols
 from vdsotool.errors import VdsoError
 from vdsotool.inspect.elfread import read_elf
@@ -154,16 +155,6 @@ def patch_tables(image: bytes, path: str = "<image>") -> list[CpuPatchTable]:
 
 
 # --- the data-page word and applying ------------------------------------------------------
-
-MIN_PAGE_SIZE = 4096  # the smallest page a PowerPC Linux kernel maps
-
-
-def check_page_size(page_size: int) -> None:
-    """The one page-size rule of the library and of every --page-size option."""
-    if page_size < MIN_PAGE_SIZE or page_size & (page_size - 1):
-        raise VdsoError.at(None, f"page size {page_size} is not a power of two "
-                                 f">= {MIN_PAGE_SIZE}")
-
 
 def image_pages(image: bytes, page_size: int) -> int:
     return -(-len(image) // page_size)
