@@ -124,6 +124,24 @@ def test_cfi_frame_description():
         (8, cfi.Escape(bytes([0x10, 0x4F]))),
     ]
 
+@pytest.mark.parametrize("operands,expected", [
+    ("0x10, 0x4f", [0x10, 0x4F]),          # the generated signal-frame form (read directly)
+    (" 0x0F,0XAB\t", [0x0F, 0xAB]),
+    ("16, 0x4f", [16, 0x4F]),              # anything else: the expression evaluator
+    ("0x10, N+1, 010", [0x10, 6, 8]),      # 010: octal, as GNU as reads it
+])
+def test_cfi_escape_bytes_are_read_alike_on_both_routes(operands, expected):
+    src = f"N = 5\n.cfi_startproc\n.cfi_escape {operands}\nnop\n.cfi_endproc"
+    (frame,) = assemble(src, "t.S", PPC32).frames
+    assert frame.instructions == [(0, cfi.Escape(bytes(expected)))]
+
+
+@pytest.mark.parametrize("operands", ["0x100", "0x10, 0x100", "-1", "0x10,"])
+def test_cfi_escape_refuses_what_is_not_a_byte(operands):
+    with pytest.raises(VdsoError):
+        assemble(f".cfi_startproc\n.cfi_escape {operands}\nnop\n.cfi_endproc", "t.S", PPC32)
+
+
 
 def test_cfi_signal_frame_simple_return_column():
     (frame,) = assemble(".cfi_startproc simple\n.cfi_signal_frame\n.cfi_return_column ap\nnop\n.cfi_endproc",

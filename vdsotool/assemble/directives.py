@@ -8,6 +8,8 @@ take effect (the linker turns them into ``.eh_frame``).
 
 from __future__ import annotations
 
+import re
+
 from vdsotool.abi import dwarf_regs
 from vdsotool.assemble.core import NOP, Fail, parse_string, split_operands
 from vdsotool.cfi import model as cfi
@@ -271,6 +273,9 @@ def reg(text: str) -> int:
     return n
 
 
+_HEX_BYTES = re.compile(r"[ \t]*0[xX][0-9a-fA-F]{1,2}[ \t]*(?:,[ \t]*0[xX][0-9a-fA-F]{1,2}[ \t]*)*")
+
+
 def cfi_directive(asm, st, line, word, rest):
     ops = split_operands(rest)
     here = asm.here(st)
@@ -351,7 +356,12 @@ def cfi_directive(asm, st, line, word, rest):
         frame.signal_frame = True
         return
     elif word == ".cfi_escape":
-        values = [n(i) for i in range(len(ops))]
+        plain = _HEX_BYTES.fullmatch(rest)
+        # the signal frames' generated CFI is thousands of 0xNN bytes: read them directly;
+        # anything else (expressions, symbols, other radixes) goes through the expression
+        # evaluator, which gives the same value for these
+        values = [int(b, 16) for b in rest.split(",")] if plain else \
+            [n(i) for i in range(len(ops))]
         if not values or any(not 0 <= v <= 255 for v in values):
             raise Fail(".cfi_escape takes byte values 0..255")
         instr = cfi.Escape(bytes(values))
