@@ -362,7 +362,11 @@ class Assembler:
         for p in parts[1:]:
             name, _, default = p.partition("=")
             params.append((name, default if "=" in p else None))
-        self.macros[parts[0]] = Macro(params, lines[i + 1:end])
+        body = lines[i + 1:end]
+        if not params:  # nothing to substitute at a call: expand once, share the lines
+            body = tuple(Line(l.loc, self.substitute(l.text, {})) if "\\()" in l.text else l
+                         for l in body)
+        self.macros[parts[0]] = Macro(params, body)
         return end + 1
 
     def call_macro(self, st, line, name, rest, depth) -> None:
@@ -379,7 +383,8 @@ class Assembler:
             values[pname] = given if given not in (None, "") else (default or "")
         if len(args) > len(macro.params):
             raise Fail(f"too many arguments to macro '{name}'")
-        body = [Line(l.loc, self.substitute(l.text, values)) for l in macro.body]
+        body = macro.body if not macro.params else \
+            [Line(l.loc, self.substitute(l.text, values)) for l in macro.body]
         self.count(len(body))
         self.run(st, body, depth + 1)
 
@@ -487,8 +492,6 @@ class Assembler:
             self.set_symbol(st, word, rest)
             return
         if word.startswith("."):
-            from vdsotool.assemble import directives
-
             directives.run(self, st, line, word, rest)
         else:
             self.instruction(st, line, word, rest)
@@ -609,8 +612,6 @@ class Assembler:
 
     # ---- instructions
     def instruction(self, st, line: Line, mnemonic: str, rest: str) -> None:
-        from vdsotool.assemble import instructions
-
         data = instructions.encode(self, st, line, mnemonic.lower(), split_operands(rest))
         self.emit(st, data, line)
 
@@ -619,3 +620,8 @@ def assemble_text(text, path, target, include_dirs=(), virtual_includes=None, de
     asm = Assembler(target, include_dirs, virtual_includes, defines)
     obj = asm.assemble(text, path)
     return obj, asm.obj_listing
+
+
+# The statement handlers import this module's Fail, Line and helpers, so they come last:
+# every name they take from here exists by now, whichever of the modules is imported first.
+from vdsotool.assemble import directives, instructions  # noqa: E402

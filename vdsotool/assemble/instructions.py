@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from vdsotool.assemble import isa, keystone_backend
+from vdsotool.assemble.core import Fail
 from vdsotool.objfile import Relocation
 
 _REGISTER = re.compile(r"%?(?:r|f|v)(\d+)$", re.I)
@@ -30,8 +31,6 @@ def apply_modifier(mod: str, v: int) -> int:
 
 
 def operand_number(asm, st, text: str, reloc: list, field: int = 2) -> int:
-    from vdsotool.assemble.core import Fail
-
     t = text.strip()
     m = _REGISTER.match(t)
     if m:
@@ -56,8 +55,6 @@ def operand_number(asm, st, text: str, reloc: list, field: int = 2) -> int:
 
 
 def encode(asm, st, line, mnemonic: str, operands: list[str]) -> bytes:
-    from vdsotool.assemble.core import Fail
-
     if asm.here(st) % 4:
         raise Fail("instruction address is not a multiple of 4")  # GNU as refuses it too
     if operands == [""]:
@@ -97,8 +94,6 @@ def encode(asm, st, line, mnemonic: str, operands: list[str]) -> bytes:
 
 
 def check_range(n: int, lo: int, hi: int, text: str) -> None:
-    from vdsotool.assemble.core import Fail
-
     if not lo <= n <= hi:
         raise Fail(f"operand '{text.strip()}' out of range")
 
@@ -111,8 +106,6 @@ def add_reloc(asm, st, line, offset: int, kind: str, v) -> None:
 
 
 def own_encoding(asm, st, line, mnemonic: str, ops: list[str]) -> int | None:
-    from vdsotool.assemble.core import Fail
-
     def num(i: int) -> int:
         return operand_number(asm, st, ops[i], [])
 
@@ -193,16 +186,12 @@ def own_encoding(asm, st, line, mnemonic: str, ops: list[str]) -> int | None:
 
 
 def field5(n: int, text: str) -> int:
-    from vdsotool.assemble.core import Fail
-
     if not 0 <= n <= 31:
         raise Fail(f"operand '{text.strip()}' out of range")
     return n
 
 
 def crbit(n: int) -> int:
-    from vdsotool.assemble.core import Fail
-
     if not 0 <= n <= 31:
         raise Fail(f"bad condition register bit {n}")
     return n
@@ -210,8 +199,6 @@ def crbit(n: int) -> int:
 
 def branch_target(asm, st, line, text: str, aa: int, bits: int, kind: str) -> int:
     """The displacement field value; a relocation when the target is not in this section."""
-    from vdsotool.assemble.core import Fail
-
     v = asm.value(st, text)
     here = asm.here(st)
     name = text.strip()

@@ -98,8 +98,11 @@ def fde_program(layout: S.SigFrameLayout, enc: CfiEncoding) -> list[M.Instr]:
     return prog
 
 
+_HEX_BYTE = tuple(f"0x{b:02x}" for b in range(256))
+
+
 def _escape_lines(instr_bytes: bytes) -> list[str]:
-    return ["\t.cfi_escape " + ",".join(f"0x{b:02x}" for b in instr_bytes)]
+    return ["\t.cfi_escape " + ",".join([_HEX_BYTE[b] for b in instr_bytes])]
 
 
 def render_macro(layout: S.SigFrameLayout, target: Target) -> str:
