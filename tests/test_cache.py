@@ -72,7 +72,7 @@ def encoding_tables(cache: Path) -> list[Path]:
 
 
 def build_records(cache: Path) -> list[Path]:
-    return sorted(cache.glob("v*/builds/*.json"))
+    return sorted(cache.glob("v*/builds/*.rec"))
 
 
 def rewrite_entry(path: Path, body: bytes) -> None:
@@ -279,14 +279,27 @@ def _make_record_stale_but_claim_current(tree: Path, record: Path) -> bytes:
 
 RECORD_DAMAGE = {
     "bad checksum": None,
-    "not json": b"{\"inputs\": [",
-    "json list": b"[]",
-    "inputs not triples": b'{"key": "%(key)s", "inputs": [["a", "file"]], "outputs": []}',
-    "no inputs": b'{"key": "%(key)s", "inputs": [], "outputs": %(outputs)s}',
+    "truncated line": b"vdsotool-build-record %(key)s\ninput\tfile",
+    "empty": b"",
+    "inputs not four fields": b"vdsotool-build-record %(key)s\ninput\tfile\ta\n",
+    "unknown line": b"vdsotool-build-record %(key)s\nmaybe\t\t/x\n%(outputs)s",
+    "no inputs": b"vdsotool-build-record %(key)s\n%(outputs)s",
+    "not utf-8": b"vdsotool-build-record %(key)s\n\xff\n",
     "relative paths": None,
     "unknown path state": None,
     "another command's record": None,
 }
+
+
+def record_lines(body: bytes) -> tuple[str, list[list[str]], list[list[str]]]:
+    """(header, input lines, output lines) of a build record, fields split."""
+    header, *lines = body.decode().splitlines()
+    fields = [line.split("\t") for line in lines]
+    return header, [f for f in fields if f[0] == "input"], [f for f in fields if f[0] == "output"]
+
+
+def record_text(header: str, inputs: list[list[str]], outputs: list[list[str]]) -> bytes:
+    return ("\n".join([header, *("\t".join(f) for f in inputs + outputs)]) + "\n").encode()
 
 
 @pytest.mark.parametrize("damage", sorted(RECORD_DAMAGE))
@@ -295,26 +308,37 @@ def test_a_damaged_build_record_is_ignored(damage, tree, tmp_path, monkeypatch):
     build(tree, out, cache)
     [record] = build_records(cache)
     claimed = _make_record_stale_but_claim_current(tree, record)
-    parsed = json.loads(claimed)
+    header, inputs, outputs = record_lines(claimed)
     if damage == "bad checksum":
         record.write_bytes(record.read_bytes().partition(b"\n")[0] + b"\n" + claimed)
     elif damage == "relative paths":
-        parsed["inputs"] = [[os.path.relpath(p, tree), k, h] for p, k, h in parsed["inputs"]]
-        rewrite_entry(record, json.dumps(parsed).encode())
+        inputs = [[tag, kind, h, os.path.relpath(p, tree)] for tag, kind, h, p in inputs]
+        rewrite_entry(record, record_text(header, inputs, outputs))
     elif damage == "unknown path state":
-        parsed["inputs"] = [[p, "maybe", h] for p, _, h in parsed["inputs"]]
-        rewrite_entry(record, json.dumps(parsed).encode())
+        inputs = [[tag, "maybe", h, p] for tag, _, h, p in inputs]
+        rewrite_entry(record, record_text(header, inputs, outputs))
     elif damage == "another command's record":
         # the record of '--emit offsets' copied to this command's name, checksum intact
         build(tree, tmp_path / "other", cache, "--emit", "offsets")
         other = [r for r in build_records(cache) if r != record][0]
         record.write_bytes(other.read_bytes())
     else:
-        text = RECORD_DAMAGE[damage] % {b"key": parsed["key"].encode(),
-                                        b"outputs": json.dumps(parsed["outputs"]).encode()}
+        key = header.split()[1]
+        text = RECORD_DAMAGE[damage] % {b"key": key.encode(),
+                                        b"outputs": record_text(header, [], outputs).split(b"\n", 1)[1]}
         rewrite_entry(record, text)
     assert rebuilt(build(tree, out, cache))
     assert files(out) == reference(tree, tmp_path)
+
+
+def test_an_intact_record_of_a_stale_build_claims_current_until_checked(tree, tmp_path):
+    """The damage test above is honest: its undamaged record, rewritten with a valid
+    checksum, *is* believed (so each damage alone is what makes it ignored)."""
+    cache, out = tmp_path / "cache", tmp_path / "out"
+    build(tree, out, cache)
+    [record] = build_records(cache)
+    rewrite_entry(record, _make_record_stale_but_claim_current(tree, record))
+    assert not rebuilt(build(tree, out, cache)), "the doctored record is trusted"
 
 
 # --- --no-cache and concurrency ----------------------------------------------------------------
@@ -381,14 +405,14 @@ def test_old_build_records_are_pruned(tree, tmp_path):
     build(tree, out, cache)
     [record] = build_records(cache)
     for i in range(MAX_RECORDS + 20):  # records of other, older commands
-        old = record.with_name(f"{i:064x}.json")
+        old = record.with_name(f"{i:064x}.rec")
         old.write_bytes(record.read_bytes())
         os.utime(old, ns=(1_000_000_000 + i, 1_000_000_000 + i))
     build(tree, out, cache, "--emit", "offsets")  # a new command writes a new record
     records = build_records(cache)
     assert len(records) == MAX_RECORDS
     assert record in records, "the most recently written records are kept"
-    assert not (record.parent / f"{0:064x}.json").exists(), "the oldest go first"
+    assert not (record.parent / f"{0:064x}.rec").exists(), "the oldest go first"
     assert not rebuilt(build(tree, out, cache, "--emit", "offsets"))
 
 

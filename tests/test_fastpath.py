@@ -216,7 +216,8 @@ def test_an_up_to_date_build_imports_only_the_cache_module(tmp_path, tree):
                     "vdsotool.util.hashing", "vdsotool.util.installed"}, ours
     assert "vdsotool.util.cache" in ours, "importtime saw the check (sanity check)"
     # (not dataclasses or typing: a site-packages .pth file may import those on any start)
-    for heavy in ("typer", "click", "keystone", "jinja2", "tomllib", "hashlib", "importlib.util"):
+    for heavy in ("typer", "click", "keystone", "jinja2", "tomllib", "hashlib", "importlib.util",
+                  "json", "pathlib"):
         assert heavy not in names, heavy
     assert not [line for line in res.stderr.splitlines() if not line.startswith("import time:")]
 

@@ -38,9 +38,9 @@ def test_build_imports_neither_lief_nor_capstone(tmp_path, fast_path, bits):
 # cold build faster"): dataclasses and inspect (value classes are records), keystone's own
 # Python module (its library is loaded through vdsotool's binding), tempfile (atomic writes),
 # hashlib (OpenSSL; util/hashing.py), importlib.util (util/installed.py), pathlib (plain
-# string paths on the build path).
+# string paths on the build path), json (build records are plain lines).
 AVOIDED = ("dataclasses", "inspect", "keystone", "tempfile", "typing", "hashlib", "_hashlib",
-           "importlib.util", "pathlib")
+           "importlib.util", "pathlib", "json")
 
 
 def avoided(name: str) -> bool:

@@ -9,7 +9,7 @@ turns both off (nothing is read or written under the directory then):
   (vdsotool/assemble/keystone_backend.py). Keyed by the target's keystone mode and the
   identity of the installed keystone library, both also written inside the table and
   checked on reading, so a table renamed or copied to another key is not believed.
-* **builds** (``builds/<key>.json``): what one ``vdsotool build`` command read and wrote.
+* **builds** (``builds/<key>.rec``): what one ``vdsotool build`` command read and wrote.
   The key hashes the command line, the working directory, the Python version, every file
   of vdsotool's own package (code, templates; the generated includes such as
   ``vdso_sigframe.inc`` are computed by that code, so they are covered) and the installed
@@ -34,7 +34,6 @@ next writer) — a cache can make a build faster, never different. I/O errors ar
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from contextvars import ContextVar
@@ -205,24 +204,36 @@ def build_key(argv: list[str]) -> str | None:
              "python": list(sys.version_info[:2]), "code": code,
              "keystone": keystone_identity(),
              "jinja2": package_identity("jinja2"), "markupsafe": package_identity("markupsafe")}
-    return digest(json.dumps(parts, sort_keys=True).encode())
+    return digest(repr(sorted(parts.items())).encode())  # str, int and lists: repr is exact
 
 
 def _record_path(root: str, key: str) -> str:
-    return os.path.join(root, f"v{FORMAT}", "builds", f"{key}.json")
+    return os.path.join(root, f"v{FORMAT}", "builds", f"{key}{RECORD_SUFFIX}")
+
+
+# A build record is text, one fact per line, fields separated by tabs, the path last:
+#   vdsotool-build-record <key>
+#   input <TAB> file|dir|absent <TAB> content hash ("" unless a file) <TAB> absolute path
+#   output <TAB> content hash <TAB> absolute path
+# (Plain lines rather than JSON: the json module and its scanner's regular expressions are
+# ~1.3 ms of every build, cached or not.) A path holding a tab or a newline is not recorded.
+RECORD_SUFFIX = ".rec"
+_RECORD_HEADER = "vdsotool-build-record"
+_STATES = ("file", "dir", "absent")
 
 
 def record_build(root: str, key: str, inputs: InputLog, outputs: dict) -> None:
     """Remember under ``root`` that the command ``key`` (:func:`build_key`) read ``inputs``
     and produced ``outputs`` ({path: bytes or str})."""
-    record = {"key": key,
-              "inputs": sorted([p, *state] for p, state in inputs.paths.items()),
-              "outputs": sorted([os.path.abspath(p), digest(data if isinstance(data, bytes)
-                                                            else data.encode())]
-                                for p, data in outputs.items())}
-    body = json.dumps(record, sort_keys=True).encode()
+    lines = [f"{_RECORD_HEADER} {key}"]
+    lines += sorted(f"input\t{kind}\t{h}\t{p}" for p, (kind, h) in inputs.paths.items())
+    lines += sorted(f"output\t{digest(data if isinstance(data, bytes) else data.encode())}\t"
+                    f"{os.path.abspath(p)}" for p, data in outputs.items())
+    paths = [*inputs.paths, *(os.path.abspath(p) for p in outputs)]
+    if any("\t" in p or "\n" in p for p in paths):
+        return  # not representable: this command is simply never found up to date
     path = _record_path(root, key)
-    write_entry(path, body)
+    write_entry(path, ("\n".join(lines) + "\n").encode())
     prune_records(os.path.dirname(path))
 
 
@@ -231,7 +242,8 @@ def prune_records(directory: str, keep: int = MAX_RECORDS) -> None:
     one build when its command comes back); races with other builds are harmless."""
     try:
         with os.scandir(directory) as it:
-            entries = [(e.stat().st_mtime_ns, e.path) for e in it if e.name.endswith(".json")]
+            entries = [(e.stat().st_mtime_ns, e.path) for e in it
+                       if e.name.endswith(RECORD_SUFFIX)]
     except OSError:
         return
     for _, path in sorted(entries)[:max(0, len(entries) - keep)]:
@@ -241,7 +253,29 @@ def prune_records(directory: str, keep: int = MAX_RECORDS) -> None:
             pass
 
 
-_STATES = ("file", "dir", "absent")
+def parse_record(body: bytes, key: str) -> tuple[dict[str, tuple[str, str]], list[tuple[str, str]]] | None:
+    """The (inputs, outputs) of the record of ``key``; None unless every line is well
+    formed, every path absolute, there is at least one of each, and the record is ``key``'s."""
+    try:
+        header, *lines = body.decode("utf-8").split("\n")
+    except UnicodeDecodeError:
+        return None
+    if header != f"{_RECORD_HEADER} {key}" or lines[-1:] != [""]:
+        return None
+    inputs: dict[str, tuple[str, str]] = {}
+    outputs: list[tuple[str, str]] = []
+    for line in lines[:-1]:
+        fields = line.split("\t")
+        if fields[0] == "input" and len(fields) == 4 and fields[1] in _STATES:
+            inputs[fields[3]] = (fields[1], fields[2])
+        elif fields[0] == "output" and len(fields) == 3:
+            outputs.append((fields[2], fields[1]))
+        else:
+            return None
+    if not inputs or not outputs or \
+            not all(os.path.isabs(p) for p in [*inputs, *(p for p, _ in outputs)]):
+        return None
+    return inputs, outputs
 
 
 def build_is_current(root: str, key: str) -> bool:
@@ -249,22 +283,10 @@ def build_is_current(root: str, key: str) -> bool:
     under ``root`` and every input and output it recorded is still in the recorded state:
     running it again would change nothing."""
     body = read_entry(_record_path(root, key))
-    if body is None:
-        return False
-    try:
-        record = json.loads(body)
-        inputs = {path: (kind, h) for path, kind, h in record["inputs"]}
-        outputs = [(path, h) for path, h in record["outputs"]]
-        same_key = record["key"] == key
-    except (ValueError, TypeError, KeyError, AttributeError):
-        return False  # a good checksum over an unexpected shape: never trust it
-    if not same_key or not all(kind in _STATES for kind, _ in inputs.values()):
-        return False
-    strings = [s for p, state in inputs.items() for s in (p, *state)] + \
-        [s for pair in outputs for s in pair]
-    if not inputs or not outputs or not all(isinstance(s, str) for s in strings) or \
-            not all(os.path.isabs(p) for p in [*inputs, *(p for p, _ in outputs)]):
-        return False
+    record = None if body is None else parse_record(body, key)
+    if record is None:
+        return False  # missing, or a good checksum over an unexpected shape: never trust it
+    inputs, outputs = record
     log = InputLog()
     log.paths = inputs
     return log.unchanged() and all(path_state(p) == ("file", h) for p, h in outputs)
