@@ -4,6 +4,8 @@ fill order is pattern then object order, orphans are refused."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vdsotool.abi.targets import PPC64
 from vdsotool.errors import VdsoError
@@ -50,3 +52,22 @@ def test_orphan_refused():
 
 def test_unallocated_unmatched_section_ignored():
     assert gather(SCRIPT, [obj("a.S", (".comment", ""))]) == {}
+
+
+@given(st.text(alphabet="ab.*", max_size=8), st.text(alphabet="ab.", max_size=10))
+@settings(max_examples=2000, deadline=None)
+def test_glob_match_is_fnmatchcase(pattern, text):
+    from fnmatch import fnmatchcase
+
+    from vdsotool.link.gather import glob_match
+
+    assert glob_match(text, pattern) == fnmatchcase(text, pattern), (text, pattern)
+
+
+@pytest.mark.parametrize("text,pattern,expected", [
+    (".text.x", ".text.?", True), (".text.xy", ".text.?", False), ("a.o", "[ab].o", True),
+])
+def test_glob_match_hands_other_wildcards_to_fnmatch(text, pattern, expected):
+    from vdsotool.link.gather import glob_match
+
+    assert glob_match(text, pattern) is expected
