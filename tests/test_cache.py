@@ -389,12 +389,18 @@ def test_code_identity_covers_every_file_of_the_package(tmp_path, monkeypatch):
     assert cache.code_identity() == base
     for name in ("emit/templates/blob.c.j2", "abi/datapage.py", "verify/harness/harness.c"):
         path = package / name
-        original = path.read_bytes()
-        path.write_bytes(original + b"\n")
+        original, stat = path.read_bytes(), path.stat()
+        path.write_bytes(original + b"\n")  # a longer file
+        assert cache.code_identity() != base, name
+        path.write_bytes(original.replace(b"a", b"b", 1))  # as long, written later
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
         assert cache.code_identity() != base, name
         path.write_bytes(original)
-    (package / "__pycache__").mkdir(exist_ok=True)
-    (package / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"compiled")
+        os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+        assert cache.code_identity() == base, "the same size and time: the same code"
+    (package / "new.py").write_text("")
+    assert cache.code_identity() != base, "a new file"
+    (package / "new.py").unlink()
     assert cache.code_identity() == base, "compiled files are not code"
 
 
