@@ -41,7 +41,7 @@ BUILD_IMPORTS = ("vdsotool.cli_build", "vdsotool.util.cache", "vdsotool.util.ato
                  "vdsotool.cfi.sigframe", "vdsotool.assemble.core",
                  "vdsotool.assemble.directives", "vdsotool.assemble.instructions",
                  "vdsotool.inspect.check", "vdsotool.link.driver", "vdsotool.link.script",
-                 "vdsotool.emit", "vdsotool.emit.offsets", "vdsotool.emit.blob")
+                 "vdsotool.emit", "vdsotool.emit.offsets")
 
 # run in a fresh process: prints the seconds spent creating record classes during the imports
 _COUNT_RECORDS = f"""
@@ -152,7 +152,8 @@ ROWS = [("start", "interpreter start and site (python -c pass)"),
         ("includes", "generating the includes"),
         ("assemble", "assembling the sources (keystone's encodings included)"),
         ("link", "linking"), ("check", "image checks"), ("offsets", "offsets header"),
-        ("rest", "the rest (command line, build key, record, writes), by difference"),
+        ("rest", "the rest (command line, build key, input hashes, record, writes, exit), "
+                 "by difference"),
         ("cold", "cold build, whole command")]
 
 

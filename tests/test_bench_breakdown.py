@@ -26,3 +26,22 @@ def test_one_round_of_the_breakdown():
     assert set(pieces) <= set(ms), sorted(set(pieces) - set(ms))
     assert all(isinstance(ms[p], (int, float)) and math.isfinite(ms[p]) for p in pieces), ms
     assert ms["cold"] > 0, "a whole cold build took some time"
+
+
+def test_the_imports_row_imports_what_a_cold_build_imports(tmp_path):
+    """The "imports" piece imports BUILD_IMPORTS: each must be a module a cold
+    ``build --emit offsets`` really imports (keystone's binding aside), or the row would
+    charge the build for modules it no longer loads."""
+    from conftest import imported_modules, run_vdsotool
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from breakdown import BUILD_IMPORTS
+    finally:
+        sys.path.remove(str(ROOT / "bench"))
+    res = run_vdsotool(["build", "--bits", "64", "--emit", "offsets", "--out", tmp_path / "out"],
+                       tmp_path, cache=tmp_path / "cache", importtime=True)
+    assert res.returncode == 0, res.stderr[-2000:]
+    imported = imported_modules(res.stderr)
+    assert set(BUILD_IMPORTS) <= imported, sorted(set(BUILD_IMPORTS) - imported)
+    assert "vdsotool.assemble.keystone_lib" not in BUILD_IMPORTS
