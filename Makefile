@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 OUT    ?= out
 
-.PHONY: build test bless bench deps venv clean
+.PHONY: build test bless bench deps venv bytecode clean
 
 venv: $(VENV)/.stamp
 $(VENV)/.stamp: pyproject.toml
@@ -14,7 +14,14 @@ $(VENV)/.stamp: pyproject.toml
 	$(BIN)/pip install -q -e '.[test]' --config-settings editable_mode=compat
 	touch $@
 
-build: venv
+# vdsotool's bytecode, as pip compiles an installed package's (an editable install is not
+# compiled): where PYTHONDONTWRITEBYTECODE=1 is set, Python would otherwise compile every
+# module from source in every run (docs/performance.md). Python still checks each .pyc
+# against its source, so an edited module is never run stale.
+bytecode: venv
+	$(BIN)/python -m compileall -q vdsotool
+
+build: venv bytecode
 	$(BIN)/vdsotool build --bits 32 --out $(OUT)
 	$(BIN)/vdsotool build --bits 64 --out $(OUT)
 	$(BIN)/vdsotool build --bits 64 --endian little --out $(OUT)
@@ -23,14 +30,14 @@ deps:
 	scripts/install-test-deps.sh
 
 # The whole suite, the full-size fuzzing (--slow) included: nothing is skipped in CI.
-test: venv deps
+test: venv deps bytecode
 	$(BIN)/python -m pytest -q -n 2 --slow
 
 # Rewrite golden files from the current output, on purpose; review the diff before committing.
-bless: venv deps
+bless: venv deps bytecode
 	BLESS=1 $(BIN)/python -m pytest -q --slow
 
-bench: venv deps
+bench: venv deps bytecode
 	$(BIN)/python bench/bench.py --out $(OUT)/bench.json
 
 clean:

@@ -18,8 +18,11 @@ Python's own bytecode cache is on for every vdsotool run, as for any installed P
 (pip compiles it at install time; here it lives in a private ``PYTHONPYCACHEPREFIX`` filled
 by the first, unmeasured run, and ``PYTHONDONTWRITEBYTECODE`` is dropped): "cold" means
 vdsotool's caches are empty, not that Python recompiles vdsotool's modules. ``--no-bytecode``
-measures with ``PYTHONDONTWRITEBYTECODE=1`` and no bytecode instead (every module compiled
-from source in every run, as in a sandbox that sets it).
+measures with ``PYTHONDONTWRITEBYTECODE=1`` and no private cache instead, as a sandbox that
+sets it runs: Python writes no bytecode and reads what is there, i.e. vdsotool's modules
+from the ``.pyc`` files ``make bytecode`` compiled into the source tree (``make bench`` runs
+it). Without those (delete ``vdsotool/**/__pycache__``) every vdsotool module is compiled
+from source in every run.
 
 vdsotool is asked for what the GNU pipeline makes: the image and, when the build command
 offers it, the offsets header (``--emit offsets``). Both outputs are compared byte for byte.
@@ -151,7 +154,7 @@ _python_env: dict[str, str] = dict(os.environ)  # set by use_bytecode()
 
 def use_bytecode(enabled: bool, tmp: Path) -> None:
     """The environment of every vdsotool run: with Python's bytecode cache in ``tmp``, or
-    with none at all."""
+    writing none (reading the .pyc files already beside the sources)."""
     global _python_env
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX", "VDSOTOOL_NO_CACHE",
@@ -319,7 +322,7 @@ def print_report(results: dict) -> None:
             paths.add_row(name, fn, str(c["vdsotool"]), str(c["gnu"]))
     console.print(paths)
     console.print("Python bytecode cache: " + ("on (as installed tools run)" if results["python_bytecode"]
-                                                else "off (PYTHONDONTWRITEBYTECODE=1)"))
+                                                else "none written (PYTHONDONTWRITEBYTECODE=1; .pyc beside the sources are read)"))
     d = results["dump"]
     console.print(f"dump --all of a {d['image_bytes']} B image: median {d['median_seconds'] * 1e3:.1f} ms")
     for what, ok in results["verdicts"].items():
@@ -333,7 +336,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--targets", default="ppc64,ppc32", help="comma-separated target names")
     ap.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
     ap.add_argument("--no-bytecode", action="store_true",
-                    help="run vdsotool with PYTHONDONTWRITEBYTECODE=1 (no .pyc at all)")
+                    help="run vdsotool with PYTHONDONTWRITEBYTECODE=1 (no .pyc written; those "
+                         "beside the sources, from `make bytecode`, are read)")
     args = ap.parse_args(argv)
     results: dict = {"machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                                  "platform": platform.platform()},
