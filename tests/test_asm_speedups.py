@@ -239,14 +239,36 @@ def test_forward_references_still_take_another_pass():
 
     with pytest.MonkeyPatch.context() as m:
         m.setattr(Assembler, "run_pass", counting)
-        assemble("nop\nb 1f\nnop\n1: blr\n", "f.S", TARGETS["ppc64"])
+        assemble(".long 1f\nnop\n1: blr\n", "f.S", TARGETS["ppc64"])
         assert calls == [False, False, True]  # 1f unknown in pass 1, known in pass 2
         calls.clear()
         assemble("1: nop\nb 1b\n", "b.S", TARGETS["ppc64"])
         assert calls == [False, True]  # nothing asked before it was defined
         calls.clear()
-        assemble(".globl x\nx = 5\nb x\n", "g.S", TARGETS["ppc64"])
-        assert calls == [False, False, True]  # pass 1 asked whether x is global: now it is
+        assemble(".globl x\nx = 5\n.long x\n.if x\nnop\n.endif\n", "g.S", TARGETS["ppc64"])
+        assert calls == [False, True]  # x defined before use: nothing to ask
+
+
+def test_branches_ask_nothing_in_the_label_passes():
+    """A branch is 4 bytes wherever it goes, so its target (a forward label, a global) is
+    only read by the final pass: no extra pass, and the same encoding and relocations."""
+    calls = []
+    original = Assembler.run_pass
+
+    def counting(self, *args, **kwargs):
+        calls.append(kwargs.get("final", args[-1] if args else None))
+        return original(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as m:
+        m.setattr(Assembler, "run_pass", counting)
+        fwd = assemble("nop\nb 1f\nnop\n1: blr\n", "f.S", TARGETS["ppc64"])
+        assert calls == [False, True]
+        calls.clear()
+        glob = assemble("b x\n.globl x\nx: blr\n", "g.S", TARGETS["ppc64"])
+        assert calls == [False, True]
+    assert fwd.sections[".text"].data[4:8] == (0x48000008).to_bytes(4, "big")  # b +8
+    [rel] = glob.sections[".text"].relocations  # to a global: kept as a relocation
+    assert (rel.offset, rel.kind, rel.symbol) == (0, "rel24", "x")
 
 
 def split_operands_by_characters(text: str) -> list[str]:

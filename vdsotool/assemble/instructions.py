@@ -198,7 +198,11 @@ def crbit(n: int) -> int:
 
 
 def branch_target(asm, st, line, text: str, aa: int, bits: int, kind: str) -> int:
-    """The displacement field value; a relocation when the target is not in this section."""
+    """The displacement field value; a relocation when the target is not in this section.
+    The label passes ask nothing: a branch is 4 bytes wherever it goes, so a forward
+    branch does not make its file take another pass (the final pass resolves it)."""
+    if not st.final:
+        return 0
     v = asm.value(st, text)
     here = asm.here(st)
     name = text.strip()
@@ -219,8 +223,6 @@ def branch_target(asm, st, line, text: str, aa: int, bits: int, kind: str) -> in
         if st.final:
             symbol, addend = asm.reloc_target(v)
             st.obj.sections[st.section].relocations.append(Relocation(here, kind, symbol, addend, line.loc))
-        return 0
-    if not st.final:
         return 0
     if disp & 3:
         raise Fail("branch target is not a multiple of 4")
