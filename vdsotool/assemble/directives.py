@@ -277,7 +277,11 @@ _HEX_BYTES = re.compile(r"[ \t]*0[xX][0-9a-fA-F]{1,2}[ \t]*(?:,[ \t]*0[xX][0-9a-
 
 
 def cfi_directive(asm, st, line, word, rest):
-    ops = split_operands(rest)
+    # the signal frames' generated CFI is thousands of 0xNN bytes: read them directly;
+    # anything else (expressions, symbols, other radixes) goes through the expression
+    # evaluator, which gives the same value for these
+    plain_escape = word == ".cfi_escape" and _HEX_BYTES.fullmatch(rest)
+    ops = [] if plain_escape else split_operands(rest)
     here = asm.here(st)
     if word == ".cfi_startproc":
         if st.frame is not None:
@@ -356,11 +360,7 @@ def cfi_directive(asm, st, line, word, rest):
         frame.signal_frame = True
         return
     elif word == ".cfi_escape":
-        plain = _HEX_BYTES.fullmatch(rest)
-        # the signal frames' generated CFI is thousands of 0xNN bytes: read them directly;
-        # anything else (expressions, symbols, other radixes) goes through the expression
-        # evaluator, which gives the same value for these
-        values = [int(b, 16) for b in rest.split(",")] if plain else \
+        values = [int(b, 16) for b in rest.split(",")] if plain_escape else \
             [n(i) for i in range(len(ops))]
         if not values or any(not 0 <= v <= 255 for v in values):
             raise Fail(".cfi_escape takes byte values 0..255")
