@@ -19,7 +19,12 @@ class EncodeError(ValueError):
     """A CFI value that has no encoding (e.g. an offset not a multiple of the alignment)."""
 
 
+_ONE_BYTE = tuple(bytes((b,)) for b in range(256))  # the common case: one byte, no loop
+
+
 def uleb128(value: int) -> bytes:
+    if 0 <= value < 0x80:
+        return _ONE_BYTE[value]
     if value < 0:
         raise EncodeError(f"uleb128 of negative value {value}")
     out = bytearray()
@@ -34,6 +39,8 @@ def uleb128(value: int) -> bytes:
 
 
 def sleb128(value: int) -> bytes:
+    if -0x40 <= value < 0x40:
+        return _ONE_BYTE[value & 0x7F]
     out = bytearray()
     while True:
         byte = value & 0x7F
