@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from conftest import need_tool
 from gnu import gnu_elf, section_bytes
 
@@ -56,3 +58,20 @@ def test_dynstr_shares_tails():
     assert data == b"\0foobar\0x\0"
     assert offsets == {"": 0, "foobar": 1, "bar": 4, "x": 8}
     assert data[offsets["bar"]:].split(b"\0")[0] == b"bar"
+
+
+@given(st.lists(st.text(alphabet="ab_", min_size=1, max_size=5), max_size=12))
+@settings(max_examples=500, deadline=None)
+def test_dynstr_shares_tails_with_the_longest_name_first_met(names):
+    """Every name's bytes are its owner's tail, the owner being the longest name ending
+    with it (the first met among equally long ones), and every name reads back."""
+    from vdsotool.link.dynstr import build_dynstr
+
+    data, offsets = build_dynstr(names)
+    for name in names:
+        at = offsets[name]
+        assert data[at:at + len(name) + 1] == name.encode() + b"\0"
+        candidates = [o for o in dict.fromkeys(names) if o.endswith(name)]
+        longest = max(len(o) for o in candidates)
+        owner = next(o for o in candidates if len(o) == longest)
+        assert at == offsets[owner] + len(owner) - len(name)

@@ -14,7 +14,8 @@ from __future__ import annotations
 def build_dynstr(names: list[str]) -> tuple[bytes, dict[str, int]]:
     """(section bytes, offset of every name); ``names`` in order, duplicates ignored."""
     unique = list(dict.fromkeys(n for n in names if n))
-    owners = {n: _longest_containing_tail(n, unique) for n in unique}
+    longest_first = sorted(unique, key=len, reverse=True)  # stable: ties keep their order
+    owners = {n: _longest_containing_tail(n, longest_first) for n in unique}
     out = bytearray(b"\0")
     offsets: dict[str, int] = {"": 0}
     for name in unique:
@@ -27,10 +28,13 @@ def build_dynstr(names: list[str]) -> tuple[bytes, dict[str, int]]:
     return bytes(out), offsets
 
 
-def _longest_containing_tail(name: str, names: list[str]) -> str:
-    """The longest name ending with ``name`` (``name`` itself if none is longer)."""
-    best = name
-    for other in names:
-        if len(other) > len(best) and other.endswith(name):
-            best = other
-    return best
+def _longest_containing_tail(name: str, longest_first: list[str]) -> str:
+    """The longest name ending with ``name`` (``name`` itself if none is longer); among
+    equally long ones the first met. ``longest_first``: the names by length, longest
+    first, ties in their original order."""
+    for other in longest_first:
+        if len(other) <= len(name):
+            return name
+        if other.endswith(name):
+            return other
+    return name
