@@ -28,6 +28,8 @@ inside one ``.macro`` per frame kind, so GNU as and vdsotool's assembler emit th
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from vdsotool.abi import dwarf_regs as R
 from vdsotool.abi import sigframes as S
 from vdsotool.abi.targets import Target
@@ -46,12 +48,24 @@ def _op(opcode: int, *operands: int) -> M.Op:
     return M.Op(opcode, tuple(operands))
 
 
+# The operations below are immutable values, so the few distinct ones are made once and
+# shared by every expression that uses them (keyed by plain ints: cheap to look up).
+@lru_cache(maxsize=None)
+def _base_ops(ptregs: int) -> tuple[M.Op, ...]:
+    return (_op(D.DW_OP_breg0 + 1, ptregs), _op(D.DW_OP_deref))
+
+
+@lru_cache(maxsize=None)
+def _plus_ops(offset: int) -> tuple[M.Op, ...]:
+    return (_op(D.DW_OP_plus_uconst, offset),) if offset else ()
+
+
 def _gregs_base(layout: S.SigFrameLayout) -> list[M.Op]:
-    return [_op(D.DW_OP_breg0 + 1, layout.ptregs), _op(D.DW_OP_deref)]
+    return list(_base_ops(layout.ptregs))
 
 
 def _plus(offset: int) -> list[M.Op]:
-    return [_op(D.DW_OP_plus_uconst, offset)] if offset else []
+    return list(_plus_ops(offset))
 
 
 def cfa_expr(layout: S.SigFrameLayout) -> M.Expr:
@@ -60,7 +74,7 @@ def cfa_expr(layout: S.SigFrameLayout) -> M.Expr:
 
 def slot_expr(layout: S.SigFrameLayout, offset: int) -> M.Expr:
     """Address of the slot ``offset`` bytes into the gregs block."""
-    return tuple(_gregs_base(layout) + _plus(offset))
+    return _base_ops(layout.ptregs) + _plus_ops(offset)
 
 
 def vector_expr(layout: S.SigFrameLayout, offset: int, enc: CfiEncoding) -> M.Expr:
