@@ -229,43 +229,38 @@ def test_skipping_a_repeated_pass_on_the_vdso_sources(monkeypatch, target):
             every_pass_outcome(monkeypatch, text, t, str(path), **kwargs)
 
 
-def test_forward_references_still_take_another_pass():
-    calls = []
+def passes_of(text: str, monkeypatch) -> tuple[list[bool], object]:
+    """(the ``final`` flag of each pass run, in order; the object) of assembling ``text``."""
+    calls: list[bool] = []
     original = Assembler.run_pass
 
     def counting(self, *args, **kwargs):
         calls.append(kwargs.get("final", args[-1] if args else None))
         return original(self, *args, **kwargs)
 
-    with pytest.MonkeyPatch.context() as m:
+    with monkeypatch.context() as m:
         m.setattr(Assembler, "run_pass", counting)
-        assemble(".long 1f\nnop\n1: blr\n", "f.S", TARGETS["ppc64"])
-        assert calls == [False, False, True]  # 1f unknown in pass 1, known in pass 2
-        calls.clear()
-        assemble("1: nop\nb 1b\n", "b.S", TARGETS["ppc64"])
-        assert calls == [False, True]  # nothing asked before it was defined
-        calls.clear()
-        assemble(".globl x\nx = 5\n.long x\n.if x\nnop\n.endif\n", "g.S", TARGETS["ppc64"])
-        assert calls == [False, True]  # x defined before use: nothing to ask
+        obj = assemble(text, "t.S", TARGETS["ppc64"])
+    return calls, obj
 
 
-def test_branches_ask_nothing_in_the_label_passes():
+def test_forward_references_still_take_another_pass(monkeypatch):
+    # 1f unknown in pass 1, known in pass 2
+    assert passes_of(".long 1f\nnop\n1: blr\n", monkeypatch)[0] == [False, False, True]
+    # nothing asked before it was defined
+    assert passes_of("1: nop\nb 1b\n", monkeypatch)[0] == [False, True]
+    # x defined before use: nothing to ask
+    assert passes_of(".globl x\nx = 5\n.long x\n.if x\nnop\n.endif\n", monkeypatch)[0] == \
+        [False, True]
+
+
+def test_branches_ask_nothing_in_the_label_passes(monkeypatch):
     """A branch is 4 bytes wherever it goes, so its target (a forward label, a global) is
     only read by the final pass: no extra pass, and the same encoding and relocations."""
-    calls = []
-    original = Assembler.run_pass
-
-    def counting(self, *args, **kwargs):
-        calls.append(kwargs.get("final", args[-1] if args else None))
-        return original(self, *args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as m:
-        m.setattr(Assembler, "run_pass", counting)
-        fwd = assemble("nop\nb 1f\nnop\n1: blr\n", "f.S", TARGETS["ppc64"])
-        assert calls == [False, True]
-        calls.clear()
-        glob = assemble("b x\n.globl x\nx: blr\n", "g.S", TARGETS["ppc64"])
-        assert calls == [False, True]
+    calls, fwd = passes_of("nop\nb 1f\nnop\n1: blr\n", monkeypatch)
+    assert calls == [False, True]
+    calls, glob = passes_of("b x\n.globl x\nx: blr\n", monkeypatch)
+    assert calls == [False, True]
     assert fwd.sections[".text"].data[4:8] == (0x48000008).to_bytes(4, "big")  # b +8
     [rel] = glob.sections[".text"].relocations  # to a global: kept as a relocation
     assert (rel.offset, rel.kind, rel.symbol) == (0, "rel24", "x")
