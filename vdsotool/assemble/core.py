@@ -5,13 +5,18 @@ as they are met); pass 1 only learns label offsets (unknown symbols count as 0),
 pass encodes with every label known and raises all collected diagnostics. Passes repeat
 until label offsets stop moving.
 
+The label passes skip what cannot move a label: ``.cfi_*`` directives (no bytes, no
+symbols: directives.py), the operands of an instruction keystone encodes and the target of
+a branch (an instruction is 4 bytes whatever they are: instructions.py). Only the final pass
+reads, checks and reports them.
+
 A pass depends on the previous one only through the names it asks about before defining
 them (forward references, answered from the previous pass's labels) and the names it tests
 for being global (branches). Each pass records those names; when every one of them has the
 same answer in this pass's results as in the previous pass's, the next pass would repeat
 this one statement for statement, so it is not run: the final pass gets exactly the labels
-and global names it would have got (a source without forward references needs two passes,
-not three).
+and global names it would have got (a source whose forward references cannot move a label
+needs two passes, not three).
 """
 
 from __future__ import annotations

@@ -51,47 +51,40 @@ def _op(opcode: int, *operands: int) -> M.Op:
 # The operations below are immutable values, so the few distinct ones are made once and
 # shared by every expression that uses them (keyed by plain ints: cheap to look up).
 @lru_cache(maxsize=None)
-def _base_ops(ptregs: int) -> tuple[M.Op, ...]:
+def _gregs_base(ptregs: int) -> M.Expr:
+    """The address of the gregs block: the pointer at ``ptregs`` bytes above r1."""
     return (_op(D.DW_OP_breg0 + 1, ptregs), _op(D.DW_OP_deref))
 
 
 @lru_cache(maxsize=None)
-def _plus_ops(offset: int) -> tuple[M.Op, ...]:
+def _plus(offset: int) -> M.Expr:
     return (_op(D.DW_OP_plus_uconst, offset),) if offset else ()
 
 
-def _gregs_base(layout: S.SigFrameLayout) -> list[M.Op]:
-    return list(_base_ops(layout.ptregs))
-
-
-def _plus(offset: int) -> list[M.Op]:
-    return list(_plus_ops(offset))
-
-
 def cfa_expr(layout: S.SigFrameLayout) -> M.Expr:
-    return tuple(_gregs_base(layout) + _plus(layout.greg(1)) + [_op(D.DW_OP_deref)])
+    return _gregs_base(layout.ptregs) + _plus(layout.greg(1)) + (_op(D.DW_OP_deref),)
 
 
 def slot_expr(layout: S.SigFrameLayout, offset: int) -> M.Expr:
     """Address of the slot ``offset`` bytes into the gregs block."""
-    return _base_ops(layout.ptregs) + _plus_ops(offset)
+    return _gregs_base(layout.ptregs) + _plus(offset)
 
 
 def vector_expr(layout: S.SigFrameLayout, offset: int, enc: CfiEncoding) -> M.Expr:
     """Address ``offset`` bytes into the VMX block, or 0 when MSR_VEC says none was saved."""
-    test = _gregs_base(layout) + [
+    test = _gregs_base(layout.ptregs) + (
         _op(D.DW_OP_dup), *_plus(layout.greg(S.MSR)), _op(D.DW_OP_deref),
         _op(D.DW_OP_const4u, S.MSR_VEC), _op(D.DW_OP_and),
         _op(D.DW_OP_dup), _op(D.DW_OP_lit0), _op(D.DW_OP_eq),
-    ]
-    tail = [_op(D.DW_OP_drop), *_plus(layout.vregs)]
+    )
+    tail = (_op(D.DW_OP_drop), *_plus(layout.vregs))
     if layout.vregs_is_pointer:
-        tail.append(_op(D.DW_OP_deref))
+        tail += (_op(D.DW_OP_deref),)
     tail += _plus(offset)
     # bra's displacement counts from the byte after its operand; jumping to the end leaves
     # the (zero) masked MSR as the result.
-    skip = len(encode_expr(tuple(tail), enc))
-    return tuple(test + [_op(D.DW_OP_bra, skip)] + tail)
+    skip = len(encode_expr(tail, enc))
+    return test + (_op(D.DW_OP_bra, skip),) + tail
 
 
 def fde_program(layout: S.SigFrameLayout, enc: CfiEncoding) -> list[M.Instr]:

@@ -11,8 +11,8 @@ turns both off (nothing is read or written under the directory then):
   checked on reading, so a table renamed or copied to another key is not believed.
 * **builds** (``builds/<key>.rec``): what one ``vdsotool build`` command read and wrote.
   The key hashes the command line, the working directory, the Python version, every file
-  of vdsotool's own package by size and mtime (code, templates; the generated includes such as
-  ``vdso_sigframe.inc`` are computed by that code, so they are covered) and the installed
+  of vdsotool's own package by size and mtime (code, templates; the generated includes
+  such as ``vdso_sigframe.inc`` are computed by that code, so they are covered) and the installed
   libraries whose behaviour reaches an output (keystone's encodings, jinja2/markupsafe's
   rendering of the C blob); the record repeats its key and lists every input the build looked at (each source, every
   include it found *and every place it looked for one and found nothing*, the linker
@@ -27,9 +27,9 @@ directory (vdsotool/verify/harness.py).
 
 Safety: every file is written whole to a temporary name and renamed into place, so
 concurrent builds never see half an entry (the last writer of a shared table wins, which
-only costs later cache misses). Every file carries a content hash (BLAKE2b-256, vdsotool/util/hashing.py) of its body; a file whose
-checksum, format or values do not check out is ignored as if absent (and replaced by the
-next writer) — a cache can make a build faster, never different. I/O errors are misses.
+only costs later cache misses). Every file carries a content hash of its body (BLAKE2b-256,
+vdsotool/util/hashing.py); a file whose checksum, format or values do not check out is
+ignored as if absent (and replaced by the next writer) — a cache can make a build faster, never different. I/O errors are misses.
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from __future__ import annotations
 import os
 import sys
 from contextvars import ContextVar
+
 from vdsotool.util.hashing import cache_hash, cache_hex
 from vdsotool.util.installed import package_directory
 
@@ -101,7 +102,7 @@ def code_identity() -> str:
     the ~450 KB cost 1.5 ms of every build, and size and mtime are what decide which code
     runs anyway: Python's bytecode cache trusts them, at a coarser grain.)"""
     h = cache_hash()
-    stack = [str(_PACKAGE)]
+    stack = [_PACKAGE]
     while stack:
         directory = stack.pop()
         with os.scandir(directory) as it:
