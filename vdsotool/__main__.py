@@ -4,9 +4,9 @@ Importing typer costs more than a whole cached build, so a plain ``vdsotool buil
 run (or found up to date) by vdsotool/cli_build.py without it; everything else, and every
 command line that module is not sure about, goes to the typer app in vdsotool/cli.py.
 
-A build on that path is a short-lived process that allocates a few hundred thousand small
-objects and frees them all at exit, so two of CPython's housekeeping jobs cost more than
-they save there (docs/performance.md measures both):
+A build on that path is a short-lived process that allocates many small objects and frees
+them all at exit, so two of CPython's housekeeping jobs cost more than they save there
+(docs/performance.md measures both):
 
 * the cyclic garbage collector, which would walk every module's objects again and again
   while the build imports and assembles (~3 ms): it is off until the fast path has decided
