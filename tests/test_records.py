@@ -249,3 +249,23 @@ def test_importing_records_imports_neither_dataclasses_nor_typing():
     out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
                          check=True, cwd=__import__("pathlib").Path(__file__).parent.parent)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_frozen_record_writes_its_fields_past_its_own_guard():
+    """The frozen __init__ fills the instance dict directly; assignment afterwards is still
+    refused, and the one name its __init__ uses for itself is refused as a field."""
+    from vdsotool.util import records
+
+    @record(frozen=True)
+    class Point:
+        x: int
+        y: int = 2
+
+    p = Point(1)
+    assert vars(p) == {"x": 1, "y": 2}
+    with pytest.raises(records.FrozenInstanceError):
+        p.x = 5
+    with pytest.raises(TypeError, match="reserved"):
+        @record(frozen=True)
+        class Clash:
+            _record_instance_dict_: int
