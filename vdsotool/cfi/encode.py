@@ -84,16 +84,32 @@ def encode_operand(shape: str, value: int, enc: CfiEncoding) -> bytes:
     return fixed(value, size, signed, enc.byteorder)
 
 
+# (opcode, operands, word size, byte order) -> bytes: the signal frames' ~300 expressions
+# are made of a few dozen distinct operations, so each is encoded once per process
+_op_bytes: dict[tuple, bytes] = {}
+
+
 def encode_expr(expr: M.Expr, enc: CfiEncoding) -> bytes:
-    out = bytearray()
+    layout = (enc.wordsize, enc.byteorder)
+    parts = []
     for op in expr:
-        shapes = D.op_operands(op.opcode)
-        if len(shapes) != len(op.operands):
-            raise EncodeError(f"DW_OP_{D.op_name(op.opcode)} takes {len(shapes)} operand(s), "
-                              f"got {len(op.operands)}")
-        out.append(op.opcode)
-        for shape, value in zip(shapes, op.operands):
-            out += encode_operand(shape, value, enc)
+        key = (op.opcode, op.operands, *layout)
+        encoded = _op_bytes.get(key)
+        if encoded is None:
+            encoded = _op_bytes[key] = encode_op(op, enc)
+        parts.append(encoded)
+    return b"".join(parts)
+
+
+def encode_op(op: M.Op, enc: CfiEncoding) -> bytes:
+    """The bytes of one DWARF expression operation."""
+    shapes = D.op_operands(op.opcode)
+    if len(shapes) != len(op.operands):
+        raise EncodeError(f"DW_OP_{D.op_name(op.opcode)} takes {len(shapes)} operand(s), "
+                          f"got {len(op.operands)}")
+    out = bytearray([op.opcode])
+    for shape, value in zip(shapes, op.operands):
+        out += encode_operand(shape, value, enc)
     return bytes(out)
 
 
