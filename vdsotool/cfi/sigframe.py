@@ -44,6 +44,7 @@ MACRO_NAMES = {
 }
 
 
+@lru_cache(maxsize=None)  # int arguments: the few distinct operations are made once
 def _op(opcode: int, *operands: int) -> M.Op:
     return M.Op(opcode, tuple(operands))
 
