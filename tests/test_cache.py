@@ -384,7 +384,7 @@ def test_code_identity_covers_every_file_of_the_package(tmp_path, monkeypatch):
 
     package = tmp_path / "pkg"
     shutil.copytree(ROOT / "vdsotool", package, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(cache, "_PACKAGE", package)
+    monkeypatch.setattr(cache, "_PACKAGE", str(package))
     base = cache.code_identity()
     assert cache.code_identity() == base
     for name in ("emit/templates/blob.c.j2", "abi/datapage.py", "verify/harness/harness.c"):
