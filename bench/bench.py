@@ -1,7 +1,8 @@
 """`make bench`: vdsotool against the GNU pipeline on the same sources, with targets.
 
-Measured, interleaved in one run (A B C A B C ...) so machine noise hits every variant alike,
-each variant a fresh process started the way a user starts it:
+Measured, interleaved in one run (A B C, then B C A, C A B ...: every variant once per
+round, the order rotated each round) so machine noise hits every variant alike, each
+variant a fresh process started the way a user starts it:
 
 * ``cold``  – ``vdsotool build`` with an empty cache directory and an empty output directory;
 * ``warm``  – the same again with the cache and outputs of an earlier identical build
@@ -184,14 +185,18 @@ def time_builds(target: Target, setup: BuildSetup, rounds: int, tmp: Path) -> di
     for i in range(rounds):
         fresh = {v: tmp / f"{v}-out-{target.name}-{i}" for v in ("cold", "rebuild", "nocache")}
         cold_cache = tmp / f"cold-cache-{target.name}-{i}"
-        samples["cold"].append(timed(setup.vdsotool + ["--out", str(fresh["cold"])],
-                                     cache_env(cold_cache)))
-        samples["warm"].append(timed(setup.vdsotool + ["--out", str(warm_out)], cache_env(warm_cache)))
-        samples["rebuild"].append(timed(setup.vdsotool + ["--out", str(fresh["rebuild"])],
-                                        cache_env(warm_cache)))
-        samples["nocache"].append(timed(setup.vdsotool + ["--out", str(fresh["nocache"])],
-                                        no_cache_env()))
-        samples["gnu"].append(timed(setup.gnu))
+        commands = {
+            "cold": (setup.vdsotool + ["--out", str(fresh["cold"])], cache_env(cold_cache)),
+            "warm": (setup.vdsotool + ["--out", str(warm_out)], cache_env(warm_cache)),
+            "rebuild": (setup.vdsotool + ["--out", str(fresh["rebuild"])], cache_env(warm_cache)),
+            "nocache": (setup.vdsotool + ["--out", str(fresh["nocache"])], no_cache_env()),
+            "gnu": (setup.gnu, None),
+        }
+        # every variant once per round, the order rotated by one each round: no variant
+        # always runs right after the same one (or after the previous round's clean-up)
+        shift = i % len(VARIANTS)
+        for variant in VARIANTS[shift:] + VARIANTS[:shift]:
+            samples[variant].append(timed(*commands[variant]))
         shutil.rmtree(cold_cache, ignore_errors=True)
         for out in fresh.values():
             shutil.rmtree(out, ignore_errors=True)
