@@ -10,8 +10,9 @@ once (interpreter start, imports), phases timed inside one process for the build
 * ``keystone``  – loading keystone's library on top of those (vdsotool's ctypes binding,
   assemble/keystone_lib.py: importing ctypes, dlopen, the prototypes);
 * ``includes``, ``assemble``, ``link``, ``check``, ``offsets`` – the pipeline's phases in one
-  process (imports done, keystone's engine made, every assembler memo and the encoding memo
-  cleared before each round: a cold build's work, without the persistent encoding cache);
+  process (imports done, keystone's engine made, every assembler and CFI memo and the
+  encoding memo cleared before each round: a cold build's work, without the persistent
+  encoding cache);
 * ``cold``      – the whole command, ``vdsotool build --emit offsets`` with an empty cache
   directory, as ``make bench`` runs it; ``rest`` is what the pieces above leave of it.
 
@@ -116,8 +117,10 @@ def phase_costs(rounds: int, target_name: str) -> dict[str, float]:
     from vdsotool.link.script import read_script
 
     target, root = TARGETS[target_name], Path(pipeline.find_source_root(ROOT))
+    from vdsotool.cfi import encode, sigframe
+
     memos = (core.read_lines, core._split_operands, core.split_statement, core.Assembler.head,
-             expr.compile_expr)
+             expr.compile_expr, sigframe._op, sigframe._gregs_base, sigframe._plus)
     pipeline.build_outputs(target, root, Path("out"), {})  # imports, keystone's engine
     samples: dict[str, list[float]] = {k: [] for k in ("includes", "assemble", "link", "check",
                                                        "offsets")}
@@ -125,6 +128,7 @@ def phase_costs(rounds: int, target_name: str) -> dict[str, float]:
         for memo in memos:
             memo.cache_clear()
         keystone_backend._cache.clear()
+        encode._op_bytes.clear()
         t0 = time.perf_counter()
         includes = asm_includes(target)
         t1 = time.perf_counter()
