@@ -127,6 +127,7 @@ def test_cfi_frame_description():
 @pytest.mark.parametrize("operands,expected", [
     ("0x10, 0x4f", [0x10, 0x4F]),          # the generated signal-frame form (read directly)
     (" 0x0F,0XAB\t", [0x0F, 0xAB]),
+    ("0x1, 0x4f", [0x01, 0x4F]),           # one digit: the expression evaluator
     ("16, 0x4f", [16, 0x4F]),              # anything else: the expression evaluator
     ("0x10, N+1, 010", [0x10, 6, 8]),      # 010: octal, as GNU as reads it
 ])

@@ -273,7 +273,8 @@ def reg(text: str) -> int:
     return n
 
 
-_HEX_BYTES = re.compile(r"[ \t]*0[xX][0-9a-fA-F]{1,2}[ \t]*(?:,[ \t]*0[xX][0-9a-fA-F]{1,2}[ \t]*)*")
+# what the signal-frame generator writes: 0xNN bytes, two digits each (cfi/sigframe.py)
+_HEX_BYTES = re.compile(r"[ \t]*0[xX][0-9a-fA-F]{2}[ \t]*(?:,[ \t]*0[xX][0-9a-fA-F]{2}[ \t]*)*")
 
 
 def cfi_directive(asm, st, line, word, rest):
@@ -360,11 +361,14 @@ def cfi_directive(asm, st, line, word, rest):
         frame.signal_frame = True
         return
     elif word == ".cfi_escape":
-        values = [int(b, 16) for b in rest.split(",")] if plain_escape else \
-            [n(i) for i in range(len(ops))]
-        if not values or any(not 0 <= v <= 255 for v in values):
-            raise Fail(".cfi_escape takes byte values 0..255")
-        instr = cfi.Escape(bytes(values))
+        if plain_escape:  # bytes by construction
+            data = bytes.fromhex(rest.replace(",", " ").replace("0x", "").replace("0X", ""))
+        else:
+            values = [n(i) for i in range(len(ops))]
+            if not values or any(not 0 <= v <= 255 for v in values):
+                raise Fail(".cfi_escape takes byte values 0..255")
+            data = bytes(values)
+        instr = cfi.Escape(data)
     else:
         raise Fail(f"unknown CFI directive '{word}'")
     frame.instructions.append((here, instr))
