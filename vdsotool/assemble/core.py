@@ -182,12 +182,12 @@ def split_statement(text: str) -> tuple[tuple[str, ...], str, str, str]:
     "empty"; "set" with ``a = b`` (name and expression); or "op" with a directive or
     mnemonic ``a`` and its operand text ``b``."""
     text, labels = text.strip(), []
-    while m := _LABEL.match(text):
+    while ":" in text and (m := _LABEL.match(text)):  # (a label needs its colon)
         labels.append(m.group(1))
         text = text[m.end():].strip()
     if not text:
         return tuple(labels), "empty", "", ""
-    m = _SET.match(text)
+    m = _SET.match(text) if "=" in text else None
     if m and not text.startswith("."):
         return tuple(labels), "set", m.group(1), m.group(2)
     return (tuple(labels), "op", *Assembler.head(text))
@@ -334,7 +334,7 @@ class Assembler:
         """The directive or mnemonic word of a statement (directives lower-cased) and the
         rest; a leading label is skipped for the block directives."""
         s = text.strip()
-        m = _LABEL.match(s)
+        m = _LABEL.match(s) if ":" in s else None
         if m and s[m.end():].strip():
             s2 = s[m.end():].strip()
             w = s2.split(None, 1)
