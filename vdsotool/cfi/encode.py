@@ -140,7 +140,11 @@ def encode_advance(delta: int, enc: CfiEncoding) -> bytes:
 
 def encode_instr(instr: M.Instr, enc: CfiEncoding) -> bytes:
     """The bytes of one CFA instruction."""
-    match instr:
+    match instr:  # the signal frames' escapes and expressions are most of a vDSO's CFI: first
+        case M.Escape(data):
+            return bytes(data)
+        case M.Expression(reg, expr):
+            return bytes([D.DW_CFA_expression]) + uleb128(reg) + _block(expr, enc)
         case M.AdvanceLoc(delta):
             return encode_advance(delta, enc)
         case M.SetLoc(address):
@@ -179,8 +183,6 @@ def encode_instr(instr: M.Instr, enc: CfiEncoding) -> bytes:
             return bytes([D.DW_CFA_undefined]) + uleb128(reg)
         case M.SameValue(reg):
             return bytes([D.DW_CFA_same_value]) + uleb128(reg)
-        case M.Expression(reg, expr):
-            return bytes([D.DW_CFA_expression]) + uleb128(reg) + _block(expr, enc)
         case M.ValExpression(reg, expr):
             return bytes([D.DW_CFA_val_expression]) + uleb128(reg) + _block(expr, enc)
         case M.RememberState():
@@ -191,8 +193,6 @@ def encode_instr(instr: M.Instr, enc: CfiEncoding) -> bytes:
             return bytes([D.DW_CFA_GNU_args_size]) + uleb128(size)
         case M.Nop():
             return bytes([D.DW_CFA_nop])
-        case M.Escape(data):
-            return bytes(data)
     raise EncodeError(f"not a CFA instruction: {instr!r}")
 
 
