@@ -96,12 +96,14 @@ _VDSOTOOL_SWITCHES = ("VDSOTOOL_CACHE_DIR", "VDSOTOOL_NO_CACHE", "VDSOTOOL_NO_FA
 
 def run_vdsotool(args: list, cwd: str | Path, cache: Path | None = None, fast: bool = True,
                  importtime: bool = False, extra_env: dict | None = None,
-                 timeout: float = 120) -> subprocess.CompletedProcess:
+                 timeout: float = 120, stdout=None,
+                 drop_env: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """``vdsotool <args>`` as installed (the console script, so its fast path runs) in
     ``cwd``, with the build caches in ``cache`` (None: VDSOTOOL_NO_CACHE) and, unless
     ``fast``, the typer path forced. ``importtime``: under ``python -X importtime``, whose
-    stderr :func:`imported_modules` reads."""
-    env = {k: v for k, v in os.environ.items() if k not in _VDSOTOOL_SWITCHES}
+    stderr :func:`imported_modules` reads. ``stdout``: a file to write stdout to instead of
+    capturing it; ``drop_env``: variables of this environment the run does not inherit."""
+    env = {k: v for k, v in os.environ.items() if k not in (*_VDSOTOOL_SWITCHES, *drop_env)}
     env |= {"VDSOTOOL_CACHE_DIR": str(cache)} if cache else {"VDSOTOOL_NO_CACHE": "1"}
     if not fast:
         env["VDSOTOOL_NO_FASTPATH"] = "1"
@@ -110,8 +112,10 @@ def run_vdsotool(args: list, cwd: str | Path, cache: Path | None = None, fast: b
     cmd = [str(script)] if script.is_file() else [sys.executable, "-m", "vdsotool"]
     if importtime:  # the console script itself when there is one: `-m` adds runpy's imports
         cmd = [sys.executable, "-X", "importtime", *(cmd if script.is_file() else ["-m", "vdsotool"])]
-    return subprocess.run(cmd + [str(a) for a in args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    streams = {"capture_output": True} if stdout is None else \
+        {"stdout": stdout, "stderr": subprocess.PIPE}
+    return subprocess.run(cmd + [str(a) for a in args], cwd=cwd, env=env, text=True,
+                          timeout=timeout, **streams)
 
 
 def output_files(directory: Path) -> dict[str, bytes]:
