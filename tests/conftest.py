@@ -1,6 +1,11 @@
 """Shared test fixtures: the real oracles (GNU cross tools, qemu-user, elfutils), golden
 files with a bless switch, and running the CLI.
 
+Layout, by what a test needs: ``tests/unit/`` pure Python (no external tool),
+``tests/oracle/`` checked against GNU as/ld, objdump/readelf, elfutils, qemu-user, libgcc
+or a compiler, ``tests/cli/`` runs the command line. Shared data stays at the top:
+``golden/``, ``data/``, ``asm_corpus/``; ``gnu.py`` builds the GNU reference images.
+
 Oracles: a test that needs a tool asks for it with ``need_tool("powerpc64-linux-gnu-as")``.
 Missing tools skip the test with the reason, except under ``CI=true`` where the run fails:
 CI installs them (``scripts/install-test-deps.sh``), so a missing one is a broken setup.

@@ -41,7 +41,7 @@ EXIT_BAD_INPUT = 1
 EXIT_INTERNAL = 70
 
 # Defaults of the build command's options, on both paths (the typer declaration in cli.py
-# reads them; tests/test_fastpath.py runs both paths on the same lines and compares files).
+# reads them; tests/cli/test_fastpath.py runs both paths on the same lines and compares files).
 DEFAULT_ENDIAN = "big"
 DEFAULT_OUT = "out"
 DEFAULT_EMIT = "all"

@@ -17,7 +17,7 @@ everything relative to r1:
 The CFI only follows the two pointers; ``gregs_at``, ``vmx_at`` and ``context_at`` say where
 the kernel itself puts what they point at, and where the handler's context argument (r4 =
 sigcontext for a non-RT frame, r5 = ucontext for an RT one) points, all from r1.  The tests
-build kernel-exact frames from them (tests/unwind/) and compare them with qemu-user's frames.
+build kernel-exact frames from them (tests/oracle/unwind/) and compare them with qemu-user's frames.
 """
 
 from __future__ import annotations

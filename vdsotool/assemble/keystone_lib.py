@@ -6,7 +6,7 @@ about 11 ms, more than loading the library itself and a fifth of a cold build's 
 (docs/performance.md). This module loads the same library from the same installed package
 and declares only ``ks_version``, ``ks_open``, ``ks_asm``, ``ks_free``, ``ks_errno`` and
 ``ks_strerror``, with the prototypes of keystone's ``include/keystone/keystone.h``.
-tests/test_keystone_lib.py checks that it encodes exactly what keystone's own binding does
+tests/cli/test_keystone_lib.py checks that it encodes exactly what keystone's own binding does
 and reports the same error texts.
 
 :func:`assemble` is only ever handed one vetted instruction (keystone_backend.py vets it);

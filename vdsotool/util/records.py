@@ -15,7 +15,7 @@ first; plain defaults and ``field(default=..., default_factory=...)``; ``frozen=
 (assignment raises :class:`FrozenInstanceError`, an ``AttributeError``); ``eq=False`` (identity
 equality and hash); ``__post_init__``; ``__match_args__`` for ``match`` statements;
 :func:`replace`, :func:`fields` and :func:`asdict`. The generated ``__init__``, ``__repr__``,
-``__eq__`` and ``__hash__`` behave as dataclasses' do (tests/test_records.py compares them on
+``__eq__`` and ``__hash__`` behave as dataclasses' do (tests/unit/test_records.py compares them on
 the same declarations). Annotations are never evaluated; one whose text starts with
 ``ClassVar`` is not a field.
 """

@@ -18,7 +18,7 @@ from vdsotool.abi.targets import TARGETS
 from vdsotool.errors import VdsoError
 from vdsotool.pipeline import image_sources, plain_toml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 LINES = ["", "# a comment", "[a]", "[ b ]", "[a.b]", '["a"]', "[a-b_1]", "x = []", 'x = ["s"]',
          'y = ["s", "t",]', 'x = ["a,b"]', 'x = ["q\\"x"]', 'x = ["\u00e9"]', 'x = ["a]"]',

@@ -1,7 +1,7 @@
 """A signal handler leaves through the vDSO trampoline; qemu-user's sigreturn/rt_sigreturn
 must take the program back to the interrupted code with the registers stored in the frame.
 
-The harness (tests/unwind/sigreturn.c, entry.S) traps in interrupt_me with distinctive
+The harness (tests/oracle/unwind/sigreturn.c, entry.S) traps in interrupt_me with distinctive
 registers; its SIGTRAP handler checks that qemu's frame holds them where
 vdsotool/abi/sigframes.py says, changes some in the frame (NIP to past the trap, r5, r20,
 r31, CR, LR, CTR, f3, f20, v3, v25, VRSAVE) and jumps to the image's trampoline with r1 at

@@ -247,7 +247,7 @@ def test_importing_records_imports_neither_dataclasses_nor_typing():
     code = ("import sys; import vdsotool.util.records; "
             "print(sorted(m for m in ('dataclasses', 'typing', 'inspect') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-S", "-c", code], capture_output=True, text=True,
-                         check=True, cwd=__import__("pathlib").Path(__file__).parent.parent)
+                         check=True, cwd=__import__("pathlib").Path(__file__).parents[2])
     assert out.stdout.strip() == "[]"
 
 

@@ -6,7 +6,7 @@ the same files, the same stderr, the same stdout and the same exit status — fo
 build, a source error (exit 1 with ``file:line:col: error:`` and a caret) and usage errors
 (exit 2, which only typer reports: the fast path must defer them). Each command runs in a
 fresh process, from a copy of the sources, with no cache (the caches have
-tests/test_cache.py).
+tests/cli/test_cache.py).
 """
 
 from __future__ import annotations

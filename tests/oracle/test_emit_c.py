@@ -2,7 +2,7 @@
 the host gcc and each Debian cross gcc (``-std=c11 -Wall -Wextra -Werror -pedantic``), and
 programs built from them see exactly the image file and its ``.dynsym``.
 
-``tests/emit/blob_check.c`` is linked with ``<stem>-blob.c`` and ``<stem>-wrapper.S``: it
+``tests/oracle/emit/blob_check.c`` is linked with ``<stem>-blob.c`` and ``<stem>-wrapper.S``: it
 compares both embedded copies with the ``.so`` it reads at run time and prints the layout,
 the symbol offsets and the patch tables it was compiled with; this module compares those
 with pyelftools' reading of the image, the CPU table of ``vdsotool/abi/cpus.py`` and the

@@ -1,9 +1,9 @@
-"""Python side of the signal-frame harness (tests/unwind/*.c, entry.S): generate
+"""Python side of the signal-frame harness (tests/oracle/unwind/*.c, entry.S): generate
 ``sigframe_layout.h`` from vdsotool/abi/sigframes.py, cross-compile one static harness per
 target (once per process), read the offsets an image's run needs, run it under qemu-user.
 
-Used by tests/test_unwind.py (libgcc's unwinder through the trampolines) and
-tests/test_sigreturn.py (sigreturn through the trampolines under qemu).
+Used by tests/oracle/test_unwind.py (libgcc's unwinder through the trampolines) and
+tests/oracle/test_sigreturn.py (sigreturn through the trampolines under qemu).
 """
 
 from __future__ import annotations

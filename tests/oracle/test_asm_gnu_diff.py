@@ -15,7 +15,7 @@ from gnu import write_includes
 from vdsotool.abi.targets import PPC32, PPC64, PPC64LE
 from vdsotool.assemble import assemble_file
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS = sorted((ROOT / "tests" / "asm_corpus").glob("*.S"))
 TARGETS = [PPC32, PPC64, PPC64LE]
 

@@ -1,6 +1,6 @@
 """libgcc's own unwinder walks out of every signal trampoline of every image.
 
-The harness (tests/unwind/unwind.c, entry.S) is cross-compiled static for each target and
+The harness (tests/oracle/unwind/unwind.c, entry.S) is cross-compiled static for each target and
 run under qemu-user: it registers the image's .eh_frame with libgcc, lays out a signal
 frame exactly as the kernel does (offsets from sigframe_layout.h, generated from
 vdsotool/abi/sigframes.py), enters a "handler" whose return address is the trampoline and

@@ -403,7 +403,7 @@ def test_adding_a_cpu_is_a_data_change(monkeypatch):
 
 # --- patches.json follows its documented schema (docs/patches.schema.json) ------------------
 
-PATCHES_SCHEMA = Path(__file__).resolve().parent.parent / "docs" / "patches.schema.json"
+PATCHES_SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "patches.schema.json"
 
 
 def extra_schema_errors(value, schema: dict, where: str = "$") -> list[str]:

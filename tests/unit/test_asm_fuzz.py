@@ -14,7 +14,7 @@ from vdsotool.abi.targets import PPC32, PPC64, PPC64LE
 from vdsotool.assemble import assemble
 from vdsotool.errors import VdsoError
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CORPUS_LINES = (ROOT / "tests" / "asm_corpus" / "forms.S").read_text().splitlines()
 TOKENS = ["li", "addi", "lwz", "bl", "beq+", "bdnz", "crclr", "mtcrf", "rlwinm", "srdi", "blr",
           ".long", ".byte", ".if", ".endif", ".macro", ".endm", ".rept", ".endr", ".cfi_startproc",

@@ -3,7 +3,7 @@
  *
  *   blob_check IMAGE.so
  *
- * Built by tests/test_emit_c.py with -DVDSO_PREFIX=vdso32|vdso64 and
+ * Built by tests/oracle/test_emit_c.py with -DVDSO_PREFIX=vdso32|vdso64 and
  * -DBLOB_HEADER='"<stem>-blob.h"', linked with <stem>-blob.c and <stem>-wrapper.S, by the
  * host gcc and by each cross gcc (then run under qemu-user).
  *

@@ -20,7 +20,7 @@
  *   icache rc=... first=... second=...     (the harness's icache command)
  *   map off=... count=... ...              (the harness's map command)
  * where V is the st_value a lookup finds through the GNU / SysV hash, -1 when none.
- * Built by tests/test_emit_boot.py with the harness's -DCFG_* flags, -DVDSO_PREFIX and
+ * Built by tests/oracle/test_emit_boot.py with the harness's -DCFG_* flags, -DVDSO_PREFIX and
  * -DBLOB_HEADER, linked with the blob's .c, run under qemu-user (step 3 stores the word
  * in host byte order, which is the image's only on the target).
  */

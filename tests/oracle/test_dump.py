@@ -18,7 +18,7 @@ from vdsotool.abi.targets import PPC32, PPC64, PPC64LE
 from vdsotool.errors import VdsoError
 from vdsotool.inspect.dump import PART_NAMES, build_report, render_text
 
-FIXTURE = Path(__file__).parent / "data" / "dump_kstyle.S"
+FIXTURE = Path(__file__).resolve().parents[1] / "data" / "dump_kstyle.S"
 TARGETS = [PPC32, PPC64, PPC64LE]
 
 
@@ -192,7 +192,7 @@ def test_fuzz_mutated_images_slow(gnu_images, kstyle_image, tmp_path):
 
 # --- JSON schema (tiny validator for the subset docs/dump.schema.json uses) ---------------
 
-SCHEMA = Path(__file__).resolve().parent.parent / "docs" / "dump.schema.json"
+SCHEMA = Path(__file__).resolve().parents[2] / "docs" / "dump.schema.json"
 _TYPES = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
 
 

@@ -181,7 +181,7 @@ def test_all_errors_collected():
 
 
 def test_cli_listing_golden():
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     result = run_cli("asm", "tests/asm_corpus/forms.S", "--bits", "64", "--endian", "little", cwd=root)
     assert result.returncode == 0, result.stderr
     check_golden("asm/forms-ppc64le.lst", result.stdout)

@@ -1,6 +1,6 @@
 """Kernel outputs at boot: a C program plays the kernel with the generated blob, under qemu.
 
-``tests/emit/boot_check.c`` (compiled once per target with the cross gcc, together with
+``tests/oracle/emit/boot_check.c`` (compiled once per target with the cross gcc, together with
 the execution harness ``vdsotool/verify/harness/harness.c`` for mapping and name+version
 resolution) does for every CPU of the blob what that CPU's 2.6.15 kernel does: copies the
 embedded image, applies the CPU's patch table from the C arrays, stores the data-page
