@@ -14,6 +14,8 @@ byte for byte: ``as -a32|-a64 -mbig|-mlittle -mpower4 -mregnames``.
 
 from __future__ import annotations
 
+from vdsotool.elf.constants import EM_PPC, EM_PPC64
+from vdsotool.elf.layout import ElfKind
 from vdsotool.util.records import record
 
 
@@ -24,7 +26,7 @@ class Target:
     endian: str  # "big" | "little"
     image: str  # output stem: "vdso32", "vdso64", "vdso64le"
     soname: str
-    elf_machine: int  # EM_PPC (20) or EM_PPC64 (21)
+    elf_machine: int  # EM_PPC or EM_PPC64
     elf_abi: int  # ppc64 ELF ABI version: 0 for ppc32, 1 (ELFv1) or 2 (ELFv2)
     gnu_prefix: str  # Debian cross binutils prefix
     qemu: str  # qemu-user binary
@@ -44,6 +46,11 @@ class Target:
         return self.endian
 
     @property
+    def elf(self) -> ElfKind:
+        """The ELF class and byte order of this target's files, with their record layouts."""
+        return ElfKind(self.bits, self.little)
+
+    @property
     def gnu_as_flags(self) -> list[str]:
         return [f"-a{self.bits}", "-mlittle" if self.little else "-mbig", "-mpower4", "-mregnames"]
 
@@ -51,11 +58,11 @@ class Target:
         return f"{self.gnu_prefix}-{tool}"
 
 
-PPC32 = Target("ppc32", 32, "big", "vdso32", "linux-vdso32.so.1", 20, 0,
+PPC32 = Target("ppc32", 32, "big", "vdso32", "linux-vdso32.so.1", EM_PPC, 0,
                "powerpc-linux-gnu", "qemu-ppc", "vdso32.lds")
-PPC64 = Target("ppc64", 64, "big", "vdso64", "linux-vdso64.so.1", 21, 1,
+PPC64 = Target("ppc64", 64, "big", "vdso64", "linux-vdso64.so.1", EM_PPC64, 1,
                "powerpc64-linux-gnu", "qemu-ppc64", "vdso64.lds")
-PPC64LE = Target("ppc64le", 64, "little", "vdso64le", "linux-vdso64.so.1", 21, 2,
+PPC64LE = Target("ppc64le", 64, "little", "vdso64le", "linux-vdso64.so.1", EM_PPC64, 2,
                  "powerpc64le-linux-gnu", "qemu-ppc64le", "vdso64.lds")
 
 TARGETS: dict[str, Target] = {t.name: t for t in (PPC32, PPC64, PPC64LE)}
