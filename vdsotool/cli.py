@@ -148,7 +148,8 @@ def build(
     out: Path = typer.Option(Path(DEFAULT_OUT), "--out", help="Output directory."),
     src: Optional[Path] = typer.Option(None, "--src",
                                        help="Tree holding asm/ and linker_scripts/ (default: the "
-                                            "current directory, else vdsotool's own checkout)."),
+                                            "current directory, else the sources vdsotool "
+                                            "ships)."),
     define: list[str] = typer.Option([], "-D", help="NAME[=VALUE] for the assembler "
                                                      "(VALUE defaults to 1; repeatable)."),
     emit: str = typer.Option(DEFAULT_EMIT, "--emit", metavar="KINDS",

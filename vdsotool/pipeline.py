@@ -31,11 +31,10 @@ from vdsotool.errors import SourceLoc, VdsoError
 
 def find_source_root(src: str | os.PathLike | None = None) -> str:
     """The directory holding ``asm/`` and ``linker_scripts/``: ``src``, else the current
-    directory, else the checkout this package lives in."""
+    directory, else the sources vdsotool ships (:func:`shipped_source_root`)."""
     from vdsotool.util.cache import note_input
 
-    candidates = [os.fspath(src)] if src else [
-        os.getcwd(), os.path.dirname(os.path.dirname(os.path.realpath(__file__)))]
+    candidates = [os.fspath(src)] if src else [os.getcwd(), shipped_source_root()]
     for root in candidates:
         toml, scripts = os.path.join(root, "asm", "images.toml"), os.path.join(root, "linker_scripts")
         note_input(toml)
@@ -45,6 +44,15 @@ def find_source_root(src: str | os.PathLike | None = None) -> str:
     where = ", ".join(str(c) for c in candidates)
     raise VdsoError.at(None, f"no asm/images.toml and linker_scripts/ found (looked in {where}); "
                              "use --src DIR")
+
+
+def shipped_source_root() -> str:
+    """Where vdsotool's own ``asm/`` and ``linker_scripts/`` are: ``vdsotool/sources/`` in
+    an installed wheel (setup.py copies them there at build time), else the checkout this
+    package lives in (a source tree or an editable install)."""
+    package = os.path.dirname(os.path.realpath(__file__))
+    bundled = os.path.join(package, "sources")
+    return bundled if os.path.isdir(bundled) else os.path.dirname(package)
 
 
 def image_sources(root: str | os.PathLike, target: Target) -> list[str]:
