@@ -11,9 +11,8 @@ once (interpreter start, imports), phases timed inside one process for the build
   assemble/keystone_lib.py: importing ctypes, dlopen, the prototypes);
 * ``includes``, ``assemble``, ``link``, ``check``, ``offsets`` – the pipeline's phases in one
   process (imports done, keystone's engine made, every assembler and CFI memo and the
-  encoding memo cleared before each round: a cold build's work, without the persistent
-  encoding cache);
-* ``cold``      – the whole command, ``vdsotool build --emit offsets`` with an empty cache
+  encoding memo cleared before each round: a cold build's work);
+* ``cold``      – the whole command, ``vdsotool build --emit offsets`` into an empty output
   directory, as ``make bench`` runs it; ``rest`` is what the pieces above leave of it.
 
 Python's bytecode cache is on (a private ``PYTHONPYCACHEPREFIX``, filled first), as in
@@ -25,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -37,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # what `vdsotool build --emit offsets` imports (keystone aside), as the fast path does
-BUILD_IMPORTS = ("vdsotool.cli_build", "vdsotool.util.cache", "vdsotool.util.atomic",
+BUILD_IMPORTS = ("vdsotool.cli_build", "vdsotool.util.atomic",
                  "vdsotool.pipeline", "vdsotool.abi.generated", "vdsotool.abi.datapage",
                  "vdsotool.cfi.sigframe", "vdsotool.assemble.core",
                  "vdsotool.assemble.directives", "vdsotool.assemble.instructions",
@@ -89,15 +87,12 @@ def process_costs(rounds: int, target: str, tmp: Path) -> dict[str, float]:
     imports = "import " + ", ".join(BUILD_IMPORTS)
     commands = {"start": [py, "-c", "pass"], "imports": [py, "-c", imports],
                 "keystone": [py, "-c", imports + ", vdsotool.assemble.keystone_lib as k; k._library()"]}
-    timed_run(build + ["--out", str(tmp / "prime")], env | {"VDSOTOOL_CACHE_DIR": str(tmp / "c")})
+    timed_run(build + ["--out", str(tmp / "prime")], env)
     samples: dict[str, list[float]] = {k: [] for k in (*commands, "cold", "records")}
     for i in range(rounds):
         for name, cmd in commands.items():
             samples[name].append(timed_run(cmd, env, tmp)[0])
-        cache = tmp / f"cache-{i}"
-        samples["cold"].append(timed_run(build + ["--out", str(tmp / f"out-{i}")],
-                                         env | {"VDSOTOOL_CACHE_DIR": str(cache)})[0])
-        shutil.rmtree(cache)
+        samples["cold"].append(timed_run(build + ["--out", str(tmp / f"out-{i}")], env)[0])
         samples["records"].append(float(timed_run([py, "-c", _COUNT_RECORDS], env, tmp)[1]))
     med = {k: statistics.median(v) for k, v in samples.items()}
     return {"start": med["start"], "imports": med["imports"] - med["start"],
@@ -156,7 +151,7 @@ ROWS = [("start", "interpreter start and site (python -c pass)"),
         ("includes", "generating the includes"),
         ("assemble", "assembling the sources (keystone's encodings included)"),
         ("link", "linking"), ("check", "image checks"), ("offsets", "offsets header"),
-        ("rest", "the rest (command line, build key, input hashes, record, writes, exit), "
+        ("rest", "the rest (command line, writes, exit), "
                  "by difference"),
         ("cold", "cold build, whole command")]
 

@@ -30,19 +30,6 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BLESS = os.environ.get("BLESS", "") not in ("", "0")
 
 
-def pytest_configure(config):
-    """Builds run by the tests use a private cache directory (removed at exit), never the
-    user's ~/.cache/vdsotool: a test run neither depends on nor litters a developer's cache.
-    Tests about the cache point VDSOTOOL_CACHE_DIR at their own directories."""
-    if "VDSOTOOL_CACHE_DIR" not in os.environ:
-        import atexit
-        import tempfile
-
-        directory = tempfile.mkdtemp(prefix="vdsotool-test-cache-")
-        os.environ["VDSOTOOL_CACHE_DIR"] = directory
-        atexit.register(shutil.rmtree, directory, ignore_errors=True)
-
-
 def pytest_addoption(parser):
     parser.addoption("--slow", action="store_true", help="run the slow suite (full-size fuzzing)")
 
@@ -96,20 +83,18 @@ def run_cli(*args: str, cwd: str | Path | None = None, input: str | None = None,
                           input=input, capture_output=True, text=True, timeout=timeout)
 
 
-_VDSOTOOL_SWITCHES = ("VDSOTOOL_CACHE_DIR", "VDSOTOOL_NO_CACHE", "VDSOTOOL_NO_FASTPATH")
+_VDSOTOOL_SWITCHES = ("VDSOTOOL_NO_FASTPATH",)
 
 
-def run_vdsotool(args: list, cwd: str | Path, cache: Path | None = None, fast: bool = True,
+def run_vdsotool(args: list, cwd: str | Path, fast: bool = True,
                  importtime: bool = False, extra_env: dict | None = None,
                  timeout: float = 120, stdout=None,
                  drop_env: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """``vdsotool <args>`` as installed (the console script, so its fast path runs) in
-    ``cwd``, with the build caches in ``cache`` (None: VDSOTOOL_NO_CACHE) and, unless
-    ``fast``, the typer path forced. ``importtime``: under ``python -X importtime``, whose
-    stderr :func:`imported_modules` reads. ``stdout``: a file to write stdout to instead of
+    ``cwd``; unless ``fast``, the typer path forced. ``importtime``: under
+    ``python -X importtime``, whose stderr :func:`imported_modules` reads. ``stdout``: a file to write stdout to instead of
     capturing it; ``drop_env``: variables of this environment the run does not inherit."""
     env = {k: v for k, v in os.environ.items() if k not in (*_VDSOTOOL_SWITCHES, *drop_env)}
-    env |= {"VDSOTOOL_CACHE_DIR": str(cache)} if cache else {"VDSOTOOL_NO_CACHE": "1"}
     if not fast:
         env["VDSOTOOL_NO_FASTPATH"] = "1"
     env |= extra_env or {}

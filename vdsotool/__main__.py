@@ -1,7 +1,7 @@
 """``vdsotool`` and ``python -m vdsotool``: the typer-free build path first, then typer.
 
-Importing typer costs more than a whole cached build, so a plain ``vdsotool build ...`` is
-run (or found up to date) by vdsotool/cli_build.py without it; everything else, and every
+Importing typer costs more than a whole build, so a plain ``vdsotool build ...`` is
+run by vdsotool/cli_build.py without it; everything else, and every
 command line that module is not sure about, goes to the typer app in vdsotool/cli.py.
 
 A build on that path is a short-lived process that allocates many small objects and frees
@@ -14,7 +14,7 @@ them all at exit, so two of CPython's housekeeping jobs cost more than they save
 * interpreter teardown, which frees every module and object one by one and runs
   keystone's C++ destructors (~10 ms): once the build has written and closed its outputs,
   the process flushes stdout/stderr and leaves with ``os._exit``. Nothing is lost: outputs
-  and cache entries are complete files renamed into place before this point, and vdsotool
+  are complete files renamed into place before this point, and vdsotool
   registers no atexit handlers.
 """
 

@@ -160,9 +160,6 @@ def build(
     json_out: bool = typer.Option(False, "--json",
                                   help="Print a JSON summary (target, files whose content "
                                        "changed) to stdout instead of progress lines."),
-    no_cache: bool = typer.Option(False, "--no-cache",
-                                  help="Neither use nor fill the encoding and build caches "
-                                       "(also: VDSOTOOL_NO_CACHE=1)."),
 ) -> None:
     """Assemble, link, check and write <out>/vdso32.so | vdso64.so | vdso64le.so, its
     debug twin (.so.dbg) and the kernel outputs (<image>-blob.c/.h, -offsets.h,
@@ -172,8 +169,8 @@ def build(
     kinds = emit_option(emit, page_size)
     from vdsotool.cli_build import BuildRequest, run_build
 
-    request = BuildRequest(target, src, out, defines, kinds, page_size, json_out, no_cache)
-    status = run_build(request, _command_line)  # the same function vdsotool's fast path runs
+    request = BuildRequest(target, src, out, defines, kinds, page_size, json_out)
+    status = run_build(request)  # the same function vdsotool's fast path runs
     if status:
         raise typer.Exit(status)
 
@@ -327,16 +324,11 @@ def dump(
         fail(VdsoError(errors))
 
 
-# The command line as typed, when run from main(): the build cache records builds by it.
-_command_line: list[str] | None = None
-
-
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the app, turning any escaped exception into a diagnostic.
     (``vdsotool`` itself starts in vdsotool/__main__.py, which tries the typer-free build
     path first: vdsotool/cli_build.py.)"""
     from vdsotool.cli_build import guarded
 
-    global _command_line
-    _command_line = list(sys.argv[1:] if argv is None else argv)
-    sys.exit(guarded(lambda: app(args=_command_line, standalone_mode=True)))
+    args = list(sys.argv[1:] if argv is None else argv)
+    sys.exit(guarded(lambda: app(args=args, standalone_mode=True)))

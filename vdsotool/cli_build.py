@@ -9,20 +9,8 @@ coerce every parameter) — three times the whole GNU pipeline for a vDSO. So
    forms, non-empty values that validate) runs right here, through :func:`run_build` — the
    function the typer command calls too, so both paths produce the same files, lines and
    exit codes;
-2. before validating it (which imports the target table and the emit stage),
-   such a line is looked up in the build records: when it is up to date, exit 0 at once.
-   This is the edit-build loop's common case, so it imports nothing but
-   vdsotool/util/cache.py. Checking before validating is safe: a record exists only for a
-   command line that an earlier run validated and built successfully, and the record's
-   key covers vdsotool's code, so the same line is still valid;
-3. anything else (``--help``, another command, an unknown or repeated option, a value that
+2. anything else (``--help``, another command, an unknown or repeated option, a value that
    does not validate) returns None and goes to typer, which parses and explains it.
-
-:func:`run_build`, on either path, first asks the build record (vdsotool/util/cache.py):
-if an earlier run of the very same command line was recorded and nothing it read or wrote
-has changed, there is nothing to do — exit 0 at once, printing no progress lines (as
-``make`` prints nothing for an up-to-date target; ``--json`` prints the summary with no
-written outputs, exactly what a rebuild that changes nothing would print).
 
 The fast path only ever *accepts less* than typer: when in doubt it defers, so usage errors
 and help texts always come from typer.
@@ -52,44 +40,27 @@ class BuildRequest:
     """A validated ``vdsotool build`` command line. (A plain class, not a dataclass or a
     NamedTuple: importing dataclasses or typing costs a sixth of an up-to-date build.)"""
 
-    __slots__ = ("target", "src", "out", "defines", "kinds", "page_size", "json_out", "no_cache")
+    __slots__ = ("target", "src", "out", "defines", "kinds", "page_size", "json_out")
 
     def __init__(self, target: Target, src: str | os.PathLike | None, out: str | os.PathLike,
                  defines: dict[str, int],
-                 kinds: frozenset[str], page_size: int, json_out: bool = False,
-                 no_cache: bool = False) -> None:
+                 kinds: frozenset[str], page_size: int, json_out: bool = False) -> None:
         self.target, self.src, self.out, self.defines = target, src, out, defines
-        self.kinds, self.page_size, self.json_out, self.no_cache = kinds, page_size, json_out, no_cache
+        self.kinds, self.page_size, self.json_out = kinds, page_size, json_out
 
 
-def record_key(argv: list[str] | None, no_cache: bool) -> tuple[str | None, str | None]:
-    """The cache directory (None: caching off) and the build-record key of ``argv`` (None:
-    not recorded). The key hashes vdsotool's whole package, so it is computed once."""
-    from vdsotool.util import cache
-
-    root = None if no_cache else cache.cache_root()
-    key = cache.build_key(argv) if argv is not None and root is not None else None
-    return root, key
-
-
-def run_build(request: BuildRequest, argv: list[str] | None,
-              stale: tuple[str | None, str | None] | None = None) -> int:
-    """Build, write, report; returns the exit status. With the cache on and the command
-    line known (``argv``), an up-to-date build is skipped, and what a build read and wrote
-    is recorded for the next run. ``stale``: the (root, key) of :func:`record_key` that the
-    caller already found out of date."""
+def run_build(request: BuildRequest) -> int:
+    """Build, write, report; returns the exit status."""
+    from vdsotool import pipeline
     from vdsotool.errors import VdsoError
-    from vdsotool.util import cache
 
-    root, key = stale or record_key(argv, request.no_cache)
-    if stale is None and key is not None and cache.build_is_current(root, key):
-        written: list[str] = []  # every output already holds what the build would write
-    else:
-        try:
-            written = _build_and_record(request, root, key)
-        except VdsoError as err:
-            sys.stderr.write(str(err) + "\n")
-            return EXIT_BAD_INPUT
+    log = (lambda line: None) if request.json_out else (lambda line: sys.stderr.write(line + "\n"))
+    try:
+        written = pipeline.build(request.target, request.src, request.out, request.defines,
+                                 log, request.kinds, request.page_size)
+    except VdsoError as err:
+        sys.stderr.write(str(err) + "\n")
+        return EXIT_BAD_INPUT
     if request.json_out:
         import json
 
@@ -98,29 +69,10 @@ def run_build(request: BuildRequest, argv: list[str] | None,
     return 0
 
 
-def _build_and_record(request: BuildRequest, root: str | None, key: str | None) -> list[str]:
-    """The build itself, with the encoding cache under ``root`` (None: off), recorded as
-    ``key`` (None: not recorded); returns the outputs whose content changed; raises
-    VdsoError for bad input (nothing recorded)."""
-    from vdsotool import pipeline
-    from vdsotool.assemble.keystone_backend import encoding_cache
-    from vdsotool.util import cache
-
-    log = (lambda line: None) if request.json_out else (lambda line: sys.stderr.write(line + "\n"))
-    produced: dict = {}
-    with cache.recording_inputs() as inputs, encoding_cache(root):
-        written = pipeline.build(request.target, request.src, request.out, request.defines,
-                                 log, request.kinds, request.page_size,
-                                 on_outputs=produced.update)
-    if key is not None and root is not None and produced:
-        cache.record_build(root, key, inputs, produced)
-    return written
-
-
 # --- the fast command line -------------------------------------------------------------------
 
 _VALUE_OPTIONS = ("--bits", "--endian", "--out", "--src", "--emit", "--page-size")
-_FLAGS = ("--json", "--no-cache")
+_FLAGS = ("--json",)
 
 
 def split_plain(argv: list[str]) -> tuple[dict[str, str], list[str], set[str]] | None:
@@ -175,7 +127,7 @@ def _request(values: dict[str, str], defines: list[str], flags: set[str]) -> Bui
     src = values.get("--src")
     return BuildRequest(target, pure_path(src) if src else None,
                         pure_path(values.get("--out", DEFAULT_OUT)),
-                        parsed, kinds, int(page_size), "--json" in flags, "--no-cache" in flags)
+                        parsed, kinds, int(page_size), "--json" in flags)
 
 
 def pure_path(text: str) -> str:
@@ -205,21 +157,10 @@ def fast_main(argv: list[str]) -> int | None:
     plain = split_plain(argv)
     if plain is None:
         return None
-    values, defines, flags = plain
-    # With --json (a summary to print) or --no-cache (no record to read) run_build decides.
-    # Otherwise the record is asked before the command line is validated: a record exists
-    # only for a line that built with this very code.
-    stale = None
-    if not flags:
-        from vdsotool.util.cache import build_is_current
-
-        root, key = stale = record_key(argv, no_cache=False)
-        if key is not None and build_is_current(root, key):
-            return 0
-    request = _request(values, defines, flags)
+    request = _request(*plain)
     if request is None:
         return None
-    return run_build(request, argv, stale)
+    return run_build(request)
 
 
 def guarded(run) -> int:

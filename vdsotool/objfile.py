@@ -83,3 +83,6 @@ class ObjectFile:
     sections: dict[str, Section] = field(default_factory=dict)
     symbols: dict[str, Symbol] = field(default_factory=dict)
     frames: list[FrameDescription] = field(default_factory=list)
+    # every file the assembler read for it, in order, once each: the source (when it was
+    # read from a file) and each ``.include`` it opened (for a make depfile)
+    inputs: list[str] = field(default_factory=list)

@@ -32,13 +32,9 @@ from vdsotool.errors import SourceLoc, VdsoError
 def find_source_root(src: str | os.PathLike | None = None) -> str:
     """The directory holding ``asm/`` and ``linker_scripts/``: ``src``, else the current
     directory, else the sources vdsotool ships (:func:`shipped_source_root`)."""
-    from vdsotool.util.cache import note_input
-
     candidates = [os.fspath(src)] if src else [os.getcwd(), shipped_source_root()]
     for root in candidates:
         toml, scripts = os.path.join(root, "asm", "images.toml"), os.path.join(root, "linker_scripts")
-        note_input(toml)
-        note_input(scripts)
         if os.path.isfile(toml) and os.path.isdir(scripts):
             return root
     where = ", ".join(str(c) for c in candidates)
@@ -56,10 +52,7 @@ def shipped_source_root() -> str:
 
 
 def image_sources(root: str | os.PathLike, target: Target) -> list[str]:
-    from vdsotool.util.cache import note_input
-
     toml = os.path.join(root, "asm", "images.toml")
-    note_input(toml)
     with open(toml, encoding="utf-8") as f:
         text = f.read()
     table = plain_toml(text)
@@ -121,14 +114,12 @@ def build_outputs(target: Target, root: str | os.PathLike, out_dir: str | os.Pat
     from vdsotool.inspect.check import check_bytes
     from vdsotool.link.driver import link_image
     from vdsotool.link.script import read_script
-    from vdsotool.util.cache import note_input
 
     tag = f"VDSO{target.bits}"
     includes = asm_includes(target)
     sink, objects = DiagnosticSink(), []
     for path in image_sources(root, target):
         log(f"  {tag}A {os.path.relpath(path, root)}")
-        note_input(path)
         try:
             objects.append(assemble_file(path, target, include_dirs=[os.path.join(root, "asm")],
                                          virtual_includes=includes, defines=defines or {}))
@@ -136,7 +127,6 @@ def build_outputs(target: Target, root: str | os.PathLike, out_dir: str | os.Pat
             sink.extend(err)
     sink.raise_if_failed()
     script_path = os.path.join(root, "linker_scripts", target.linker_script)
-    note_input(script_path)
     script = read_script(script_path)
     log(f"  {tag}L {image_path(out_dir, target)}")
     linked = link_image(objects, script, target, debug=True)
@@ -176,15 +166,10 @@ def build_debug_image(target: Target, src: str | os.PathLike | None = None,
 
 def build(target: Target, src: str | os.PathLike | None, out_dir: str | os.PathLike,
           defines: dict[str, int] | None = None, log: Callable[[str], None] = lambda l: None,
-          emit: frozenset[str] = frozenset(), page_size: int = 4096,
-          on_outputs: Callable[[dict[str, bytes]], None] | None = None) -> list[str]:
-    """Build and write atomically; returns the written paths (those whose content changed).
-    ``on_outputs`` sees every output once written (the build record of vdsotool/util/cache.py)."""
+          emit: frozenset[str] = frozenset(), page_size: int = 4096) -> list[str]:
+    """Build and write atomically; returns the written paths (those whose content changed)."""
     from vdsotool.util.atomic import write_outputs
 
     root = find_source_root(src)
     outputs = build_outputs(target, root, out_dir, defines, log, emit, page_size)
-    written = write_outputs(outputs)
-    if on_outputs is not None:
-        on_outputs(outputs)
-    return written
+    return write_outputs(outputs)

@@ -40,7 +40,7 @@ def test_the_imports_row_imports_what_a_cold_build_imports(tmp_path):
     finally:
         sys.path.remove(str(ROOT / "bench"))
     res = run_vdsotool(["build", "--bits", "64", "--emit", "offsets", "--out", tmp_path / "out"],
-                       tmp_path, cache=tmp_path / "cache", importtime=True)
+                       tmp_path, importtime=True)
     assert res.returncode == 0, res.stderr[-2000:]
     imported = imported_modules(res.stderr)
     assert set(BUILD_IMPORTS) <= imported, sorted(set(BUILD_IMPORTS) - imported)

@@ -5,8 +5,7 @@ without typer; ``VDSOTOOL_NO_FASTPATH=1`` sends every command line to typer. Bot
 the same files, the same stderr, the same stdout and the same exit status — for a good
 build, a source error (exit 1 with ``file:line:col: error:`` and a caret) and usage errors
 (exit 2, which only typer reports: the fast path must defer them). Each command runs in a
-fresh process, from a copy of the sources, with no cache (the caches have
-tests/cli/test_cache.py).
+fresh process, from a copy of the sources.
 """
 
 from __future__ import annotations
@@ -24,9 +23,9 @@ from conftest import output_files as files
 from vdsotool import cli_build
 
 
-def vdsotool(args: list[str], cwd: Path, fast: bool, cache: Path | None = None,
+def vdsotool(args: list[str], cwd: Path, fast: bool,
              importtime: bool = False) -> subprocess.CompletedProcess:
-    return run_vdsotool(args, cwd, cache, fast=fast, importtime=importtime)
+    return run_vdsotool(args, cwd, fast=fast, importtime=importtime)
 
 
 def used_typer(res: subprocess.CompletedProcess) -> bool:
@@ -127,9 +126,8 @@ def test_build_help_works_and_tells_the_truth(tmp_path, tree):
     assert f.returncode == 0
     assert_same(f, t, fcwd, tcwd)
     for option in ("--bits", "--endian", "--out", "--src", "-D", "--emit", "--page-size",
-                   "--json", "--no-cache"):
+                   "--json"):
         assert option in f.stdout, option
-    assert "VDSOTOOL_NO_CACHE" in f.stdout
 
 
 def test_an_empty_src_means_what_typer_makes_of_it(tmp_path, tree):
@@ -161,7 +159,7 @@ def test_a_summary_that_cannot_be_written_fails_the_same_on_both_paths(tmp_path,
 
 @pytest.mark.parametrize("args,fast", [
     (["build", "--bits", "64", "--out", "out"], True),
-    (["build", "--bits=32", "--out=out", "-D", "X=1", "--json", "--no-cache"], True),
+    (["build", "--bits=32", "--out=out", "-D", "X=1", "--json"], True),
     (["build", "--bits", "64", "--out", "out", "--page-size", "262144"], False),  # typer's rule
     (["build", "--bits", "64", "--out", "out", "-DX=1"], False),  # attached short option
     (["build", "--bits", "64", "--bits", "64", "--out", "out"], False),  # repeated
@@ -173,47 +171,16 @@ def test_only_plain_build_lines_skip_typer(args, fast, tmp_path, tree):
     assert used_typer(res) != fast
 
 
-def test_an_up_to_date_build_is_skipped_on_both_paths(tmp_path, tree):
-    cache = tmp_path / "cache"
+def test_a_second_build_runs_again_and_rewrites_nothing(tmp_path, tree):
+    """No hidden state decides whether a build runs (make does, from the depfile); outputs
+    whose content is unchanged are not rewritten, so their mtimes stay."""
     args = ["build", "--bits", "64", "--src", tree, "--out", "out"]
-    first = vdsotool(args, tmp_path, fast=False, cache=cache)
-    assert first.returncode == 0 and "VDSO64L" in first.stderr
+    assert vdsotool(args, tmp_path, fast=False).returncode == 0
+    before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").iterdir()}
     for fast in (True, False):
-        again = vdsotool(args, tmp_path, fast=fast, cache=cache)
-        assert (again.returncode, again.stdout, again.stderr) == (0, "", "")
-    (tmp_path / "out" / "vdso64.so").unlink()
-    again = vdsotool(args, tmp_path, fast=False, cache=cache)
-    assert "VDSO64L" in again.stderr and (tmp_path / "out" / "vdso64.so").is_file()
-
-
-def test_an_up_to_date_check_never_hides_a_usage_error(tmp_path, tree):
-    """Only lines that once built are ever found up to date: a bad line stays an error."""
-    cache = tmp_path / "cache"
-    args = ["build", "--bits", "64", "--src", tree, "--out", "out", "--page-size", "4097"]
-    for _ in range(2):
-        res = vdsotool(args, tmp_path, fast=True, cache=cache)
-        assert res.returncode == 2 and "--page-size" in res.stderr
-
-
-def test_an_up_to_date_build_imports_only_the_cache_module(tmp_path, tree):
-    """The edit-build loop's common case stays cheap by design: checked as the set of
-    modules imported (``-X importtime``), never by timing."""
-    cache = tmp_path / "cache"
-    args = ["build", "--bits", "64", "--src", tree, "--out", "out"]
-    assert vdsotool(args, tmp_path, fast=True, cache=cache).returncode == 0
-    res = vdsotool(args, tmp_path, fast=True, cache=cache, importtime=True)
-    assert res.returncode == 0
-    names = imported_modules(res.stderr)
-    ours = {n for n in names if n.split(".")[0] == "vdsotool"}
-    assert ours <= {"vdsotool", "vdsotool.__main__", "vdsotool.cli_build", "vdsotool.util",
-                    "vdsotool.util.cache",
-                    "vdsotool.util.hashing", "vdsotool.util.installed"}, ours
-    assert "vdsotool.util.cache" in ours, "importtime saw the check (sanity check)"
-    # (not dataclasses or typing: a site-packages .pth file may import those on any start)
-    for heavy in ("typer", "click", "keystone", "jinja2", "tomllib", "hashlib", "importlib.util",
-                  "json", "pathlib"):
-        assert heavy not in names, heavy
-    assert not [line for line in res.stderr.splitlines() if not line.startswith("import time:")]
+        again = vdsotool(args, tmp_path, fast=fast)
+        assert again.returncode == 0 and "VDSO64L" in again.stderr
+    assert {p.name: p.stat().st_mtime_ns for p in (tmp_path / "out").iterdir()} == before
 
 
 # --- output names without pathlib --------------------------------------------------------------

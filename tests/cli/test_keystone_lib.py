@@ -1,7 +1,7 @@
 """vdsotool's ctypes binding of libkeystone.so says what keystone's own Python binding says.
 
 The oracle is the keystone-engine wheel's module on the same library: for every instruction
-text the three images hand to keystone (read back from the encoding tables of a build) and
+text the three images hand to keystone (read back from the assembler's memo after a build) and
 for texts keystone refuses, both bindings must give the same bytes, the same statement count
 or the same error message. Running it in a fresh process also shows that a build which needs
 keystone never imports that module.
@@ -15,7 +15,8 @@ import keystone as ks
 from conftest import imported_modules, run_vdsotool
 from vdsotool.abi.targets import TARGETS
 from vdsotool.assemble import keystone_lib
-from vdsotool.util.cache import read_entry
+from vdsotool.assemble import keystone_backend
+from vdsotool.pipeline import build_image
 
 REFUSED = ["foo 0x1", "addi 0x3, 0x4", "addi 0x3, 0x4, 0x100000", "lwz 0x3, 0x8(0x4), 0x1",
            "li 0x3, 0x10000", "mtspr 0x3ff, 0x3, 0x1"]
@@ -48,18 +49,14 @@ def outcome(assemble, error: type[Exception], text: str):
 
 
 @pytest.fixture(scope="module")
-def encoded_texts(tmp_path_factory) -> dict[str, list[str]]:
+def encoded_texts() -> dict[str, list[str]]:
     """Per target, every instruction text a build of the three images gave keystone."""
-    tmp = tmp_path_factory.mktemp("kslib")
-    texts = {}
-    for name, target in TARGETS.items():
-        cache = tmp / "cache"
-        res = run_vdsotool(["build", "--bits", str(target.bits), "--endian", target.endian,
-                            "--emit", "none", "--out", tmp / "out"], tmp, cache=cache)
-        assert res.returncode == 0, res.stderr
-        (table,) = cache.glob(f"**/encodings/{name}-*.tsv")
-        body = read_entry(table).decode("ascii")  # checksummed entry: header, then text<TAB>hex
-        texts[name] = [line.split("\t")[0] for line in body.splitlines()[1:]]
+    for target in TARGETS.values():
+        build_image(target)
+    texts: dict[str, list[str]] = {name: [] for name in TARGETS}
+    for (name, text), result in keystone_backend._cache.items():
+        if isinstance(result, bytes):
+            texts[name].append(text)
     return texts
 
 
@@ -69,7 +66,7 @@ def test_same_encodings_and_errors_as_keystones_binding(name, encoded_texts):
     ours = keystone_lib.Engine(keystone_lib.ARCH_PPC, ours_mode)
     theirs = ks.Ks(ks.KS_ARCH_PPC, theirs_mode)
     texts = encoded_texts[name] + REFUSED + ACCEPTED_ODDITIES
-    assert len(encoded_texts[name]) > 50, "the build's table holds the images' instructions"
+    assert len(encoded_texts[name]) > 50, "the build encoded the images' instructions"
     mine = [outcome(ours.assemble, keystone_lib.KeystoneError, t) for t in texts]
     oracle = [outcome(theirs.asm, ks.KsError, t) for t in texts]
     assert mine == oracle
@@ -78,7 +75,7 @@ def test_same_encodings_and_errors_as_keystones_binding(name, encoded_texts):
 
 def test_a_build_that_needs_keystone_loads_it_without_keystones_module(tmp_path):
     res = run_vdsotool(["build", "--bits", "64", "--emit", "none", "--out", tmp_path / "out"],
-                       tmp_path, cache=tmp_path / "empty-cache", importtime=True)
+                       tmp_path, importtime=True)
     assert res.returncode == 0, res.stderr[-2000:]
     names = imported_modules(res.stderr)
     assert "vdsotool.assemble.keystone_lib" in names, "the build used keystone (sanity check)"

@@ -88,6 +88,24 @@ def test_defines_are_defsym():
 def test_virtual_include():
     obj = assemble('.include "v.inc"\n.byte V', "t.S", PPC32, virtual_includes={"v.inc": ".set V, 4"})
     assert bytes(obj.sections[".text"].data) == b"\x04"
+    assert obj.inputs == []  # generated in memory: no file to depend on
+
+
+def test_the_object_lists_every_file_read_once(tmp_path):
+    """What a make depfile needs: the source and every .include opened (from the source's
+    directory or an include directory), in order, each once; files only looked for and
+    in-memory includes are not inputs."""
+    from vdsotool.assemble import assemble_file
+
+    (tmp_path / "inc").mkdir()
+    (tmp_path / "inc" / "a.inc").write_text('.include "b.inc"\n.byte 1\n')
+    (tmp_path / "inc" / "b.inc").write_text(".byte 2\n")
+    src = tmp_path / "s.S"
+    src.write_text('.include "a.inc"\n.include "b.inc"\n.include "v.inc"\n')
+    obj = assemble_file(src, PPC32, include_dirs=[tmp_path / "inc"],
+                        virtual_includes={"v.inc": ".byte 3"})
+    assert bytes(obj.sections[".text"].data) == b"\x02\x01\x02\x03"
+    assert obj.inputs == [str(src), str(tmp_path / "inc" / "a.inc"), str(tmp_path / "inc" / "b.inc")]
 
 
 def test_sections_push_pop_previous_and_symbols():

@@ -27,7 +27,10 @@ def assemble_with_listing(text: str, path: str, target: Target, *, include_dirs=
 
 
 def assemble_file(path, target: Target, **kwargs) -> ObjectFile:
-    return assemble(read_source(path), str(path), target, **kwargs)
+    """:func:`assemble` of the file ``path``; the object's ``inputs`` start with it."""
+    obj = assemble(read_source(path), str(path), target, **kwargs)
+    obj.inputs[:] = [str(path), *(p for p in obj.inputs if p != str(path))]
+    return obj
 
 
 def read_source(path) -> str:

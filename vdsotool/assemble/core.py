@@ -30,7 +30,6 @@ from vdsotool.abi.targets import Target
 from vdsotool.assemble.expr import ExprError, Value, parse_value
 from vdsotool.errors import Diagnostic, SourceLoc, VdsoError
 from vdsotool.objfile import FrameDescription, ObjectFile, Section, Symbol
-from vdsotool.util.cache import note_input
 from vdsotool.util.records import field, record
 
 NOP = 0x60000000
@@ -476,10 +475,12 @@ class Assembler:
         base = os.path.dirname(line.loc.path)
         for d in [base, *self.include_dirs]:
             p = os.path.join(d, name)
-            note_input(p)  # found or not: the build cache must see a file appear or change
             if os.path.isfile(p):
                 with open(p, encoding="utf-8", errors="replace") as f:
-                    self.run(st, read_lines(f.read(), p), depth + 1)
+                    text = f.read()
+                if p not in st.obj.inputs:
+                    st.obj.inputs.append(p)
+                self.run(st, read_lines(text, p), depth + 1)
                 return
         if name in self.virtual:
             self.run(st, read_lines(self.virtual[name], name), depth + 1)

@@ -38,21 +38,25 @@ def missing_tools(target: Target) -> list[str]:
 
 def cache_dir() -> Path:
     """Where compiled harnesses are kept: ``harness/`` in vdsotool's cache directory
-    (``$VDSOTOOL_CACHE_DIR``, vdsotool/util/cache.py), or a per-user temporary directory
-    when caching is off."""
-    from vdsotool.util.cache import cache_root
-
-    root = cache_root()
-    if root is None:
+    (``$VDSOTOOL_CACHE_DIR``, else ``$XDG_CACHE_HOME/vdsotool``, else
+    ``~/.cache/vdsotool``), or a per-user temporary directory when ``VDSOTOOL_NO_CACHE``
+    is set or there is no home."""
+    root = os.environ.get("VDSOTOOL_CACHE_DIR") or (
+        os.path.join(os.environ["XDG_CACHE_HOME"], "vdsotool") if os.environ.get("XDG_CACHE_HOME")
+        else os.path.join(os.path.expanduser("~"), ".cache", "vdsotool"))
+    if os.environ.get("VDSOTOOL_NO_CACHE", "") not in ("", "0") or root.startswith("~"):
         return Path(tempfile.gettempdir()) / f"vdsotool-harness-{os.getuid()}"
     return Path(root) / "harness"
 
 
 def compiler_identity(gcc: str) -> str:
     """The installed compiler by path, size and mtime: a new compiler compiles anew."""
-    from vdsotool.util.cache import file_identity
-
-    return file_identity(os.path.realpath(shutil.which(gcc) or gcc))
+    path = os.path.realpath(shutil.which(gcc) or gcc)
+    try:
+        st = os.stat(path)
+    except OSError:
+        return f"{path}:missing"
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}"
 
 
 def compile_harness(target: Target) -> Path:
