@@ -4,7 +4,8 @@ files with a bless switch, and running the CLI.
 Layout, by what a test needs: ``tests/unit/`` pure Python (no external tool),
 ``tests/oracle/`` checked against GNU as/ld, objdump/readelf, elfutils, qemu-user, libgcc
 or a compiler, ``tests/cli/`` runs the command line. Shared data stays at the top:
-``golden/``, ``data/``, ``asm_corpus/``; ``gnu.py`` builds the GNU reference images.
+``golden/``, ``data/``, ``asm_corpus/``; ``gnu.py`` builds the GNU reference images;
+``debian_images.py`` fetches the Debian kernels' vDSO images (fixture ``debian_vdso``).
 
 Oracles: a test that needs a tool asks for it with ``need_tool("powerpc64-linux-gnu-as")``.
 Missing tools skip the test with the reason, except under ``CI=true`` where the run fails:
@@ -23,6 +24,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from debian_images import _debian_images, debian_vdso  # noqa: F401 - fixtures for every test
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
