@@ -78,24 +78,19 @@ def copy_sources(dest: Path) -> Path:
     return dest
 
 
-def run_cli(*args: str, cwd: str | Path | None = None, input: str | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run ``vdsotool`` as a user would (a fresh process), capturing text output."""
-    return subprocess.run([sys.executable, "-m", "vdsotool", *map(str, args)], cwd=cwd,
-                          input=input, capture_output=True, text=True, timeout=timeout)
-
-
 _VDSOTOOL_SWITCHES = ("VDSOTOOL_NO_FASTPATH",)
 
 
-def run_vdsotool(args: list, cwd: str | Path, fast: bool = True,
+def run_vdsotool(args: list, cwd: str | Path | None = None, fast: bool = True,
                  importtime: bool = False, extra_env: dict | None = None,
-                 timeout: float = 120, stdout=None,
-                 drop_env: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    """``vdsotool <args>`` as installed (the console script, so its fast path runs) in
-    ``cwd``; unless ``fast``, the typer path forced. ``importtime``: under
-    ``python -X importtime``, whose stderr :func:`imported_modules` reads. ``stdout``: a file to write stdout to instead of
-    capturing it; ``drop_env``: variables of this environment the run does not inherit."""
+                 timeout: float = 120, stdout=None, drop_env: tuple[str, ...] = (),
+                 input: str | None = None) -> subprocess.CompletedProcess:
+    """``vdsotool <args>`` as a user runs it: a fresh process of the installed console script
+    (so its fast path runs), in ``cwd`` (None: this process's), text output captured; unless
+    ``fast``, the typer path is forced. ``importtime``: under ``python -X importtime``, whose
+    stderr :func:`imported_modules` reads. ``stdout``: a file to write stdout to instead of
+    capturing it; ``drop_env``: variables of this environment the run does not inherit;
+    ``input``: the text on its stdin."""
     env = {k: v for k, v in os.environ.items() if k not in (*_VDSOTOOL_SWITCHES, *drop_env)}
     if not fast:
         env["VDSOTOOL_NO_FASTPATH"] = "1"
@@ -107,7 +102,7 @@ def run_vdsotool(args: list, cwd: str | Path, fast: bool = True,
     streams = {"capture_output": True} if stdout is None else \
         {"stdout": stdout, "stderr": subprocess.PIPE}
     return subprocess.run(cmd + [str(a) for a in args], cwd=cwd, env=env, text=True,
-                          timeout=timeout, **streams)
+                          input=input, timeout=timeout, **streams)
 
 
 def output_files(directory: Path) -> dict[str, bytes]:
@@ -121,8 +116,3 @@ def imported_modules(stderr: str) -> set[str]:
     """The modules a ``python -X importtime`` run imported, from its stderr."""
     return {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines()
             if line.startswith("import time:") and "|" in line}
-
-
-@pytest.fixture
-def cli():
-    return run_cli

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import run_vdsotool
 
 from vdsotool.errors import VdsoError
 from vdsotool.pipeline import find_source_root
@@ -23,28 +24,28 @@ def test_explicit_src_without_sources_is_a_diagnostic(tmp_path):
     assert "no asm/images.toml and linker_scripts/ found" in str(err.value)
 
 
-def test_cli_usage_errors(cli, tmp_path):
-    res = cli("build", "--bits", "32", "--endian", "little")
+def test_cli_usage_errors(tmp_path):
+    res = run_vdsotool(["build", "--bits", "32", "--endian", "little"])
     assert res.returncode == 2 and "ppc32 is big-endian only" in res.stderr
     for bad in ("X=zz", "X=", "1bad=2", "=3"):
-        res = cli("build", "--bits", "64", "-D", bad)
+        res = run_vdsotool(["build", "--bits", "64", "-D", bad])
         assert res.returncode == 2 and f"'{bad}' is not NAME or NAME=INTEGER" in res.stderr
 
 
-def test_asm_and_build_read_defines_alike(cli, tmp_path):
+def test_asm_and_build_read_defines_alike(tmp_path):
     """One -D rule for both commands (GNU as --defsym's): NAME alone is 1, bad names and
     empty values are usage errors."""
     src = tmp_path / "d.S"
     src.write_text(".long X\n.long Y\n")
-    res = cli("asm", src, "--bits", "32", "-D", "X", "-D", "Y=0x10")
+    res = run_vdsotool(["asm", src, "--bits", "32", "-D", "X", "-D", "Y=0x10"])
     assert res.returncode == 0, res.stderr
     assert "00 00 00 01" in res.stdout and "00 00 00 10" in res.stdout
     for bad in ("X=", "1bad=2"):
-        res = cli("asm", src, "--bits", "32", "-D", bad)
+        res = run_vdsotool(["asm", src, "--bits", "32", "-D", bad])
         assert res.returncode == 2 and f"'{bad}' is not NAME or NAME=INTEGER" in res.stderr
 
 
-def test_cli_bad_src_no_traceback(cli, tmp_path):
-    res = cli("build", "--bits", "64", "--src", tmp_path, "--out", tmp_path / "out")
+def test_cli_bad_src_no_traceback(tmp_path):
+    res = run_vdsotool(["build", "--bits", "64", "--src", tmp_path, "--out", tmp_path / "out"])
     assert res.returncode == 1 and "use --src DIR" in res.stderr
     assert "Traceback" not in res.stderr and not (tmp_path / "out").exists()

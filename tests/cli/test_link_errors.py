@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import copy_sources, run_cli
+from conftest import copy_sources, run_vdsotool
 
 BAD_LINES = """
 \t.text
@@ -24,12 +24,12 @@ def tree(tmp_path_factory):
     root = tmp_path_factory.mktemp("linkerr")
     src = copy_sources(root / "src")
     out = root / "out"
-    ok = run_cli("build", "--bits", "64", "--src", src, "--out", out)
+    ok = run_vdsotool(["build", "--bits", "64", "--src", src, "--out", out])
     assert ok.returncode == 0, ok.stderr
     before = {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.iterdir()}
     with open(src / "asm" / "note.S", "a") as f:
         f.write(BAD_LINES)
-    bad = run_cli("build", "--bits", "64", "--src", src, "--out", out)
+    bad = run_vdsotool(["build", "--bits", "64", "--src", src, "--out", out])
     return src, out, before, bad
 
 
@@ -82,7 +82,7 @@ def test_orphan_section_named_at_its_section_directive(tmp_path):
     note = src / "asm" / "note.S"
     with open(note, "a") as f:
         f.write('\t.section .weird,"a"\n\t.long 1\n')
-    res = run_cli("build", "--bits", "32", "--src", src, "--out", tmp_path / "out")
+    res = run_vdsotool(["build", "--bits", "32", "--src", src, "--out", tmp_path / "out"])
     line = line_of(note, ".section .weird")
     assert res.returncode == 1 and "Traceback" not in res.stderr
     assert f"{note}:{line}:2: error: section '.weird' matches no output section" in res.stderr
@@ -96,7 +96,7 @@ def test_sources_without_any_cfi_are_refused_clearly(tmp_path):
         kept = [l for l in path.read_text().splitlines(keepends=True)
                 if ".cfi_" not in l and "VDSO_SIGFRAME_CFI" not in l]
         path.write_text("".join(kept))
-    res = run_cli("build", "--bits", "64", "--src", src, "--out", tmp_path / "out")
+    res = run_vdsotool(["build", "--bits", "64", "--src", src, "--out", tmp_path / "out"])
     assert res.returncode == 1, res.stderr
     assert "Traceback" not in res.stderr and "internal error" not in res.stderr
     assert f"{src / 'linker_scripts' / 'vdso64.lds'}: error: no call-frame information" \

@@ -10,7 +10,7 @@ import struct
 import subprocess
 
 import pytest
-from conftest import need_tool
+from conftest import need_tool, run_vdsotool
 from gnu import built_image
 
 from vdsotool.abi.targets import TARGETS
@@ -24,8 +24,8 @@ def reference(name: str):
 
 
 @pytest.mark.parametrize("name", list(TARGETS))
-def test_reference_image_passes(name, cli):
-    res = cli("check", reference(name))
+def test_reference_image_passes(name):
+    res = run_vdsotool(["check", reference(name)])
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.strip().endswith("OK")
 
@@ -187,7 +187,7 @@ def test_dump_shows_the_hdr_defects_check_reports(tmp_path):
     assert "unsupported pointer encoding 0x24" in b.messages()
 
 
-def test_every_defect_reported(cli, tmp_path):
+def test_every_defect_reported(tmp_path):
     b = Breaker()
     b.put("H", 16, 2)
     b.put("I", b.phdr(2).at, 0)
@@ -195,7 +195,7 @@ def test_every_defect_reported(cli, tmp_path):
     b.put("i", at, b.get("i", at) + 0x100000)
     path = tmp_path / "broken.so"
     path.write_bytes(bytes(b.data))
-    res = cli("check", "--json", path)
+    res = run_vdsotool(["check", "--json", path])
     assert res.returncode == 1
     report = json.loads(res.stdout)
     assert not report["ok"]
@@ -205,25 +205,25 @@ def test_every_defect_reported(cli, tmp_path):
     assert all(isinstance(d["offset"], int) for d in report["defects"])
 
 
-def test_check_renders_locations(cli, tmp_path):
+def test_check_renders_locations(tmp_path):
     b = Breaker()
     b.put("H", 16, 2)
     path = tmp_path / "broken.so"
     path.write_bytes(bytes(b.data))
-    res = cli("check", path)
+    res = run_vdsotool(["check", path])
     assert res.returncode == 1
     assert f"{path}+0x10: error: e_type is 2, not ET_DYN (3)" in res.stderr
 
 
-def test_check_non_elf_and_truncated(cli, tmp_path):
+def test_check_non_elf_and_truncated(tmp_path):
     junk = tmp_path / "junk.so"
     junk.write_bytes(b"definitely not an ELF image" * 3)
-    res = cli("check", junk)
+    res = run_vdsotool(["check", junk])
     assert res.returncode == 1 and "not an ELF file" in res.stderr
     assert "Traceback" not in res.stderr
     cut = tmp_path / "cut.so"
     cut.write_bytes(reference("ppc32").read_bytes()[:40])
-    res = cli("check", cut)
+    res = run_vdsotool(["check", cut])
     assert res.returncode == 1 and "truncated image" in res.stderr
     assert "Traceback" not in res.stderr
 

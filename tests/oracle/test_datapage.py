@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from conftest import need_tool
+from conftest import need_tool, run_vdsotool
 from gnu import write_includes
 
 from vdsotool.abi import datapage
@@ -92,8 +92,8 @@ def test_c_header_static_asserts_hold(gcc, tmp_path):
     assert bad.returncode != 0 and "tb_to_xs offset" in bad.stderr
 
 
-def test_includes_command_writes_header_and_includes(cli, tmp_path):
-    res = cli("includes", "--bits", "32", "-o", tmp_path)
+def test_includes_command_writes_header_and_includes(tmp_path):
+    res = run_vdsotool(["includes", "--bits", "32", "-o", tmp_path])
     assert res.returncode == 0, res.stderr
     assert (tmp_path / "vdso_datapage.h").read_text() == datapage.c_header()
     text = (tmp_path / "vdso_datapage.inc").read_text()
@@ -101,6 +101,6 @@ def test_includes_command_writes_header_and_includes(cli, tmp_path):
     assert {p.name for p in tmp_path.iterdir()} >= {"vdso_target.inc", "vdso_sigframe.inc"}
 
 
-def test_includes_command_rejects_bad_target(cli, tmp_path):
-    res = cli("includes", "--bits", "32", "--endian", "little", "-o", tmp_path)
+def test_includes_command_rejects_bad_target(tmp_path):
+    res = run_vdsotool(["includes", "--bits", "32", "--endian", "little", "-o", tmp_path])
     assert res.returncode == 2

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import copy_sources, need_tool, run_cli
+from conftest import copy_sources, need_tool, run_vdsotool
 from gnu import built_image
 
 from vdsotool.abi.targets import TARGETS
@@ -99,8 +99,8 @@ def test_cli_build_from_another_directory_writes_gnu_bytes(bits, endian, name, t
     """End to end as a user runs it, from a copy of the sources in another directory."""
     target = TARGETS[name]
     src = copy_sources(tmp_path / "src")
-    res = run_cli("build", "--bits", bits, "--endian", endian, "--src", src,
-                  "--out", tmp_path / "out", cwd=tmp_path)
+    res = run_vdsotool(["build", "--bits", bits, "--endian", endian, "--src", src,
+                        "--out", tmp_path / "out"], cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     gnu = built_image("gnu", target, False, need_tool)
     for suffix in (".so", ".so.dbg"):

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import need_tool
+from conftest import need_tool, run_vdsotool
 from vdsotool.abi.targets import PPC32, PPC64, PPC64LE
 from vdsotool.errors import VdsoError
 from vdsotool.inspect.dump import PART_NAMES, build_report, render_text
@@ -117,8 +117,8 @@ def test_expression_ops_equal_eu_readelf(kstyle_image):
     assert target == v0["offset"] + 3 and bytes.fromhex(v0["bytes"])[3] == 0x71
 
 
-def test_json_has_format_version_and_all_parts(cli, gnu_images):
-    r = cli("dump", "--all", "--json", gnu_images["ppc64le"])
+def test_json_has_format_version_and_all_parts(gnu_images):
+    r = run_vdsotool(["dump", "--all", "--json", gnu_images["ppc64le"]])
     assert r.returncode == 0, r.stderr
     doc = json.loads(r.stdout)
     assert doc["format_version"] == 1
@@ -128,11 +128,11 @@ def test_json_has_format_version_and_all_parts(cli, gnu_images):
     assert doc["cfi"]["eh_frame_hdr"]["problems"] == []
 
 
-def test_non_elf_and_missing_file_are_diagnostics(cli, tmp_path):
+def test_non_elf_and_missing_file_are_diagnostics(tmp_path):
     bad = tmp_path / "x"
     bad.write_bytes(b"hello")
     for path in (bad, tmp_path / "missing"):
-        r = cli("dump", path)
+        r = run_vdsotool(["dump", path])
         assert r.returncode == 1 and "Traceback" not in r.stderr and "error" in r.stderr
 
 
@@ -264,7 +264,7 @@ def test_golden_dump_of_gnu_image(gnu_images, target):
     check_golden(f"dump/{target.name}-gnu.txt", render_text(report))
 
 
-def test_cli_survives_mutated_files(cli, gnu_images, tmp_path):
+def test_cli_survives_mutated_files(gnu_images, tmp_path):
     import random
 
     base = gnu_images["ppc32"].read_bytes()
@@ -275,7 +275,7 @@ def test_cli_survives_mutated_files(cli, gnu_images, tmp_path):
             data[rng.randrange(len(data))] = rng.randrange(256)
         path = tmp_path / f"m{case}.so"
         path.write_bytes(bytes(data))
-        r = cli("dump", "--all", path, timeout=20)
+        r = run_vdsotool(["dump", "--all", path], timeout=20)
         assert r.returncode in (0, 1), r.stderr
         assert "Traceback" not in r.stderr and "internal error" not in r.stderr
 
@@ -327,11 +327,11 @@ def test_every_truncation_is_a_report_or_a_diagnostic(gnu_images, target, tmp_pa
         _fuzz_one(data[:cut], tmp_path)
 
 
-def test_foreign_elf_says_what_it_cannot_show(cli):
+def test_foreign_elf_says_what_it_cannot_show():
     import sys
 
     host = Path(sys.executable).resolve()
-    r = cli("dump", "--all", host)
+    r = run_vdsotool(["dump", "--all", host])
     assert r.returncode == 0, r.stderr
     assert "not a PowerPC image" in r.stdout and "no PowerPC .text" in r.stdout
 
@@ -412,7 +412,7 @@ def test_patches_of_kernel_style_image_note_missing_symbols(kstyle_image):
     assert all(c["symbols"] == [] for c in report["patches"]["cpus"])
 
 
-def test_patches_of_malformed_dynsym_is_located_error(cli, gnu_images, tmp_path):
+def test_patches_of_malformed_dynsym_is_located_error(gnu_images, tmp_path):
     """A .dynsym name pointing past .dynstr: the other parts are shown, the patch part is a
     diagnostic at an image offset, exit 1."""
     from vdsotool.inspect.elfread import read_elf
@@ -422,11 +422,11 @@ def test_patches_of_malformed_dynsym_is_located_error(cli, gnu_images, tmp_path)
     data[dynsym.offset + 24:dynsym.offset + 28] = (0xFFF0).to_bytes(4, "big")
     bad = tmp_path / "bad.so"
     bad.write_bytes(bytes(data))
-    r = cli("dump", "--headers", "--patches", bad)
+    r = run_vdsotool(["dump", "--headers", "--patches", bad])
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert re.search(r"bad\.so\+0x[0-9a-f]+: error: symbol name offset 0xfff0", r.stderr)
     assert "Program headers:" in r.stdout
-    r = cli("dump", "--headers", bad)
+    r = run_vdsotool(["dump", "--headers", bad])
     assert r.returncode == 0, r.stderr
 
 

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from conftest import need_tool
+from conftest import need_tool, run_vdsotool
 from vdsotool.abi import dwarf_regs as R
 from vdsotool.abi import sigframes as S
 from vdsotool.abi.targets import PPC32, PPC64, PPC64LE
@@ -339,11 +339,11 @@ def test_many_looping_rules_share_one_budget():
     assert RECORD_STEPS < 2000 * 512
 
 
-def test_cli_default_dump_shows_the_summary(cli):
+def test_cli_default_dump_shows_the_summary():
     """Issue 7's done-when, as typed: `vdsotool dump out/vdso64.so` (default parts)."""
     from gnu import built_image
 
-    r = cli("dump", built_image("vdsotool", PPC64, False, need_tool))
+    r = run_vdsotool(["dump", built_image("vdsotool", PPC64, False, need_tool)])
     assert r.returncode == 0, r.stderr
     assert "Where the interrupted registers are (from inside __kernel_sigtramp_rt64" in r.stdout
     assert re.search(r"^    f0-f31 +fp_regs\[0\.\.31\]$", r.stdout, re.M)

@@ -16,7 +16,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import check_golden, need_tool, run_cli
+from conftest import check_golden, need_tool, run_vdsotool
 from emit.support import dynsym_of, real_image  # real_image: vdsotool's build, once per process
 from gnu import built_image, kernel_offsets_sed
 
@@ -282,7 +282,7 @@ def test_emit_only_the_asked_kinds():
 def test_build_emits_everything_deterministically_and_leaves_unchanged_files_alone(tmp_path):
     first, second = tmp_path / "a" / "out", tmp_path / "elsewhere" / "deeper" / "out"
     for out in (first, second):
-        proc = run_cli("build", "--bits", "32", "--out", out)
+        proc = run_vdsotool(["build", "--bits", "32", "--out", out])
         assert proc.returncode == 0, proc.stderr
     names = sorted(p.name for p in first.iterdir())
     assert names == ["vdso32-blob.c", "vdso32-blob.h", "vdso32-offsets.h",
@@ -292,19 +292,19 @@ def test_build_emits_everything_deterministically_and_leaves_unchanged_files_alo
     old = 1_000_000_000
     for p in first.iterdir():
         os.utime(p, (old, old))
-    proc = run_cli("build", "--bits", "32", "--out", first)
+    proc = run_vdsotool(["build", "--bits", "32", "--out", first])
     assert proc.returncode == 0, proc.stderr
     assert {p.name: p.stat().st_mtime for p in first.iterdir()} == {n: old for n in names}
 
 
 def test_build_emit_none_and_usage_errors(tmp_path):
-    proc = run_cli("build", "--bits", "64", "--endian", "little", "--out", tmp_path,
-                   "--emit", "none")
+    proc = run_vdsotool(["build", "--bits", "64", "--endian", "little", "--out", tmp_path,
+                         "--emit", "none"])
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["vdso64le.so", "vdso64le.so.dbg"]
-    proc = run_cli("build", "--bits", "64", "--out", tmp_path, "--emit", "c,blob")
+    proc = run_vdsotool(["build", "--bits", "64", "--out", tmp_path, "--emit", "c,blob"])
     assert proc.returncode == 2 and "unknown kind(s) blob" in proc.stderr
-    proc = run_cli("build", "--bits", "64", "--out", tmp_path, "--page-size", "1000")
+    proc = run_vdsotool(["build", "--bits", "64", "--out", tmp_path, "--page-size", "1000"])
     assert proc.returncode == 2 and "--page-size" in proc.stderr
 
 
@@ -328,7 +328,7 @@ def test_cpus_json_is_the_cpu_table():
 
     from vdsotool.abi.cpus import CPUS, PATCHES
 
-    proc = run_cli("cpus", "--json")
+    proc = run_vdsotool(["cpus", "--json"])
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
     assert [c["name"] for c in doc["cpus"]] == [c.name for c in CPUS]
@@ -345,7 +345,7 @@ def test_cpus_json_is_the_cpu_table():
 def test_cpus_table_names_every_cpu_and_patch():
     from vdsotool.abi.cpus import CPUS
 
-    proc = run_cli("cpus")
+    proc = run_vdsotool(["cpus"])
     assert proc.returncode == 0, proc.stderr
     for cpu in CPUS:
         assert f" {cpu.name} " in proc.stdout, cpu.name
@@ -358,17 +358,17 @@ def test_patch_command_bad_input(tmp_path):
     good = tmp_path / "vdso32.so"
     good.write_bytes(image)
     out = tmp_path / "out.so"
-    proc = run_cli("patch", good, "--cpu", "601", "-o", out, "--page-size", "1000")
+    proc = run_vdsotool(["patch", good, "--cpu", "601", "-o", out, "--page-size", "1000"])
     assert proc.returncode == 2 and "--page-size" in proc.stderr
-    proc = run_cli("patch", tmp_path / "missing.so", "--cpu", "601", "-o", out)
+    proc = run_vdsotool(["patch", tmp_path / "missing.so", "--cpu", "601", "-o", out])
     assert proc.returncode == 1 and "missing.so: error: cannot read" in proc.stderr
     text = tmp_path / "text.so"
     text.write_text("not an image\n")
-    proc = run_cli("patch", text, "--cpu", "601", "-o", out)
+    proc = run_vdsotool(["patch", text, "--cpu", "601", "-o", out])
     assert proc.returncode == 1 and "text.so+0x0: error: not an ELF file" in proc.stderr
     assert "Traceback" not in proc.stderr and not out.exists()
     # the same image with 64 KiB pages: only the data-page word differs from 4 KiB pages
-    proc = run_cli("patch", good, "--cpu", "601", "-o", out, "--page-size", "65536")
+    proc = run_vdsotool(["patch", good, "--cpu", "601", "-o", out, "--page-size", "65536"])
     assert proc.returncode == 0, proc.stderr
     assert out.read_bytes() == patched_image(image, cpu_named("601"), 65536)
 

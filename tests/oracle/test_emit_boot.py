@@ -19,7 +19,7 @@ import functools
 from pathlib import Path
 
 import pytest
-from conftest import need_tool, run_cli
+from conftest import need_tool, run_vdsotool
 from emit.support import (C_DIR, Emitted, compile_c, dynsym_of, emitted, run_program,
                           scratch_dir)
 
@@ -151,14 +151,14 @@ def test_vdsotool_patch_as_a_user_runs_it(tmp_path):
     """The real command line (a fresh process) for one CPU, and its refusal of a CPU
     that does not map the image."""
     e, images, _ = booted("ppc64")
-    proc = run_cli("patch", e.file(".so"), "--cpu", "power5", "-o", tmp_path / "p5.so")
+    proc = run_vdsotool(["patch", e.file(".so"), "--cpu", "power5", "-o", tmp_path / "p5.so"])
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "p5.so").read_bytes() == (images / "POWER5.so").read_bytes()
-    proc = run_cli("patch", e.file(".so"), "--cpu", "601", "-o", tmp_path / "x.so")
+    proc = run_vdsotool(["patch", e.file(".so"), "--cpu", "601", "-o", tmp_path / "x.so"])
     assert proc.returncode == 1 and "601 kernel does not map a 64-bit big-endian image" \
         in proc.stderr
     assert not (tmp_path / "x.so").exists()
-    proc = run_cli("patch", e.file(".so"), "--cpu", "POWER99", "-o", tmp_path / "x.so")
+    proc = run_vdsotool(["patch", e.file(".so"), "--cpu", "POWER99", "-o", tmp_path / "x.so"])
     assert proc.returncode == 2 and "--cpu" in proc.stderr
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import need_tool
+from conftest import need_tool, run_vdsotool
 from gnu import built_image
 
 from vdsotool.abi.targets import TARGETS
@@ -24,9 +24,9 @@ def need_exec(name):
 
 
 @pytest.mark.parametrize("name", list(TARGETS))
-def test_verify_passes_good_image(name, cli):
+def test_verify_passes_good_image(name):
     need_exec(name)
-    res = cli("verify", "--json", shipped(name))
+    res = run_vdsotool(["verify", "--json", shipped(name)])
     assert res.returncode == 0, res.stdout + res.stderr
     report = json.loads(res.stdout)
     assert report["target"] == name and report["ok"]
@@ -37,7 +37,7 @@ def test_verify_passes_good_image(name, cli):
 
 
 @pytest.mark.parametrize("name", list(TARGETS))
-def test_verify_catches_broken_function(name, cli, tmp_path):
+def test_verify_catches_broken_function(name, tmp_path):
     """Replace gettimeofday's first instructions by 'li r3,1; blr': verify must fail it."""
     need_exec(name)
     target = TARGETS[name]
@@ -48,37 +48,37 @@ def test_verify_catches_broken_function(name, cli, tmp_path):
     data[at:at + 8] = (0x38600001).to_bytes(4, order) + (0x4E800020).to_bytes(4, order)
     broken = tmp_path / "broken.so"
     broken.write_bytes(bytes(data))
-    res = cli("verify", broken)
+    res = run_vdsotool(["verify", broken])
     assert res.returncode == 1
     line = next(l for l in res.stdout.splitlines() if "__kernel_gettimeofday" in l)
     assert "FAIL" in line and "returned 1" in line
     assert "PASS  __kernel_sync_dicache " in res.stdout
 
 
-def test_verify_rejects_non_elf(cli, tmp_path):
+def test_verify_rejects_non_elf(tmp_path):
     junk = tmp_path / "junk.so"
     junk.write_bytes(b"not an image at all, definitely not ELF" * 4)
-    res = cli("verify", junk)
+    res = run_vdsotool(["verify", junk])
     assert res.returncode == 1
     assert "junk.so+0x0: error: not an ELF file" in res.stderr
     assert "Traceback" not in res.stderr
 
 
-def test_verify_missing_file(cli, tmp_path):
-    res = cli("verify", tmp_path / "nope.so")
+def test_verify_missing_file(tmp_path):
+    res = run_vdsotool(["verify", tmp_path / "nope.so"])
     assert res.returncode == 1 and "cannot read image" in res.stderr
 
 
 @pytest.mark.parametrize("name", list(TARGETS))
-def test_verify_no_exec_structure_only(name, cli):
+def test_verify_no_exec_structure_only(name):
     need_tool(TARGETS[name].gnu_tool("as"))
-    res = cli("verify", "--no-exec", shipped(name))
+    res = run_vdsotool(["verify", "--no-exec", shipped(name)])
     assert res.returncode == 0, res.stdout + res.stderr
     assert "SKIP" in res.stdout and "execution not requested" in res.stdout
 
 
 @pytest.mark.parametrize("name", list(TARGETS))
-def test_verify_checks_sigtramp_sequence(name, cli, tmp_path):
+def test_verify_checks_sigtramp_sequence(name, tmp_path):
     """A trampoline whose sc is gone is not recognisable by unwinders: verify fails it."""
     need_tool(TARGETS[name].gnu_tool("as"))
     target = TARGETS[name]
@@ -91,14 +91,14 @@ def test_verify_checks_sigtramp_sequence(name, cli, tmp_path):
     data[at + 4 * sc:at + 4 * sc + 4] = (0x60000000).to_bytes(4, target.byteorder)  # nop
     broken = tmp_path / "broken.so"
     broken.write_bytes(bytes(data))
-    res = cli("verify", "--no-exec", broken)
+    res = run_vdsotool(["verify", "--no-exec", broken])
     assert res.returncode == 1
     line = next(l for l in res.stdout.splitlines() if tramp in l)
     assert "FAIL" in line and "sigreturn sequence" in line
 
 
 @pytest.mark.parametrize("name", list(TARGETS))
-def test_verify_reports_corrupted_structure(name, cli, tmp_path):
+def test_verify_reports_corrupted_structure(name, tmp_path):
     """A PT_LOAD without PF_X and an emptied .hash: verify runs the image check of
     'vdsotool check' and fails the image with one (structure) row per defect, at its
     image offset."""
@@ -116,23 +116,23 @@ def test_verify_reports_corrupted_structure(name, cli, tmp_path):
     data[hash_sec.offset + 8:hash_sec.offset + hash_sec.size] = bytes(hash_sec.size - 8)
     broken = tmp_path / "broken.so"
     broken.write_bytes(bytes(data))
-    res = cli("verify", "--no-exec", broken)
+    res = run_vdsotool(["verify", "--no-exec", broken])
     assert res.returncode == 1 and "Traceback" not in res.stderr
     rows = [l for l in res.stdout.splitlines() if "(structure)" in l]
     assert len(rows) == 2 and all(r.split()[0] == "FAIL" for r in rows)
     assert "PT_LOAD flags R--, need R-X" in rows[0] and f"[+{load.at:#x}]" in rows[0]
     assert "DT_HASH (.hash) loses" in rows[1] and "__kernel_gettimeofday" in rows[1]
     assert res.stdout.rstrip().endswith("FAILED")
-    res = cli("verify", "--no-exec", "--json", broken)
+    res = run_vdsotool(["verify", "--no-exec", "--json", broken])
     report = json.loads(res.stdout)
     assert not report["ok"] and [r["status"] for r in report["results"]
                                  if r["symbol"] == "(structure)"] == ["fail", "fail"]
 
 
 @pytest.mark.parametrize("name", list(TARGETS))
-def test_verify_structure_row_passes_on_good_image(name, cli):
+def test_verify_structure_row_passes_on_good_image(name):
     need_tool(TARGETS[name].gnu_tool("as"))
-    res = cli("verify", "--no-exec", shipped(name))
+    res = run_vdsotool(["verify", "--no-exec", shipped(name)])
     assert "PASS  (structure)" in res.stdout and "no defects" in res.stdout
 
 

@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from conftest import run_vdsotool
 
 from vdsotool.abi.targets import PPC32, PPC64, PPC64LE
 from vdsotool.assemble import assemble
@@ -49,7 +48,6 @@ def test_subprocess_smoke(tmp_path):
     src = tmp_path / "hostile.S"
     src.write_text("rlwinm r3,r4,99,0,0\naddi r99,r3,1\nmtcrf 0x1ff,r3\nli r3,0x10000\n"
                    "lwz r3,0x8000000(r4)\nsrdi r3,r4,64\nbc 99,0,1f\n1: .long 1f\n")
-    proc = subprocess.run([sys.executable, "-m", "vdsotool", "asm", str(src)],
-                          capture_output=True, text=True, timeout=60)
+    proc = run_vdsotool(["asm", src], timeout=60)
     assert proc.returncode == 1, proc.stderr
     assert proc.stderr.count("error:") == 8 and "Traceback" not in proc.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import check_golden, run_cli
+from conftest import check_golden, run_vdsotool
 
 from vdsotool.abi import dwarf_regs
 from vdsotool.abi.targets import PPC32, PPC64, PPC64LE
@@ -200,7 +200,8 @@ def test_all_errors_collected():
 
 def test_cli_listing_golden():
     root = Path(__file__).resolve().parents[2]
-    result = run_cli("asm", "tests/asm_corpus/forms.S", "--bits", "64", "--endian", "little", cwd=root)
+    result = run_vdsotool(["asm", "tests/asm_corpus/forms.S", "--bits", "64", "--endian", "little"],
+                          cwd=root)
     assert result.returncode == 0, result.stderr
     check_golden("asm/forms-ppc64le.lst", result.stdout)
 
@@ -208,7 +209,7 @@ def test_cli_listing_golden():
 def test_cli_error_render_and_exit(tmp_path):
     bad = tmp_path / "bad.S"
     bad.write_text("  nop\n  lwzz r3,0(r4)\n")
-    result = run_cli("asm", str(bad), "--bits", "32")
+    result = run_vdsotool(["asm", str(bad), "--bits", "32"])
     assert result.returncode == 1
     assert f"{bad}:2:3: error: unknown or unsupported instruction 'lwzz'" in result.stderr
     assert "Traceback" not in result.stderr and "^" in result.stderr
@@ -216,13 +217,13 @@ def test_cli_error_render_and_exit(tmp_path):
 
 def test_cli_unreadable_file_names_the_file_only(tmp_path):
     missing = tmp_path / "missing.S"
-    result = run_cli("asm", str(missing), "--bits", "32")
+    result = run_vdsotool(["asm", str(missing), "--bits", "32"])
     assert result.returncode == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith(f"{missing}: error: cannot read source"), result.stderr
 
 
 def test_cli_usage_error(tmp_path):
-    result = run_cli("asm", "x.S", "-D", "1bad=2")
+    result = run_vdsotool(["asm", "x.S", "-D", "1bad=2"])
     assert result.returncode == 2
 
 
