@@ -1,4 +1,5 @@
-"""The command line as a user meets it: version, usage errors, no tracebacks."""
+"""``vdsotool --version`` prints the package's version. (The rest of the command line as a
+user meets it, usage errors and diagnostics included: tests/cli/cases/.)"""
 
 from conftest import run_vdsotool
 
@@ -9,15 +10,3 @@ def test_version():
     r = run_vdsotool(["--version"])
     assert r.returncode == 0
     assert r.stdout.strip() == f"vdsotool {__version__}"
-
-
-def test_no_command_is_usage_error():
-    r = run_vdsotool([])
-    assert r.returncode == 2
-    assert "Usage" in r.stdout + r.stderr
-
-
-def test_unknown_command_is_usage_error():
-    r = run_vdsotool(["frobnicate"])
-    assert r.returncode == 2
-    assert "Traceback" not in r.stderr

@@ -215,12 +215,7 @@ def test_check_renders_locations(tmp_path):
     assert f"{path}+0x10: error: e_type is 2, not ET_DYN (3)" in res.stderr
 
 
-def test_check_non_elf_and_truncated(tmp_path):
-    junk = tmp_path / "junk.so"
-    junk.write_bytes(b"definitely not an ELF image" * 3)
-    res = run_vdsotool(["check", junk])
-    assert res.returncode == 1 and "not an ELF file" in res.stderr
-    assert "Traceback" not in res.stderr
+def test_check_truncated_image(tmp_path):
     cut = tmp_path / "cut.so"
     cut.write_bytes(reference("ppc32").read_bytes()[:40])
     res = run_vdsotool(["check", cut])

@@ -148,18 +148,11 @@ def test_vdsotool_patch_writes_what_the_c_kernel_made(name):
 
 
 def test_vdsotool_patch_as_a_user_runs_it(tmp_path):
-    """The real command line (a fresh process) for one CPU, and its refusal of a CPU
-    that does not map the image."""
+    """The real command line (a fresh process) for one CPU."""
     e, images, _ = booted("ppc64")
     proc = run_vdsotool(["patch", e.file(".so"), "--cpu", "power5", "-o", tmp_path / "p5.so"])
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "p5.so").read_bytes() == (images / "POWER5.so").read_bytes()
-    proc = run_vdsotool(["patch", e.file(".so"), "--cpu", "601", "-o", tmp_path / "x.so"])
-    assert proc.returncode == 1 and "601 kernel does not map a 64-bit big-endian image" \
-        in proc.stderr
-    assert not (tmp_path / "x.so").exists()
-    proc = run_vdsotool(["patch", e.file(".so"), "--cpu", "POWER99", "-o", tmp_path / "x.so"])
-    assert proc.returncode == 2 and "--cpu" in proc.stderr
 
 
 def test_patched_image_runs_under_the_harness_itself():

@@ -55,18 +55,8 @@ def test_verify_catches_broken_function(name, tmp_path):
     assert "PASS  __kernel_sync_dicache " in res.stdout
 
 
-def test_verify_rejects_non_elf(tmp_path):
-    junk = tmp_path / "junk.so"
-    junk.write_bytes(b"not an image at all, definitely not ELF" * 4)
-    res = run_vdsotool(["verify", junk])
-    assert res.returncode == 1
-    assert "junk.so+0x0: error: not an ELF file" in res.stderr
-    assert "Traceback" not in res.stderr
 
 
-def test_verify_missing_file(tmp_path):
-    res = run_vdsotool(["verify", tmp_path / "nope.so"])
-    assert res.returncode == 1 and "cannot read image" in res.stderr
 
 
 @pytest.mark.parametrize("name", list(TARGETS))
