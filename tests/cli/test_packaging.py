@@ -82,7 +82,7 @@ def test_installed_tool_builds_the_checkouts_images_in_an_empty_directory(instal
         _run([bin_dir / "vdsotool", "build", "--bits", bits, "--endian", endian, "--out", "o"],
              cwd=empty, env=env)
         res = run_vdsotool(["build", "--bits", bits, "--endian", endian, "--out", "o"],
-                           cwd=tmp_path, cache=None)  # the checkout's tool, from its tree
+                           cwd=tmp_path)  # the checkout's tool, from its tree
         assert res.returncode == 0, res.stderr
     ours, checkout = output_files(empty / "o"), output_files(tmp_path / "o")
     assert len(ours) == 3 * 7 and ours == checkout
@@ -107,7 +107,7 @@ def test_installed_tool_builds_another_tree_with_src(installed, tmp_path):
     _run([bin_dir / "vdsotool", "build", "--bits", "64", "--out", "shipped"],
          cwd=tmp_path, env=env)
     res = run_vdsotool(["build", "--bits", "64", "--src", tree, "--out", "checkout"],
-                       cwd=tmp_path, cache=None)
+                       cwd=tmp_path)
     assert res.returncode == 0, res.stderr
     mine = output_files(tmp_path / "mine")
     assert mine == output_files(tmp_path / "checkout")
