@@ -10,7 +10,7 @@ import re
 import subprocess
 
 import pytest
-from conftest import need_tool, run_cli
+from conftest import need_tool, run_vdsotool
 from debian_images import VERSIONS, manifest
 
 
@@ -42,7 +42,7 @@ def test_images_are_what_their_manifest_says(debian_vdso):
 @pytest.mark.parametrize("version", VERSIONS)
 def test_check_passes(version, debian_vdso):
     image = debian_vdso(version)
-    res = run_cli("check", image)
+    res = run_vdsotool(["check", image])
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.strip() == f"{image}: OK" and res.stderr == ""
 
@@ -50,15 +50,15 @@ def test_check_passes(version, debian_vdso):
 @pytest.mark.parametrize("version", VERSIONS)
 def test_dump_all_reads_every_part(version, debian_vdso):
     image = debian_vdso(version)
-    text = run_cli("dump", "--all", image)
+    text = run_vdsotool(["dump", "--all", image])
     assert text.returncode == 0 and text.stderr == "", text.stderr
-    res = run_cli("dump", "--all", "--json", image)
+    res = run_vdsotool(["dump", "--all", "--json", image])
     assert res.returncode == 0 and res.stderr == "", res.stderr
     assert json.loads(res.stdout)["problems"] == []
 
 
 def _dump(image) -> dict:
-    res = run_cli("dump", "--json", image)
+    res = run_vdsotool(["dump", "--json", image])
     assert res.returncode == 0, res.stderr
     return json.loads(res.stdout)
 
