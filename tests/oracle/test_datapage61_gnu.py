@@ -1,0 +1,57 @@
+"""What is generated from the 6.1 data-page tables, checked by the cross tools: the asm
+include as GNU as reads it, and the C header's static asserts under each cross gcc."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+from conftest import need_tool
+
+from vdsotool.abi import abis
+from vdsotool.abi import datapage61 as dp
+from vdsotool.abi.targets import TARGETS
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+@pytest.mark.parametrize("page_size", dp.PAGE_SIZES)
+def test_asm_include_assembles_to_the_offsets(name, page_size, tmp_path):
+    target = TARGETS[name]
+    gas = need_tool(target.gnu_tool("as"))
+    nm = need_tool(target.gnu_tool("nm"))
+    for file, text in abis.ABI_6_1.asm_includes(target, page_size).items():
+        (tmp_path / file).write_text(text)
+    names = ["VDSO_DATA", "VDSO_CLOCKMODE_OFFSET", "VDSO_SYSCALL_MAP", "VD_BASETIME",
+             "VVAR_SIZE", "PAGE_SHIFT", "LINUX_VERSION_CODE"]
+    src = tmp_path / "t.S"
+    src.write_text('.include "vdso_datapage.inc"\n.include "vdso_abi.inc"\n' +
+                   "".join(f".globl {n}\n" for n in names))
+    subprocess.run([gas, *target.gnu_as_flags, "-I", str(tmp_path), "-o",
+                    str(tmp_path / "t.o"), str(src)], check=True)
+    out = subprocess.run([nm, str(tmp_path / "t.o")], capture_output=True, text=True,
+                         check=True).stdout
+    got = {line.split()[2]: int(line.split()[0], 16) for line in out.splitlines()
+           if line.split()[2] in names}
+    ppc64 = target.bits == 64
+    assert got == {"VDSO_DATA": 248 if ppc64 else 72,
+                   "VDSO_CLOCKMODE_OFFSET": 252 if ppc64 else 76,
+                   "VDSO_SYSCALL_MAP": 128 if ppc64 else 8, "VD_BASETIME": 32,
+                   "VVAR_SIZE": 2 * page_size, "PAGE_SHIFT": page_size.bit_length() - 1,
+                   "LINUX_VERSION_CODE": 0x060100}
+
+
+@pytest.mark.parametrize("gcc", ["gcc", "powerpc-linux-gnu-gcc", "powerpc64-linux-gnu-gcc",
+                                 "powerpc64le-linux-gnu-gcc"])
+def test_c_header_static_asserts_hold(gcc, tmp_path):
+    compiler = need_tool(gcc)
+    header = tmp_path / "vdso_datapage61.h"
+    header.write_text(dp.c_header())
+    src = tmp_path / "t.c"
+    src.write_text('#include "vdso_datapage61.h"\nint main(void) { return 0; }\n')
+    cmd = [compiler, "-std=c11", "-Wall", "-Wextra", "-Werror", "-c", "-I", str(tmp_path),
+           "-o", str(tmp_path / "t.o"), str(src)]
+    ok = subprocess.run(cmd, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    header.write_text(dp.c_header().replace("hrtimer_res) == 0xe8", "hrtimer_res) == 0xe0"))
+    bad = subprocess.run(cmd, capture_output=True, text=True)
+    assert bad.returncode != 0 and "vdso61_data.hrtimer_res" in bad.stderr
