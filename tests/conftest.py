@@ -70,6 +70,16 @@ def check_golden(name: str, actual: str | bytes) -> None:
     assert actual == expected, f"output differs from {path.relative_to(ROOT)} (BLESS=1 to update)"
 
 
+@pytest.fixture(scope="session")
+def gnu_images() -> dict[str, Path]:
+    """Target name -> GNU's build of its shipped image (tests/gnu.py, once per process)."""
+    from gnu import built_image
+
+    from vdsotool.abi.targets import TARGETS
+
+    return {name: built_image("gnu", name) for name in TARGETS}
+
+
 def copy_sources(dest: Path) -> Path:
     """A private copy of the vDSO sources (``asm/``, ``linker_scripts/``) at ``dest``, for
     tests that edit them or build from another directory; returns ``dest``."""

@@ -66,15 +66,14 @@ def gnu_commands(target: Target, workdir: str | Path, defines: dict[str, int] | 
     return commands
 
 
-def gnu_build(target: Target, workdir: str | Path, defines: dict[str, int] | None = None,
-              need_tool=None) -> Path:
+def gnu_build(target: Target, workdir: str | Path,
+              defines: dict[str, int] | None = None) -> Path:
     """Build ``target``'s image with GNU tools in ``workdir``; returns the stripped .so
-    (``<image>.so.dbg`` lies beside it). ``need_tool`` (conftest's) skips when a tool is
-    missing; without it a missing tool raises."""
+    (``<image>.so.dbg`` lies beside it). A missing tool skips the test (fails under CI)."""
+    from conftest import need_tool
+
     workdir = Path(workdir)
-    tools = {t: target.gnu_tool(t) for t in ("as", "ld", "objcopy")}
-    if need_tool is not None:
-        tools = {t: need_tool(name) for t, name in tools.items()}
+    tools = {t: need_tool(target.gnu_tool(t)) for t in ("as", "ld", "objcopy")}
     include = workdir / "include"
     include.mkdir(parents=True, exist_ok=True)
     write_includes(target, include)
@@ -93,35 +92,34 @@ def kernel_offsets_sed(target: Target) -> str:
             rf"s/^\([0-9a-fA-F]*\) . VDSO_\([a-zA-Z0-9_]*\)$/#define vdso{target.bits}_offset_\2\t0x\1/p")
 
 
-# --- images shared by the execution tests --------------------------------------------------
+# --- the shipped images, built once per process --------------------------------------------
 
 BUILDERS = ("gnu", "vdsotool")
 _IMAGE_CACHE: dict[tuple[str, str, bool], Path] = {}
 
 
-def built_image(builder: str, target: Target, test_timebase: bool, need_tool) -> Path:
-    """An image of ``target`` built by ``builder`` ("gnu" or "vdsotool"), with the test
-    timebase or the shipped mftb one; built once per process into a temp directory."""
-    import pytest
-
-    key = (builder, target.name, test_timebase)
-    if key in _IMAGE_CACHE:
-        return _IMAGE_CACHE[key]
+def built_image(builder: str, target: Target | str, test_timebase: bool = False) -> Path:
+    """The shipped image of ``target`` (a Target or its name) built by ``builder``: "gnu"
+    (:func:`gnu_build`, the reference; skips without the GNU tools) or "vdsotool" (its own
+    build, in process), with the test timebase or the shipped mftb one. Built once per
+    process into a temporary directory, ``<image>.so.dbg`` beside it; read, never written."""
     import tempfile
 
-    workdir = Path(tempfile.mkdtemp(prefix=f"vdso-{builder}-{target.name}-"))
-    defines = {"VDSO_TEST_TIMEBASE": 1} if test_timebase else None
-    if builder == "gnu":
-        path = gnu_build(target, workdir, defines, need_tool=need_tool)
-    else:
-        path = _vdsotool_build(target, workdir, defines, pytest)
-    _IMAGE_CACHE[key] = path
-    return path
+    from vdsotool.abi.targets import TARGETS
+
+    target = TARGETS[target] if isinstance(target, str) else target
+    key = (builder, target.name, test_timebase)
+    if key not in _IMAGE_CACHE:
+        workdir = Path(tempfile.mkdtemp(prefix=f"vdso-{builder}-{target.name}-"))
+        defines = {"VDSO_TEST_TIMEBASE": 1} if test_timebase else None
+        if builder == "gnu":
+            _IMAGE_CACHE[key] = gnu_build(target, workdir, defines)
+        else:
+            _IMAGE_CACHE[key] = _vdsotool_build(target, workdir, defines)
+    return _IMAGE_CACHE[key]
 
 
-def _vdsotool_build(target: Target, workdir: Path, defines, pytest) -> Path:
-    """vdsotool's own build of the shipped image, in process (``<image>.so.dbg`` beside it,
-    as gnu_build leaves GNU's)."""
+def _vdsotool_build(target: Target, workdir: Path, defines) -> Path:
     from vdsotool import pipeline
 
     outputs = pipeline.build_outputs(target, pipeline.find_source_root(None), workdir, defines)
@@ -130,12 +128,12 @@ def _vdsotool_build(target: Target, workdir: Path, defines, pytest) -> Path:
     return workdir / f"{target.image}.so"
 
 
-def gnu_elf(target: Target, need_tool):
+def gnu_elf(target: Target | str):
     """GNU's build of ``target`` (shipped timebase), read by vdsotool's ELF reader: the
     reference the per-chunk linker tests compare their writers' bytes with."""
     from vdsotool.inspect.elfread import read_elf
 
-    path = built_image("gnu", target, False, need_tool)
+    path = built_image("gnu", target)
     return read_elf(path.read_bytes(), str(path))
 
 

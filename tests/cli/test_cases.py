@@ -102,7 +102,7 @@ def image_paths() -> dict[str, Path]:
 
     from vdsotool.abi.targets import TARGETS
 
-    return {name: built_image("vdsotool", TARGETS[name], False, None) for name in TARGETS}
+    return {name: built_image("vdsotool", TARGETS[name]) for name in TARGETS}
 
 
 def expand(word: str, images) -> str:

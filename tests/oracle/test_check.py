@@ -18,14 +18,9 @@ from vdsotool.inspect.check import check_bytes, read_fdes
 from vdsotool.inspect.elfread import read_elf
 
 
-def reference(name: str):
-    need_tool(TARGETS[name].gnu_tool("as"))
-    return built_image("gnu", TARGETS[name], False, need_tool)
-
-
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_reference_image_passes(name):
-    res = run_vdsotool(["check", reference(name)])
+    res = run_vdsotool(["check", built_image("gnu", name)])
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.strip().endswith("OK")
 
@@ -33,7 +28,7 @@ def test_reference_image_passes(name):
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_fde_reader_agrees_with_readelf(name):
     """The pc ranges we decode are the ones binutils' readelf decodes."""
-    path = reference(name)
+    path = built_image("gnu", name)
     readelf = need_tool(TARGETS[name].gnu_tool("readelf"))
     text = subprocess.run([readelf, "--debug-dump=frames", str(path)], capture_output=True,
                           text=True, check=True).stdout
@@ -51,7 +46,7 @@ class Breaker:
     """A writable copy of the ppc64 reference image with helpers to damage one field."""
 
     def __init__(self):
-        path = reference("ppc64")
+        path = built_image("gnu", "ppc64")
         self.data = bytearray(path.read_bytes())
         self.img = read_elf(bytes(self.data), "broken.so")
 
@@ -217,7 +212,7 @@ def test_check_renders_locations(tmp_path):
 
 def test_check_truncated_image(tmp_path):
     cut = tmp_path / "cut.so"
-    cut.write_bytes(reference("ppc32").read_bytes()[:40])
+    cut.write_bytes(built_image("gnu", "ppc32").read_bytes()[:40])
     res = run_vdsotool(["check", cut])
     assert res.returncode == 1 and "truncated image" in res.stderr
     assert "Traceback" not in res.stderr
@@ -295,7 +290,7 @@ def test_hash_lookups_agree_with_pyelftools(name, table):
     """On the reference image and on every single-bucket / Bloom-bit mutation of it, the
     symbols our lookup finds are the ones pyelftools' get_symbol finds."""
     target = TARGETS[name]
-    base = reference(name).read_bytes()
+    base = built_image("gnu", name).read_bytes()
     exported = sorted(_found_by_us(base, table))
     assert len(exported) >= 6  # the reference finds every export
     cases = 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import copy_sources, need_tool, run_vdsotool
+from conftest import copy_sources, run_vdsotool
 from gnu import built_image
 
 from vdsotool.abi.targets import TARGETS
@@ -63,8 +63,8 @@ def first_difference(ours: bytes, gnu: bytes) -> str | None:
 @pytest.mark.parametrize("name", TARGET_NAMES)
 def test_image_and_debug_twin_equal_gnu(name, test_timebase):
     target = TARGETS[name]
-    gnu = built_image("gnu", target, test_timebase, need_tool)
-    ours = built_image("vdsotool", target, test_timebase, need_tool)
+    gnu = built_image("gnu", target, test_timebase)
+    ours = built_image("vdsotool", target, test_timebase)
     for suffix in ("", ".dbg"):
         a = ours.with_name(ours.name + suffix).read_bytes()
         b = gnu.with_name(gnu.name + suffix).read_bytes()
@@ -75,14 +75,14 @@ def test_image_and_debug_twin_equal_gnu(name, test_timebase):
 def test_the_two_timebase_builds_differ():
     """The define reaches the code (else the parametrisation above would prove nothing)."""
     target = TARGETS["ppc64"]
-    plain = built_image("vdsotool", target, False, need_tool).read_bytes()
-    tested = built_image("vdsotool", target, True, need_tool).read_bytes()
+    plain = built_image("vdsotool", target).read_bytes()
+    tested = built_image("vdsotool", target, True).read_bytes()
     assert first_difference(plain, tested).startswith("section .text")
 
 
 def test_first_difference_names_the_section():
     target = TARGETS["ppc32"]
-    image = built_image("vdsotool", target, False, need_tool).read_bytes()
+    image = built_image("vdsotool", target).read_bytes()
     from elftools.elf.elffile import ELFFile
 
     eh = ELFFile(io.BytesIO(image)).get_section_by_name(".eh_frame")
@@ -102,7 +102,7 @@ def test_cli_build_from_another_directory_writes_gnu_bytes(bits, endian, name, t
     res = run_vdsotool(["build", "--bits", bits, "--endian", endian, "--src", src,
                         "--out", tmp_path / "out"], cwd=tmp_path)
     assert res.returncode == 0, res.stderr
-    gnu = built_image("gnu", target, False, need_tool)
+    gnu = built_image("gnu", target)
     for suffix in (".so", ".so.dbg"):
         ours = (tmp_path / "out" / (target.image + suffix)).read_bytes()
         where = first_difference(ours, gnu.with_name(target.image + suffix).read_bytes())

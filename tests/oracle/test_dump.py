@@ -22,13 +22,6 @@ FIXTURE = Path(__file__).resolve().parents[1] / "data" / "dump_kstyle.S"
 TARGETS = [PPC32, PPC64, PPC64LE]
 
 
-@pytest.fixture(scope="session")
-def gnu_images():
-    from gnu import built_image  # GNU's shipped images, built once per process
-
-    return {t.name: built_image("gnu", t, False, need_tool) for t in TARGETS}
-
-
 _KSTYLE: dict[str, Path] = {}
 
 
@@ -310,7 +303,7 @@ def test_row_table_size_is_bounded():
 def test_rows_equal_gnu_readelf_on_vdsotool_images(target):
     from gnu import built_image
 
-    image = built_image("vdsotool", target, False, need_tool)
+    image = built_image("vdsotool", target)
     assert_same_rows(our_rows(image), readelf_rows(need_tool(target.gnu_tool("readelf")), image))
 
 
@@ -441,7 +434,7 @@ def test_dump_of_vdsotool_image_equals_gnu_image(target):
     for suffix in ("", ".dbg"):
         texts = []
         for builder in ("gnu", "vdsotool"):
-            image = Path(str(built_image(builder, target, False, need_tool)) + suffix)
+            image = Path(str(built_image(builder, target)) + suffix)
             report = build_report(str(image), PART_NAMES)
             report["image"] = image.name
             texts.append((render_text(report), json.dumps(report)))
@@ -455,7 +448,7 @@ def test_json_golden_of_vdsotool_image():
 
     from conftest import check_golden
 
-    image = built_image("vdsotool", PPC64, False, need_tool)
+    image = built_image("vdsotool", PPC64)
     report = build_report(str(image), tuple(p for p in PART_NAMES if p != "disasm"))
     report["image"] = image.name
     assert schema_errors(report, json.loads(SCHEMA.read_text())) == []

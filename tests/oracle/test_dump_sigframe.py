@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from conftest import need_tool, run_vdsotool
+from conftest import run_vdsotool
 from vdsotool.abi import dwarf_regs as R
 from vdsotool.abi import sigframes as S
 from vdsotool.abi.targets import PPC32, PPC64, PPC64LE
@@ -73,7 +73,7 @@ def assert_summary_follows(summary: dict, lay: S.SigFrameLayout) -> None:
 def test_summary_names_every_register_where_the_layout_keeps_it(builder, target):
     from gnu import built_image
 
-    found = summaries(built_image(builder, target, False, need_tool))
+    found = summaries(built_image(builder, target))
     layouts = S.layouts_for(target)
     assert set(found) == {TRAMPOLINE[lay.name] for lay in layouts}
     for lay in layouts:
@@ -83,7 +83,7 @@ def test_summary_names_every_register_where_the_layout_keeps_it(builder, target)
 def test_summary_is_printed_under_the_trampoline_fde():
     from gnu import built_image
 
-    text = render_text(build_report(str(built_image("vdsotool", PPC64, False, need_tool)),
+    text = render_text(build_report(str(built_image("vdsotool", PPC64)),
                                     ("cfi",)))
     block = re.search(r"^\S+ FDE .*\(__kernel_sigtramp_rt64\)\n((?:  .*\n)+?)  [0-9a-f]{6} \|",
                       text, re.M).group(1)
@@ -296,7 +296,7 @@ def test_kernel_style_fixture_summary_says_what_it_cannot_place(tmp_path_factory
 def test_registers_go_by_abi_names_and_rows_keep_readelf_names():
     from gnu import built_image
 
-    report = build_report(str(built_image("gnu", PPC64, False, need_tool)), ("cfi",))
+    report = build_report(str(built_image("gnu", PPC64)), ("cfi",))
     rec = next(r for r in report["cfi"]["records"] if r.get("summary"))
     texts = [i["text"] for i in rec["instructions"]]
     for column in (R.FPR0 + 14, R.VR0 + 15, R.VR0 + 23, R.CR0 + 2, R.LR, R.VRSAVE, R.VSCR):
@@ -313,7 +313,7 @@ def test_registers_go_by_abi_names_and_rows_keep_readelf_names():
 def test_instruction_columns_stay_aligned(target):
     from gnu import built_image
 
-    text = render_text(build_report(str(built_image("gnu", target, False, need_tool)),
+    text = render_text(build_report(str(built_image("gnu", target)),
                                     PART_NAMES))
     rows = [line for line in text.splitlines() if re.match(r"^  ([0-9a-f]{6}| {6}) \| ", line)]
     assert len(rows) > 100
@@ -343,7 +343,7 @@ def test_cli_default_dump_shows_the_summary():
     """Issue 7's done-when, as typed: `vdsotool dump out/vdso64.so` (default parts)."""
     from gnu import built_image
 
-    r = run_vdsotool(["dump", built_image("vdsotool", PPC64, False, need_tool)])
+    r = run_vdsotool(["dump", built_image("vdsotool", PPC64)])
     assert r.returncode == 0, r.stderr
     assert "Where the interrupted registers are (from inside __kernel_sigtramp_rt64" in r.stdout
     assert re.search(r"^    f0-f31 +fp_regs\[0\.\.31\]$", r.stdout, re.M)

@@ -90,7 +90,7 @@ def kernel_offsets_pipeline(target: Target, dbg_path: Path) -> bytes:
 @pytest.mark.parametrize("name", TARGET_NAMES)
 def test_offsets_header_equals_kernel_pipeline_on_gnu_dbg(name):
     target = TARGETS[name]
-    so = built_image("gnu", target, False, need_tool)
+    so = built_image("gnu", target)
     dbg_path = so.parent / f"{target.image}.so.dbg"
     expected = kernel_offsets_pipeline(target, dbg_path)
     trampoline = "sigtramp_rt64" if target.bits == 64 else "sigtramp32"

@@ -42,7 +42,7 @@ G5 = (33_333_250, 0x080D96E69788D047, 2 * 33_333_250 + 3_333_325,
 
 
 def image(builder: str, target: Target, test_timebase: bool = True):
-    return built_image(builder, target, test_timebase, need_tool)
+    return built_image(builder, target, test_timebase)
 
 
 def run(target: Target, path, commands):

@@ -5,7 +5,6 @@ the VDSO_* offsets symbols, the POWER8-safe bcl."""
 from __future__ import annotations
 
 import pytest
-from conftest import need_tool
 from gnu import built_image, gnu_build
 
 from vdsotool.abi.targets import TARGETS
@@ -24,7 +23,7 @@ def elf(path):
 @pytest.fixture(scope="module", params=list(TARGETS))
 def built(request):
     target = TARGETS[request.param]
-    return target, built_image("gnu", target, False, need_tool)
+    return target, built_image("gnu", target)
 
 
 def test_program_headers(built):
@@ -69,7 +68,7 @@ def test_version_note(built):
 
 def test_version_code_is_configurable(tmp_path):
     target = TARGETS["ppc32"]
-    path = gnu_build(target, tmp_path, {"LINUX_VERSION_CODE": 0x020610}, need_tool=need_tool)
+    path = gnu_build(target, tmp_path, {"LINUX_VERSION_CODE": 0x020610})
     assert elf(path).get_section_by_name(".note").data()[-4:] == bytes.fromhex("00020610")
 
 

@@ -20,7 +20,7 @@ NODE = "LINUX_2.6.15"
 @pytest.fixture(scope="module", params=TARGET_NAMES)
 def image(request):
     target = TARGETS[request.param]
-    return target, built_image("vdsotool", target, False, need_tool)
+    return target, built_image("vdsotool", target)
 
 
 def both_files(path):

@@ -30,8 +30,8 @@ def dbg_of(image: Path) -> Path:
 @pytest.fixture(scope="module", params=TARGET_NAMES)
 def twins(request):
     target = TARGETS[request.param]
-    gnu = built_image("gnu", target, False, need_tool)
-    ours = built_image("vdsotool", target, False, need_tool)
+    gnu = built_image("gnu", target)
+    ours = built_image("vdsotool", target)
     return target, gnu, ours
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from conftest import need_tool
 from gnu import gnu_elf
 
 from vdsotool.abi.targets import TARGETS
@@ -13,7 +12,7 @@ from vdsotool.link.dynamic import DynamicInputs, build_dynamic, dynamic_size
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_dynamic_identical_to_gnu_ld(name):
     target = TARGETS[name]
-    img = gnu_elf(target, need_tool)
+    img = gnu_elf(target)
     sec = {s.name: s for s in img.sections}
     dynstr = img.data[sec[".dynstr"].offset:sec[".dynstr"].offset + sec[".dynstr"].size]
     inputs = DynamicInputs(
@@ -33,7 +32,7 @@ def test_eh_frame_hdr_identical_to_gnu_ld(name):
     from vdsotool.link.eh_frame_hdr import build_eh_frame_hdr, eh_frame_hdr_size
 
     target = TARGETS[name]
-    img = gnu_elf(target, need_tool)
+    img = gnu_elf(target)
     eh, hdr = img.section(".eh_frame"), img.section(".eh_frame_hdr")
     fdes = [(f.pc_begin, eh.addr + f.offset - eh.offset)
             for f in read_fdes(img, eh.offset, eh.addr, eh.size)]
@@ -49,7 +48,7 @@ def test_dynsym_identical_to_gnu_ld(name):
     from vdsotool.link.dynsym import DynSymEntry, build_dynsym, version_symbol
 
     target = TARGETS[name]
-    img = gnu_elf(target, need_tool)
+    img = gnu_elf(target)
     text_index = img.section(".text").index
     dynstr = img.section(".dynstr")
     raw = img.data[dynstr.offset:dynstr.offset + dynstr.size]

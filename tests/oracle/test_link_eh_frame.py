@@ -4,7 +4,6 @@ records and re-encoded by our writer give GNU ld's section bytes for every targe
 from __future__ import annotations
 
 import pytest
-from conftest import need_tool
 from gnu import gnu_elf
 
 from vdsotool.abi.targets import TARGETS
@@ -32,7 +31,7 @@ def records_of(img, eh):
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_eh_frame_identical_to_gnu_ld(name):
     target = TARGETS[name]
-    img = gnu_elf(target, need_tool)
+    img = gnu_elf(target)
     eh = img.section(".eh_frame")
     ours = build_eh_frame(target, records_of(img, eh), eh.addr)
     assert ours == img.data[eh.offset:eh.offset + eh.size]

@@ -4,7 +4,7 @@ sections, our header bytes equal GNU ld's (everything before the first section).
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, need_tool
+from conftest import ROOT
 from gnu import gnu_elf
 
 from vdsotool.abi.targets import TARGETS
@@ -17,7 +17,7 @@ from vdsotool.link.script import read_script
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_headers_identical_to_gnu_ld(name):
     target = TARGETS[name]
-    img = gnu_elf(target, need_tool)
+    img = gnu_elf(target)
     script = read_script(str(ROOT / "linker_scripts" / target.linker_script))
     allocated = [s for s in img.sections if s.addr]
     layout = lay_out(script, {s.name: SectionContent(s.size, s.align) for s in allocated},
@@ -38,7 +38,7 @@ def test_shstrtab_and_section_headers_identical_to_gnu_ld(name):
     from vdsotool.link.shdrs import OutSection, build_section_headers, build_shstrtab
 
     target = TARGETS[name]
-    img = gnu_elf(target, need_tool)
+    img = gnu_elf(target)
     letters = {".text": "ax", ".got": "awx" if target.bits == 32 else "aw", ".dynamic": "aw"}
     sections = [OutSection(s.name, letters.get(s.name, "a" if s.addr else ""), s.addr,
                            s.offset, s.size, s.align) for s in img.sections[1:]]

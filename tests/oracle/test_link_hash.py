@@ -4,7 +4,6 @@ to GNU ld's sections, for every target; and GNU's .dynsym order is our bucket or
 from __future__ import annotations
 
 import pytest
-from conftest import need_tool
 from gnu import gnu_elf, section_bytes
 
 from vdsotool.abi.targets import TARGETS
@@ -12,20 +11,16 @@ from vdsotool.link.gnu_hash import build_gnu_hash, gnu_hash, order_for_buckets
 from vdsotool.link.hash import bucket_count, build_hash, elf_hash
 
 
-def gnu_image(name):
-    return gnu_elf(TARGETS[name], need_tool)
-
-
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_sysv_hash_identical_to_gnu_ld(name):
-    img = gnu_image(name)
+    img = gnu_elf(name)
     names = [s.name for s in img.dynsyms()]
     assert build_hash(names, not img.little) == section_bytes(img, ".hash")
 
 
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_gnu_hash_identical_to_gnu_ld(name):
-    img = gnu_image(name)
+    img = gnu_elf(name)
     names = [s.name for s in img.dynsyms()]
     ours = build_gnu_hash(names, 1, img.bits, not img.little)
     assert ours == section_bytes(img, ".gnu.hash")
@@ -33,7 +28,7 @@ def test_gnu_hash_identical_to_gnu_ld(name):
 
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_dynsym_order_is_bucket_order(name):
-    names = [s.name for s in gnu_image(name).dynsyms()][1:]
+    names = [s.name for s in gnu_elf(name).dynsyms()][1:]
     assert order_for_buckets(names) == names
 
 
@@ -49,6 +44,6 @@ def test_hash_functions_reference_values():
 def test_gnu_ld_dynsym_order_from_any_input_order(name):
     from vdsotool.link.gnu_hash import gnu_ld_dynsym_order
 
-    names = [s.name for s in gnu_image(name).dynsyms()][1:]
+    names = [s.name for s in gnu_elf(name).dynsyms()][1:]
     assert gnu_ld_dynsym_order(sorted(names)) == names
     assert gnu_ld_dynsym_order(sorted(names, reverse=True)) == names

@@ -19,8 +19,7 @@ from vdsotool.link.script import read_script
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_relinked_image_identical_to_gnu_ld(name):
     target = TARGETS[name]
-    need_tool(target.gnu_tool("as"))
-    path = built_image("gnu", target, False, need_tool)
+    path = built_image("gnu", target)
     gnu = path.read_bytes()
     img = read_elf(gnu, str(path))
     script = read_script(str(ROOT / "linker_scripts" / target.linker_script))
@@ -66,7 +65,7 @@ def test_kernel_style_32bit_script_keeping_the_got_matches_gnu_ld(tmp_path):
     assert count == 1, "the 32-bit script no longer discards its GOT this way"
     script.write_text(text)
 
-    gnu_objects = built_image("gnu", PPC32, False, need_tool).parent
+    gnu_objects = built_image("gnu", PPC32).parent
     dbg, so = tmp_path / "gnu.so.dbg", tmp_path / "gnu.so"
     subprocess.run([need_tool(PPC32.gnu_tool("ld")), "-shared", f"-soname={PPC32.soname}",
                     "--hash-style=both", "--eh-frame-hdr", "-T", str(script), "-o", str(dbg),

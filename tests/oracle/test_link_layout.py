@@ -4,7 +4,7 @@ our walk of the real linker script puts every section at GNU ld's address."""
 from __future__ import annotations
 
 import pytest
-from conftest import ROOT, need_tool
+from conftest import ROOT
 from gnu import gnu_elf
 
 from vdsotool.abi.targets import TARGETS
@@ -16,7 +16,7 @@ from vdsotool.link.script import parse_script, read_script
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_addresses_match_gnu_ld(name):
     target = TARGETS[name]
-    img = gnu_elf(target, need_tool)
+    img = gnu_elf(target)
     allocated = [s for s in img.sections if s.addr]
     contents = {s.name: SectionContent(s.size, s.align) for s in allocated}
     script = read_script(str(ROOT / "linker_scripts" / target.linker_script))

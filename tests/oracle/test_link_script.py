@@ -24,8 +24,7 @@ def script_of(name: str):
 def test_section_order_matches_gnu_ld(name):
     """Every section GNU ld emitted appears in our reading of the script, in that order."""
     target = TARGETS[name]
-    need_tool(target.gnu_tool("as"))
-    image = built_image("gnu", target, False, need_tool)
+    image = built_image("gnu", target)
     readelf = need_tool(target.gnu_tool("readelf"))
     out = subprocess.run([readelf, "-S", "-W", str(image)], capture_output=True, text=True,
                          check=True).stdout

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from conftest import need_tool
 from gnu import gnu_elf, section_bytes
 
 from vdsotool.abi.targets import TARGETS
@@ -16,14 +15,10 @@ from vdsotool.link.versym import build_versym
 from conftest import ROOT
 
 
-def gnu_image(name):
-    return gnu_elf(TARGETS[name], need_tool)
-
-
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_verdef_identical_to_gnu_ld(name):
     target = TARGETS[name]
-    img = gnu_image(name)
+    img = gnu_elf(name)
     dynstr = section_bytes(img, ".dynstr")
     node = read_script(str(ROOT / "linker_scripts" / target.linker_script)).versions[0].name
     names = [target.soname, node]
@@ -33,7 +28,7 @@ def test_verdef_identical_to_gnu_ld(name):
 
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_versym_identical_to_gnu_ld(name):
-    img = gnu_image(name)
+    img = gnu_elf(name)
     indices = [0] + [2] * (len(img.dynsyms()) - 1)  # every exported symbol in the node
     assert build_versym(indices, not img.little) == section_bytes(img, ".gnu.version")
 
@@ -42,7 +37,7 @@ def test_versym_identical_to_gnu_ld(name):
 def test_dynstr_identical_to_gnu_ld_for_its_name_order(name):
     from vdsotool.link.dynstr import build_dynstr
 
-    img = gnu_image(name)
+    img = gnu_elf(name)
     gnu = section_bytes(img, ".dynstr")
     order = [n.decode() for n in gnu.split(b"\0") if n]
     data, offsets = build_dynstr(order)

@@ -54,13 +54,6 @@ def _readelf(target, args, path):
                           capture_output=True, text=True, check=True).stdout
 
 
-@pytest.fixture(scope="session")
-def gnu_images():
-    from gnu import built_image  # GNU's shipped images, built once per process
-
-    return {t.name: built_image("gnu", t, False, need_tool) for t in TARGETS}
-
-
 @pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
 def test_gnu_image_trampolines_have_signal_fdes(target, gnu_images):
     image = gnu_images[target.name]

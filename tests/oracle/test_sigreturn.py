@@ -52,7 +52,7 @@ def sigreturn(target: Target, image, layout_name: str, tramp_name: str | None = 
 @pytest.mark.parametrize("builder", BUILDERS)
 @pytest.mark.parametrize("target,layout", CASES, ids=CASE_IDS)
 def test_handler_returns_through_the_trampoline(target, layout, builder):
-    run = sigreturn(target, built_image(builder, target, False, need_tool), layout.name)
+    run = sigreturn(target, built_image(builder, target), layout.name)
     assert run.returncode == 0, str(run)
     assert not run.failed
     assert EVERY_CHECK <= run.ok, f"checks that did not run: {EVERY_CHECK - run.ok}"
@@ -67,7 +67,7 @@ def test_handler_returns_through_the_trampoline(target, layout, builder):
 def test_ppc32_rt_frame_cannot_return_through_the_non_rt_trampoline():
     # the syscall number matters: sigreturn (119) reads a sigcontext at r1+64, which in an
     # RT frame is siginfo, so the program must not come back intact
-    image = built_image("vdsotool", PPC32, False, need_tool)
+    image = built_image("vdsotool", PPC32)
     run = sigreturn(PPC32, image, "rt_sigreturn32", tramp_name="__kernel_sigtramp32")
     assert "frame f31" in run.ok  # the handler got as far as the trampoline
     assert run.returncode != 0, str(run)
@@ -77,7 +77,7 @@ def test_ppc32_rt_frame_cannot_return_through_the_non_rt_trampoline():
 @pytest.mark.parametrize("target", [PPC64, PPC64LE], ids=lambda t: t.name)
 def test_ppc64_frame_needs_the_trampolines_pop(target):
     # entering after "addi r1,r1,128" leaves r1 one dummy frame too low for rt_sigreturn
-    image = built_image("vdsotool", target, False, need_tool)
+    image = built_image("vdsotool", target)
     run = sigreturn(target, image, "rt_sigreturn64", tramp_delta=4)
     assert "frame f31" in run.ok  # the handler got as far as the trampoline
     assert run.returncode != 0 or run.failed, str(run)

@@ -51,7 +51,7 @@ def unwind(target: Target, image, layout_name: str, vec: bool):
 @pytest.mark.parametrize("builder", BUILDERS)
 @pytest.mark.parametrize("target,layout_name", CASES, ids=CASE_IDS)
 def test_libgcc_unwinds_the_trampoline(target, layout_name, builder, vec):
-    run = unwind(target, built_image(builder, target, False, need_tool), layout_name, vec)
+    run = unwind(target, built_image(builder, target), layout_name, vec)
     assert run.returncode == 0, str(run)
     assert not run.failed
     assert EVERY_CHECK <= run.ok, f"checks that did not run: {EVERY_CHECK - run.ok}"

@@ -13,10 +13,6 @@ from vdsotool.abi.targets import TARGETS
 from vdsotool.verify.run import dynamic_symbols
 
 
-def shipped(name):
-    return built_image("gnu", TARGETS[name], False, need_tool)
-
-
 def need_exec(name):
     target = TARGETS[name]
     need_tool(target.gnu_tool("gcc"))
@@ -26,7 +22,7 @@ def need_exec(name):
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_verify_passes_good_image(name):
     need_exec(name)
-    res = run_vdsotool(["verify", "--json", shipped(name)])
+    res = run_vdsotool(["verify", "--json", built_image("gnu", name)])
     assert res.returncode == 0, res.stdout + res.stderr
     report = json.loads(res.stdout)
     assert report["target"] == name and report["ok"]
@@ -41,7 +37,7 @@ def test_verify_catches_broken_function(name, tmp_path):
     """Replace gettimeofday's first instructions by 'li r3,1; blr': verify must fail it."""
     need_exec(name)
     target = TARGETS[name]
-    path = shipped(name)
+    path = built_image("gnu", name)
     data = bytearray(path.read_bytes())
     at = dynamic_symbols(str(path))["__kernel_gettimeofday"]
     order = "little" if target.little else "big"
@@ -61,8 +57,7 @@ def test_verify_catches_broken_function(name, tmp_path):
 
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_verify_no_exec_structure_only(name):
-    need_tool(TARGETS[name].gnu_tool("as"))
-    res = run_vdsotool(["verify", "--no-exec", shipped(name)])
+    res = run_vdsotool(["verify", "--no-exec", built_image("gnu", name)])
     assert res.returncode == 0, res.stdout + res.stderr
     assert "SKIP" in res.stdout and "execution not requested" in res.stdout
 
@@ -70,9 +65,8 @@ def test_verify_no_exec_structure_only(name):
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_verify_checks_sigtramp_sequence(name, tmp_path):
     """A trampoline whose sc is gone is not recognisable by unwinders: verify fails it."""
-    need_tool(TARGETS[name].gnu_tool("as"))
     target = TARGETS[name]
-    path = shipped(name)
+    path = built_image("gnu", name)
     tramp = "__kernel_sigtramp_rt64" if target.bits == 64 else "__kernel_sigtramp_rt32"
     at = dynamic_symbols(str(path))[tramp]
     data = bytearray(path.read_bytes())
@@ -95,8 +89,7 @@ def test_verify_reports_corrupted_structure(name, tmp_path):
     from vdsotool.inspect.elfread import read_elf
 
     target = TARGETS[name]
-    need_tool(target.gnu_tool("as"))
-    data = bytearray(shipped(name).read_bytes())
+    data = bytearray(built_image("gnu", name).read_bytes())
     img = read_elf(bytes(data), "x")
     load = next(p for p in img.phdrs if p.type == 1)
     flags_at = load.at + (4 if target.bits == 64 else 24)
@@ -121,8 +114,7 @@ def test_verify_reports_corrupted_structure(name, tmp_path):
 
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_verify_structure_row_passes_on_good_image(name):
-    need_tool(TARGETS[name].gnu_tool("as"))
-    res = run_vdsotool(["verify", "--no-exec", shipped(name)])
+    res = run_vdsotool(["verify", "--no-exec", built_image("gnu", name)])
     assert "PASS  (structure)" in res.stdout and "no defects" in res.stdout
 
 

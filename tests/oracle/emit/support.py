@@ -30,7 +30,7 @@ def real_image(name: str) -> tuple[bytes, bytes]:
     of tests/gnu.py, which the other tests share)."""
     from gnu import built_image
 
-    image = built_image("vdsotool", TARGETS[name], False, None)
+    image = built_image("vdsotool", TARGETS[name])
     return image.read_bytes(), image.with_name(image.name + ".dbg").read_bytes()
 
 
