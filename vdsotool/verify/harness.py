@@ -1,9 +1,11 @@
 """Driving the C execution harness (``harness/harness.c``) under qemu-user.
 
 The harness is compiled once per target with Debian's cross gcc (``<prefix>-gcc -static
--O2 -pthread``) and cached in a directory keyed by the hash of its source, the data-page
-offsets passed to it and the compiler name, so a test session compiles it at most once per
-target (concurrent compiles are harmless: each writes a temp file and renames it).
+-O2 -pthread``) and kept in a private directory (:mod:`vdsotool.verify.private`: ours, mode
+0700, else a fresh temporary one), named by the hash of its inputs (source, the data-page
+offsets passed to it, the compiler) and of its own content, which is verified before every
+run; so a session compiles it at most once per target, and nothing another user could have
+written is run (concurrent compiles are harmless: each writes a temp file and renames it).
 
 Commands go in on stdin, one per line; each answers with one line of ``key=value`` words
 (see docs/verify.md), parsed here into dicts.
@@ -36,19 +38,6 @@ def missing_tools(target: Target) -> list[str]:
     return [t for t in (target.gnu_tool("gcc"), target.qemu) if shutil.which(t) is None]
 
 
-def cache_dir() -> Path:
-    """Where compiled harnesses are kept: ``harness/`` in vdsotool's cache directory
-    (``$VDSOTOOL_CACHE_DIR``, else ``$XDG_CACHE_HOME/vdsotool``, else
-    ``~/.cache/vdsotool``), or a per-user temporary directory when ``VDSOTOOL_NO_CACHE``
-    is set or there is no home."""
-    root = os.environ.get("VDSOTOOL_CACHE_DIR") or (
-        os.path.join(os.environ["XDG_CACHE_HOME"], "vdsotool") if os.environ.get("XDG_CACHE_HOME")
-        else os.path.join(os.path.expanduser("~"), ".cache", "vdsotool"))
-    if os.environ.get("VDSOTOOL_NO_CACHE", "") not in ("", "0") or root.startswith("~"):
-        return Path(tempfile.gettempdir()) / f"vdsotool-harness-{os.getuid()}"
-    return Path(root) / "harness"
-
-
 def compiler_identity(gcc: str) -> str:
     """The installed compiler by path, size and mtime: a new compiler compiles anew."""
     path = os.path.realpath(shutil.which(gcc) or gcc)
@@ -59,29 +48,57 @@ def compiler_identity(gcc: str) -> str:
     return f"{path}:{st.st_size}:{st.st_mtime_ns}"
 
 
-def compile_harness(target: Target) -> Path:
-    """Path of the harness binary for ``target``, compiling it when not cached."""
-    source = SOURCE.read_bytes()
+def harness_prefix(target: Target) -> tuple[str, list[str]]:
+    """(``harness-<target>-<key>-``, the compiler's flags): ``key`` hashes every input of
+    the binary (source, flags with the data-page offsets, compiler identity); the file's
+    name ends with the SHA-256 of its own content (:mod:`vdsotool.verify.private`)."""
     defines = [f"-D{k}={v:#x}" for k, v in sorted(harness_defines().items())]
-    gcc = target.gnu_tool("gcc")
     flags = ["-static", "-O2", "-pthread", "-Wall", *defines]
-    key = hashlib.sha256(source + repr((compiler_identity(gcc), flags)).encode()).hexdigest()[:16]
-    out = cache_dir() / f"harness-{target.name}-{key}"
-    if out.exists():
-        return out
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
-    os.close(fd)
+    gcc = target.gnu_tool("gcc")
+    key = hashlib.sha256(SOURCE.read_bytes() +
+                         repr((compiler_identity(gcc), flags)).encode()).hexdigest()[:32]
+    return f"harness-{target.name}-{key}-", flags
+
+
+def compile_harness(target: Target) -> int:
+    """A read-only descriptor of the harness binary for ``target``, its content verified
+    (:func:`vdsotool.verify.private.find_verified`), compiled when the harness directory
+    has no good one. The caller closes it."""
+    from vdsotool.verify import private
+
+    prefix, flags = harness_prefix(target)
+    dir_fd, _ = private.harness_dir()
     try:
-        proc = subprocess.run([gcc, *flags, "-o", tmp, str(SOURCE)],
+        found = private.find_verified(dir_fd, prefix)
+        if found is not None:
+            return found
+        binary = _compile(target.gnu_tool("gcc"), flags)
+        try:
+            installed = private.install(dir_fd, prefix, binary)
+        except OSError:
+            pass  # a full or read-only cache: this process's own directory will do
+        else:
+            private.remove_others(dir_fd, f"harness-{target.name}-", prefix)
+            return installed
+    finally:
+        os.close(dir_fd)
+    dir_fd = private.fresh_dir()
+    try:
+        return private.install(dir_fd, prefix, binary)
+    finally:
+        os.close(dir_fd)
+
+
+def _compile(gcc: str, flags: list[str]) -> bytes:
+    """The harness binary compiled in a new temporary directory of ours."""
+    with tempfile.TemporaryDirectory(prefix="vdsotool-cc-") as build:
+        out = os.path.join(build, "harness")
+        proc = subprocess.run([gcc, *flags, "-o", out, str(SOURCE)],
                               capture_output=True, text=True)
         if proc.returncode != 0:
-            raise RuntimeError(f"compiling the harness with {gcc} failed:\n{proc.stderr}")
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
+            raise HarnessError(f"compiling the harness with {gcc} failed:\n{proc.stderr}")
+        with open(out, "rb") as f:
+            return f.read()
 
 
 class HarnessError(RuntimeError):
@@ -100,10 +117,15 @@ def parse_line(line: str) -> dict[str, str]:
 def run(target: Target, image: str | Path, commands: list[str],
         timeout: float = 120) -> list[dict[str, str]]:
     """Run ``commands`` against ``image``; one parsed result per non-``page`` command."""
+    from vdsotool.verify.private import fd_path
+
     binary = compile_harness(target)
-    proc = subprocess.run([target.qemu, str(binary), str(image)],
-                          input="\n".join(commands) + "\n", capture_output=True,
-                          text=True, timeout=timeout)
+    try:
+        proc = subprocess.run([target.qemu, fd_path(binary), str(image)], pass_fds=(binary,),
+                              input="\n".join(commands) + "\n", capture_output=True,
+                              text=True, timeout=timeout)
+    finally:
+        os.close(binary)
     if proc.returncode != 0:
         raise HarnessError(f"harness exited with {proc.returncode}: {proc.stderr.strip()}")
     return [parse_line(line) for line in proc.stdout.splitlines() if line.strip()]
