@@ -47,7 +47,7 @@ def planted(tmp_path_factory) -> bytes:
 
 @pytest.fixture(scope="module")
 def image() -> Path:
-    return built_image("gnu", TARGET, False, need_tool)
+    return built_image("gnu", TARGET)
 
 
 def harness_prefix() -> str:
