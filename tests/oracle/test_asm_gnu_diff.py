@@ -5,12 +5,11 @@ offset and symbol (GNU stores addends in RELA entries and zeros in the field, as
 from __future__ import annotations
 
 import subprocess
-import tomllib
 from pathlib import Path
 
 import pytest
 from conftest import need_tool
-from gnu import write_includes
+from gnu import image_sources, write_includes
 
 from vdsotool.abi.targets import PPC32, PPC64, PPC64LE
 from vdsotool.assemble import assemble_file
@@ -18,11 +17,6 @@ from vdsotool.assemble import assemble_file
 ROOT = Path(__file__).resolve().parents[2]
 CORPUS = sorted((ROOT / "tests" / "asm_corpus").glob("*.S"))
 TARGETS = [PPC32, PPC64, PPC64LE]
-
-
-def asm_sources(target) -> list[Path]:
-    images = tomllib.loads((ROOT / "asm" / "images.toml").read_text())
-    return [ROOT / "asm" / name for name in images[target.name]["sources"]]
 
 
 def gnu_sections(target, source: Path, workdir: Path) -> dict[str, tuple[bytes, list]]:
@@ -74,5 +68,5 @@ def test_corpus_matches_gnu_as(target, source, tmp_path):
 
 @pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
 def test_vdso_sources_match_gnu_as(target, tmp_path):
-    for source in asm_sources(target):
+    for source in image_sources(target):
         compare(target, source, tmp_path)

@@ -154,25 +154,10 @@ def test_summary_shows_a_moved_vector_block(tmp_path):
 def kernel_style_vector_rules() -> tuple[bytes, dict[int, tuple[int, int]]]:
     """VR0 holding the shared code, VR1 = ``lit1; skip`` back into it, VSCR = ``const2u
     vscr; skip`` to its MSR test, for 64-bit big-endian; -> bytes, column -> expr span."""
+    from vdsotool.cfi.encode import sleb128 as sleb
+    from vdsotool.cfi.encode import uleb128 as uleb
+
     lay = S.rt_sigreturn64(False)
-
-    def uleb(n: int) -> bytes:
-        out = bytearray()
-        while True:
-            byte, n = n & 0x7F, n >> 7
-            out.append(byte | (0x80 if n else 0))
-            if not n:
-                return bytes(out)
-
-    def sleb(n: int) -> bytes:
-        out = bytearray()
-        while True:
-            byte, n = n & 0x7F, n >> 7
-            done = (n == 0 and not byte & 0x40) or (n == -1 and byte & 0x40)
-            out.append(byte | (0 if done else 0x80))
-            if done:
-                return bytes(out)
-
     test = (b"\x71" + sleb(lay.ptregs) + b"\x06\x12\x23" + uleb(lay.greg(S.MSR)) + b"\x06\x0c"
             + S.MSR_VEC.to_bytes(4, "big") + b"\x1a\x12\x30\x29\x28\x7f\xff")
     tail = b"\x13\x23" + uleb(lay.vregs) + b"\x06\x22\x2f\x7f\xff"
@@ -226,7 +211,7 @@ def test_generated_rules_are_named_by_the_layout():
     """Each rule vdsotool generates (vdsotool.cfi.sigframe) names the slot it was generated
     from, on every layout; the CFA is the value at gregs[1]."""
     from vdsotool.cfi import model as M
-    from vdsotool.cfi.encode import CfiEncoding, encode_instr
+    from vdsotool.cfi.encode import CfiEncoding, encode_expr, encode_instr
     from vdsotool.cfi.sigframe import fde_program
     from vdsotool.inspect import sigframe_notes as N
     from vdsotool.inspect.cfi_eval import evaluate
@@ -240,7 +225,7 @@ def test_generated_rules_are_named_by_the_layout():
             places = layout_places(lay)
             for instr in fde_program(lay, enc):
                 raw = encode_instr(instr, enc)
-                start = len(raw) - _expr_len(raw)
+                start = len(raw) - len(encode_expr(instr.expr, enc))  # the block ends it
                 outcomes = evaluate(raw, start, len(raw), (0, len(raw)), target.little, word,
                                     push_cfa=not isinstance(instr, M.DefCfaExpression))
                 meaning = N.meaning_of(outcomes, frame,
@@ -251,22 +236,6 @@ def test_generated_rules_are_named_by_the_layout():
                 else:
                     assert got == places[instr.reg], (lay.name, instr.reg)
 
-
-def _expr_len(raw: bytes) -> int:
-    """Length of the expression block at the end of an encoded instruction: the uleb just
-    before it (register rules: opcode, uleb reg, uleb len; CFA: opcode, uleb len)."""
-    at = 1
-    if raw[0] != 0x0F:
-        while raw[at] & 0x80:
-            at += 1
-        at += 1
-    size = shift = 0
-    while True:
-        size |= (raw[at] & 0x7F) << shift
-        shift += 7
-        at += 1
-        if not raw[at - 1] & 0x80:
-            return size
 
 
 # --- kernel-style fixture, names, layout of the text --------------------------------------------
