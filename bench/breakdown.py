@@ -86,7 +86,7 @@ def process_costs(rounds: int, target: str, tmp: Path) -> dict[str, float]:
                                   "--emit", "offsets"]
     imports = "import " + ", ".join(BUILD_IMPORTS)
     commands = {"start": [py, "-c", "pass"], "imports": [py, "-c", imports],
-                "keystone": [py, "-c", imports + ", vdsotool.assemble.keystone_lib as k; k._library()"]}
+                "keystone": [py, "-c", imports + ", vdsotool.assemble.keystone_lib as k; k.version()"]}
     timed_run(build + ["--out", str(tmp / "prime")], env)
     samples: dict[str, list[float]] = {k: [] for k in (*commands, "cold", "records")}
     for i in range(rounds):
