@@ -1,14 +1,12 @@
-"""``@record``: dataclass-style value classes without dataclasses' import-time cost.
+"""``@record``: dataclass-style value classes, without dataclasses' cost at start-up.
 
 Every stage models its data as small declarative classes (a CFI instruction, a symbol, a
-section). ``dataclasses.dataclass`` spends ~0.4 ms creating each class on Python 3.11: it
-compiles five or six generated methods per class and computes an ``inspect.signature`` for
-the docstring, and importing it imports ``inspect``. A cold ``vdsotool build`` creates ~75
-such classes before doing any work, which was a quarter of its run time
-(docs/performance.md). ``record`` gives the part of dataclasses this project uses at a tenth
-of the cost: an ``__init__`` from one small compiled body per form of field list (see
-``_init_forms``), and ``__repr__``, ``__eq__``, ``__hash__`` and the frozen guards as plain
-functions reading the class's field list.
+section); a build creates ~70 of them before doing any work. Importing ``dataclasses``
+(it imports ``inspect``) and creating those classes with it costs about half of a whole
+build; ``record`` costs a tenth of that (docs/performance.md). It compiles one
+``__init__`` per class from its text, as dataclasses do, and shares ``__repr__``,
+``__eq__``, ``__hash__`` and the frozen guards as plain functions reading the class's
+field list.
 
 Supported, with dataclasses' meaning: fields from annotations in order, inherited fields
 first; plain defaults and ``field(default=..., default_factory=...)``; ``frozen=True``
@@ -21,8 +19,6 @@ the same declarations). Annotations are never evaluated; one whose text starts w
 """
 
 from __future__ import annotations
-
-from types import FunctionType
 
 __all__ = ["FrozenInstanceError", "asdict", "field", "fields", "record", "replace"]
 
@@ -72,58 +68,34 @@ def field(*, default: object = MISSING, default_factory: object = MISSING) -> ob
     return Field(default, default_factory)
 
 
-# __init__ bodies are compiled once per *form* — (number of fields, which have a factory,
-# frozen, post_init) — with placeholder parameters _f0, _f1, ...; each class gets a copy of
-# its form's code with the placeholders renamed to its field names (CodeType.replace, well
-# under a microsecond) and its own defaults as the function's __defaults__ (defaults are a
-# property of the function, not of its code). Compiling is what creating a class costs:
-# 67 classes of the build path share 27 forms.
-_init_forms: dict[tuple, object] = {}
-
-
-_DICT = "_record_instance_dict_"  # the frozen __init__'s one local; no field may be named so
-
-
-def _form_source(count: int, has_factory: tuple[bool, ...], frozen: bool, post_init: bool) -> str:
-    params, body = ["self"], []
-    if frozen and count:
-        # straight into the instance dict: the frozen __setattr__ refuses, and calling
-        # object.__setattr__ per field (as dataclasses do) takes twice as long
-        body.append(f"{_DICT} = self.__dict__")
-    for i, factory in enumerate(has_factory):
-        params.append(f"_f{i}")
-        value = f"_factory_{i}() if _f{i} is _MISSING else _f{i}" if factory else f"_f{i}"
-        body.append(f"{_DICT}['_f{i}'] = {value}" if frozen else f"self._f{i} = {value}")
-    if post_init:
-        body.append("self.__post_init__()")
-    return f"def __init__({', '.join(params)}):\n    " + "\n    ".join(body or ["pass"]) + "\n"
-
-
-def _form_code(form: tuple) -> object:
-    if form not in _init_forms:
-        scratch: dict[str, object] = {}
-        exec(_form_source(*form), scratch)  # noqa: S102 - our own text, placeholders only
-        _init_forms[form] = scratch["__init__"].__code__
-    return _init_forms[form]
+_RESERVED = "_record_"  # the generated __init__'s own names start so; no field's may
+_DICT = "_record_instance_dict_"
 
 
 def _make_init(cls: type, fields_: tuple[Field, ...], frozen: bool) -> object:
+    """``__init__`` compiled from its text, as dataclasses make it. A frozen record's
+    writes its fields straight into the instance dict: the frozen ``__setattr__`` refuses,
+    and calling ``object.__setattr__`` per field takes twice as long."""
     names = tuple(f.name for f in fields_)
-    if _DICT in names:
-        raise TypeError(f"{cls.__qualname__}: {_DICT!r} is reserved by @record")
-    has_factory = tuple(f.default_factory is not MISSING for f in fields_)
-    form = (len(names), has_factory, frozen, hasattr(cls, "__post_init__"))
-    code = _form_code(form)
-    rename = {f"_f{i}": name for i, name in enumerate(names)}
-    code = code.replace(  # parameters, attribute names, and the names frozen setattr passes
-        co_varnames=tuple(rename.get(n, n) for n in code.co_varnames),
-        co_names=tuple(rename.get(n, n) for n in code.co_names),
-        co_consts=tuple(rename.get(c, c) if isinstance(c, str) else c for c in code.co_consts))
-    namespace = {"_MISSING": MISSING}
-    namespace |= {f"_factory_{i}": f.default_factory for i, f in enumerate(fields_)
-                  if f.default_factory is not MISSING}
-    defaults = tuple(f.default for f in fields_ if not f.required)  # factories: MISSING
-    init = FunctionType(code, namespace, "__init__", defaults or None)
+    for name in names:
+        if name.startswith(_RESERVED):
+            raise TypeError(f"{cls.__qualname__}: {name!r}: names starting {_RESERVED!r} "
+                            "are reserved by @record")
+    body = [f"{_DICT} = self.__dict__"] if frozen and names else []
+    namespace: dict[str, object] = {"_record_missing_": MISSING}
+    for f in fields_:
+        value = f.name
+        if f.default_factory is not MISSING:
+            namespace[f"_record_factory_{f.name}"] = f.default_factory
+            value = f"_record_factory_{f.name}() if {f.name} is _record_missing_ else {f.name}"
+        body.append(f"{_DICT}[{f.name!r}] = {value}" if frozen else f"self.{f.name} = {value}")
+    if hasattr(cls, "__post_init__"):
+        body.append("self.__post_init__()")
+    text = f"def __init__({', '.join(('self',) + names)}):\n    " + \
+        "\n    ".join(body or ["pass"]) + "\n"
+    exec(text, namespace)  # noqa: S102 - our own text: field names are identifiers
+    init = namespace["__init__"]
+    init.__defaults__ = tuple(f.default for f in fields_ if not f.required) or None
     init.__qualname__ = f"{cls.__qualname__}.__init__"
     return init
 
