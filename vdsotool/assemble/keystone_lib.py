@@ -35,10 +35,11 @@ class KeystoneError(Exception):
 def library_path() -> str:
     """``libkeystone.so`` inside the installed keystone-engine package (found on sys.path,
     without importing the package)."""
-    from vdsotool.util.installed import package_directory
+    import importlib.machinery  # the import system's own search, without importing keystone
 
-    package = package_directory("keystone")
-    path = os.path.join(package, LIBRARY) if package else ""
+    spec = importlib.machinery.PathFinder.find_spec("keystone")
+    package = spec.submodule_search_locations if spec else None
+    path = os.path.join(package[0], LIBRARY) if package else ""
     if not os.path.isfile(path):
         raise KeystoneError(f"keystone-engine is not installed ({LIBRARY} not found on sys.path)")
     return path

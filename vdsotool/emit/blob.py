@@ -18,6 +18,7 @@ Templates are jinja2 files beside this module; this module only prepares values.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from functools import lru_cache
@@ -27,7 +28,6 @@ from vdsotool.emit.elfsyms import SHN_ABS, read_symbols
 from vdsotool.emit.patches import CpuPatchTable, image_pages, patch_tables
 from vdsotool.errors import VdsoError
 from vdsotool.inspect.elfread import read_elf
-from vdsotool.util.hashing import sha256_hex
 from vdsotool.util.records import record
 
 TEMPLATES = os.path.join(os.path.dirname(os.path.realpath(__file__)), "templates")
@@ -116,7 +116,7 @@ def _values(image: bytes, target: Target, page_size: int, path: str) -> dict:
     prefix = c_prefix(target)
     return {"stem": target.image, "target": target.name, "soname": target.soname,
             "bits": target.bits, "prefix": prefix, "PREFIX": prefix.upper(),
-            "size": len(image), "sha256": sha256_hex(image),
+            "size": len(image), "sha256": hashlib.sha256(image).hexdigest(),
             "page_size": page_size, "pages": pages, "symbols": symbols,
             "cpus": [_cpu_values(t) for t in tables],
             "datapage_sym": f"{datapage:#x}" if datapage >= 0 else "-1"}

@@ -33,6 +33,7 @@ user documentation docs/kernel-outputs.md.
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from vdsotool.abi.cpus import CPUS, PATCHES, Cpu, Patch, cpus_for, feature_list
@@ -41,7 +42,6 @@ from vdsotool.emit import check_page_size
 from vdsotool.emit.elfsyms import SymbolTable, read_symbols
 from vdsotool.errors import VdsoError
 from vdsotool.inspect.elfread import read_elf
-from vdsotool.util.hashing import sha256_hex
 from vdsotool.util.records import field, record
 
 FORMAT_VERSION = 1
@@ -211,7 +211,7 @@ def patches_document(image: bytes, stem: str, page_size: int = 4096,
         "image": stem,
         "target": target_for(elf.bits, "little" if elf.little else "big").name,
         "image_size": len(image),
-        "image_sha256": sha256_hex(image),
+        "image_sha256": hashlib.sha256(image).hexdigest(),
         "page_size": page_size,
         "pages": image_pages(image, page_size),
         "datapage_fixup": fix.to_json() if fix else None,
