@@ -13,24 +13,23 @@ the image between ``vdsoNN_start``/``vdsoNN_end``, both page-aligned.
 
 C identifiers use the kernel's prefix ``vdso32``/``vdso64`` (also for the little-endian
 image: a kernel embeds one of them); file names use the image stem (``vdso64le-…``).
-Templates are jinja2 files beside this module; this module only prepares values.
+The text comes from jinja2 templates (vdsotool/emit/templates/); this module only prepares
+values.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-from functools import lru_cache
 
 from vdsotool.abi.targets import Target
 from vdsotool.emit.elfsyms import SHN_ABS, read_symbols
 from vdsotool.emit.patches import CpuPatchTable, image_pages, patch_tables
+from vdsotool.emit.templates import render
 from vdsotool.errors import VdsoError
 from vdsotool.inspect.elfread import read_elf
 from vdsotool.util.records import record
 
-TEMPLATES = os.path.join(os.path.dirname(os.path.realpath(__file__)), "templates")
 BYTES_PER_LINE = 10
 _C_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -91,21 +90,6 @@ def _cpu_values(table: CpuPatchTable) -> dict:
                          "field": ch.field} for ch in table.changes]}
 
 
-@lru_cache(maxsize=1)
-def _environment():
-    """One jinja2 environment per process: it keeps each template compiled (about 5 ms
-    each) and recompiles one whose file changed (jinja2 checks the file's mtime)."""
-    import jinja2
-
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES),
-                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-                              trim_blocks=True, lstrip_blocks=True, autoescape=False)
-
-
-def _render(template: str, values: dict) -> str:
-    return _environment().get_template(template).render(**values)
-
-
 def _values(image: bytes, target: Target, page_size: int, path: str) -> dict:
     symbols = exported_symbols(image, path)
     tables = patch_tables(image, path)
@@ -129,14 +113,14 @@ def blob_files(image: bytes, target: Target, page_size: int = 4096,
     from vdsotool.abi import datapage
 
     values = _values(image, target, page_size, path)
-    header = _render("blob.h.j2",
+    header = render("blob.h.j2",
                      values | {"datapage_header": datapage.c_header().rstrip("\n")})
     padded = image + bytes(values["pages"] * page_size - len(image))
-    source = _render("blob.c.j2", values | {"byte_lines": _byte_lines(padded)})
+    source = render("blob.c.j2", values | {"byte_lines": _byte_lines(padded)})
     return header, source
 
 
 def incbin_wrapper(target: Target, page_size: int = 4096) -> str:
-    return _render("wrapper.S.j2", {"stem": target.image, "target": target.name,
+    return render("wrapper.S.j2", {"stem": target.image, "target": target.name,
                                     "bits": target.bits, "prefix": c_prefix(target),
                                     "page_size": page_size})
