@@ -19,7 +19,7 @@ import typer
 
 from vdsotool import __version__
 from vdsotool.cli_build import (DEFAULT_EMIT, DEFAULT_ENDIAN, DEFAULT_OUT, DEFAULT_PAGE_SIZE,
-                                EXIT_BAD_INPUT, parse_define)
+                                EXIT_BAD_INPUT, linux_version_code, parse_define)
 from vdsotool.errors import VdsoError
 
 app = typer.Typer(
@@ -157,6 +157,11 @@ def build(
                                   "c,offsets,patches,incbin, or all, or none."),
     page_size: int = typer.Option(DEFAULT_PAGE_SIZE, "--page-size",
                                   help="Page size the C blob, wrapper and patch tables assume."),
+    linux_version: Optional[str] = typer.Option(
+        None, "--linux-version", metavar="X.Y.Z",
+        help="Kernel version the Linux version note carries (LINUX_VERSION_CODE; default: "
+             "the version node's, 2.6.15). Same as -D LINUX_VERSION_CODE=N, which it "
+             "overrides."),
     json_out: bool = typer.Option(False, "--json",
                                   help="Print a JSON summary (target, files whose content "
                                        "changed) to stdout instead of progress lines."),
@@ -166,6 +171,11 @@ def build(
     -patches.json, -wrapper.S)."""
     target = target_option(bits, endian)
     defines = parse_defines(define)
+    if linux_version is not None:
+        try:
+            defines["LINUX_VERSION_CODE"] = linux_version_code(linux_version)
+        except ValueError as e:
+            raise typer.BadParameter(str(e), param_hint="--linux-version") from None
     kinds = emit_option(emit, page_size)
     from vdsotool.cli_build import BuildRequest, run_build
 

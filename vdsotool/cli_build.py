@@ -71,7 +71,8 @@ def run_build(request: BuildRequest) -> int:
 
 # --- the fast command line -------------------------------------------------------------------
 
-_VALUE_OPTIONS = ("--bits", "--endian", "--out", "--src", "--emit", "--page-size")
+_VALUE_OPTIONS = ("--bits", "--endian", "--out", "--src", "--emit", "--page-size",
+                  "--linux-version")
 _FLAGS = ("--json",)
 
 
@@ -122,6 +123,8 @@ def _request(values: dict[str, str], defines: list[str], flags: set[str]) -> Bui
         target = target_for(int(bits), endian)
         kinds = parse_kinds(values.get("--emit", DEFAULT_EMIT))
         parsed = dict(parse_define(item) for item in defines)
+        if "--linux-version" in values:
+            parsed["LINUX_VERSION_CODE"] = linux_version_code(values["--linux-version"])
     except ValueError:
         return None
     src = values.get("--src")
@@ -148,6 +151,20 @@ def parse_define(item: str) -> tuple[str, int]:
     if not name.isidentifier():
         raise ValueError(f"bad name in '{item}'")
     return name, int(value, 0) if eq else 1
+
+
+def linux_version_code(text: str) -> int:
+    """``--linux-version X.Y[.Z]`` as the kernel's LINUX_VERSION_CODE, KERNEL_VERSION(X, Y,
+    Z): ``X << 16 | Y << 8 | Z``, the sublevel capped at 255 as the kernel caps it (X and Y
+    must fit in a byte). The one rule of both build paths (the typer command turns the
+    ValueError into a usage error)."""
+    parts = text.split(".")
+    if len(parts) not in (2, 3) or not all(p.isdigit() and p.isascii() for p in parts):
+        raise ValueError(f"'{text}' is not X.Y or X.Y.Z")
+    a, b, c = (int(p) for p in (*parts, "0")[:3])
+    if a > 255 or b > 255:
+        raise ValueError(f"'{text}': version and patch level must be at most 255")
+    return a << 16 | b << 8 | min(c, 255)
 
 
 def fast_main(argv: list[str]) -> int | None:

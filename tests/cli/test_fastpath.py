@@ -64,7 +64,8 @@ def assert_same(f, t, fcwd, tcwd) -> None:
     ["--bits", "64", "--endian", "little", "--emit", "offsets,c"],
     ["--bits=64", "--emit=none", "-D", "LINUX_VERSION_CODE=0x20610", "--page-size", "65536"],
     ["--bits", "64", "--json"],
-], ids=["ppc32", "ppc64le-emit", "equals-forms-define", "json"])
+    ["--bits", "32", "--emit", "none", "--linux-version", "6.1.300", "-D", "LINUX_VERSION_CODE=1"],
+], ids=["ppc32", "ppc64le-emit", "equals-forms-define", "json", "linux-version"])
 def test_a_good_build_is_the_same_on_both_paths(extra, tmp_path, tree):
     f, t, fcwd, tcwd = both_paths(["build", *extra, "--src", tree, "--out", "out"], tmp_path, tree)
     assert f.returncode == 0, f.stderr
@@ -108,6 +109,8 @@ def test_a_source_error_is_the_same_on_both_paths(tmp_path, tree):
     ["--bits", "64", "--emit", "bogus"],
     ["--bits", "64", "--page-size", "300"],
     ["--bits", "64", "--page-size", "big"],
+    ["--bits", "64", "--linux-version", "6.x"],
+    ["--bits", "64", "--linux-version", "256.1"],
     ["--bits", "64", "--frobnicate"],
     ["--bits", "64", "stray"],
     ["--bits"],

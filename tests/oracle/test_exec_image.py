@@ -5,13 +5,22 @@ the VDSO_* offsets symbols, the POWER8-safe bcl."""
 from __future__ import annotations
 
 import pytest
+from conftest import ROOT
 from gnu import built_image, gnu_build
 
 from vdsotool.abi.targets import TARGETS
 from vdsotool.verify.run import exports
 
-NOTE_2_6_12 = bytes.fromhex("00000006 00000004 00000000") + b"Linux\0\0\0" + \
-    bytes.fromhex("0002060C")  # reference §11.1 (big-endian)
+NOTE_HEADER = bytes.fromhex("00000006 00000004 00000000") + b"Linux\0\0\0"  # reference §11.1
+
+
+def version_node_code(target) -> int:
+    """LINUX_VERSION_CODE of the version node the image exports (LINUX_2.6.15 -> 0x2060f)."""
+    from vdsotool.link.script import read_script
+
+    node = read_script(str(ROOT / "linker_scripts" / target.linker_script)).versions[0].name
+    a, b, c = (int(part) for part in node.removeprefix("LINUX_").split("."))
+    return a << 16 | b << 8 | c
 
 
 def elf(path):
@@ -58,8 +67,9 @@ def test_exports_versioned_and_typed(built):
 
 def test_version_note(built):
     target, path = built
+    """By default the note says the kernel version of the version node."""
     note = elf(path).get_section_by_name(".note").data()
-    want = NOTE_2_6_12
+    want = NOTE_HEADER + version_node_code(target).to_bytes(4, "big")
     if target.little:  # the three header words and the desc word in the target's order
         words = [want[i:i + 4] for i in (0, 4, 8)]
         want = b"".join(w[::-1] for w in words) + want[12:20] + want[20:24][::-1]
