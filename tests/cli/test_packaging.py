@@ -48,9 +48,8 @@ def installed(tmp_path_factory) -> tuple[Path, Path]:
     return dist, venv / "bin"
 
 
-def _installed_env(tmp: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VDSOTOOL_", "PYTHON"))}
-    return env | {"VDSOTOOL_CACHE_DIR": str(tmp / "cache")}
+def _installed_env() -> dict:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("VDSOTOOL_", "PYTHON"))}
 
 
 def test_sdist_carries_the_sources_and_the_wheel_a_derived_copy(installed):
@@ -75,7 +74,7 @@ def test_sdist_carries_the_sources_and_the_wheel_a_derived_copy(installed):
 
 def test_installed_tool_builds_the_checkouts_images_in_an_empty_directory(installed, tmp_path):
     _, bin_dir = installed
-    env = _installed_env(tmp_path)
+    env = _installed_env()
     empty = tmp_path / "empty"
     empty.mkdir()
     for bits, endian in ((32, "big"), (64, "big"), (64, "little")):
@@ -98,7 +97,7 @@ def test_installed_tool_builds_the_checkouts_images_in_an_empty_directory(instal
 
 def test_installed_tool_builds_another_tree_with_src(installed, tmp_path):
     _, bin_dir = installed
-    env = _installed_env(tmp_path)
+    env = _installed_env()
     tree = copy_sources(tmp_path / "tree")
     with open(tree / "asm" / "cacheflush.S", "a") as f:
         f.write("\t.text\n\tnop\n")  # a tree that differs from the shipped one
