@@ -36,8 +36,8 @@ sys.path.insert(0, str(ROOT))
 
 # what `vdsotool build --emit offsets` imports (keystone aside), as the fast path does
 BUILD_IMPORTS = ("vdsotool.cli_build", "vdsotool.util.atomic",
-                 "vdsotool.pipeline", "vdsotool.abi.generated", "vdsotool.abi.datapage",
-                 "vdsotool.cfi.sigframe", "vdsotool.assemble.core",
+                 "vdsotool.pipeline", "vdsotool.assemble.includes", "vdsotool.abi.datapage",
+                 "vdsotool.cfi.sigframe", "vdsotool.assemble.assembler",
                  "vdsotool.assemble.directives", "vdsotool.assemble.instructions",
                  "vdsotool.inspect.check", "vdsotool.link.driver", "vdsotool.link.script",
                  "vdsotool.emit", "vdsotool.emit.offsets")
@@ -103,9 +103,9 @@ def process_costs(rounds: int, target: str, tmp: Path) -> dict[str, float]:
 def phase_costs(rounds: int, target_name: str) -> dict[str, float]:
     """Medians, in seconds, of the pipeline's phases timed in this process."""
     from vdsotool import pipeline
-    from vdsotool.abi.generated import asm_includes
+    from vdsotool.assemble.includes import asm_includes
     from vdsotool.abi.targets import TARGETS
-    from vdsotool.assemble import assemble_file, core, expr, keystone_backend
+    from vdsotool.assemble import assemble_file, expr, keystone_backend, source
     from vdsotool.emit import kernel_outputs
     from vdsotool.inspect.check import check_bytes
     from vdsotool.link.driver import link_image
@@ -114,7 +114,7 @@ def phase_costs(rounds: int, target_name: str) -> dict[str, float]:
     target, root = TARGETS[target_name], Path(pipeline.find_source_root(ROOT))
     from vdsotool.cfi import encode, sigframe
 
-    memos = (core.read_lines, core._split_operands, core.split_statement, core.Assembler.head,
+    memos = (source.read_lines, source._split_operands, source.split_statement, source.head,
              expr.compile_expr, sigframe._op, sigframe._gregs_base, sigframe._plus)
     pipeline.build_outputs(target, root, Path("out"), {})  # imports, keystone's engine
     samples: dict[str, list[float]] = {k: [] for k in ("includes", "assemble", "link", "check",

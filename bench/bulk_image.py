@@ -49,7 +49,7 @@ def bulk_source(target: Target, functions: int) -> str:
 
 def link_bulk(target: Target, functions: int, root: Path) -> bytes:
     """The shipped sources of ``target`` plus ``functions`` generated ones, linked."""
-    from vdsotool.abi.generated import asm_includes
+    from vdsotool.assemble.includes import asm_includes
     from vdsotool.assemble import assemble, assemble_file
     from vdsotool.link.driver import link
     from vdsotool.link.script import read_script

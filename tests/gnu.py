@@ -3,7 +3,7 @@
 ``gnu_build(target, workdir)`` is the oracle vdsotool's own build is compared with, and the
 image the execution tests run before vdsotool can build one itself:
 
-1. the generated includes (``vdsotool.abi.generated``) are written to ``workdir/include``;
+1. the generated includes (``vdsotool.assemble.includes``) are written to ``workdir/include``;
 2. each source of ``asm/images.toml`` is assembled with ``<prefix>-as`` and
    ``target.gnu_as_flags -I asm -I workdir/include`` (``defines`` become ``--defsym``);
 3. ``<prefix>-ld -shared -soname=<soname> --hash-style=both --eh-frame-hdr -T <script>``
@@ -32,7 +32,7 @@ def image_sources(target: Target) -> list[Path]:
 
 
 def write_includes(target: Target, directory: Path) -> None:
-    from vdsotool.abi import generated
+    from vdsotool.assemble import includes as generated
 
     generated.write_asm_includes(target, directory)
 

@@ -99,7 +99,7 @@ def includes(
     """Write the generated asm includes and the data-page C header (vdso_datapage.h)."""
     target = target_option(bits, endian)
     from vdsotool.abi import datapage
-    from vdsotool.abi.generated import write_asm_includes
+    from vdsotool.assemble.includes import write_asm_includes
     from vdsotool.util.atomic import write_atomic
 
     write_asm_includes(target, out)

@@ -68,8 +68,8 @@ class FrameDescription:
     section: str
     start: int  # section offset of .cfi_startproc
     end: int  # section offset of .cfi_endproc
-    # (section offset at which it takes effect, instruction), in source order
-    instructions: list[tuple[int, Instr]] = field(default_factory=list)
+    # (section offset at which it takes effect, instruction, its directive), in source order
+    instructions: list[tuple[int, Instr, SourceLoc]] = field(default_factory=list)
     simple: bool = False  # ".cfi_startproc simple": no CIE initial instructions
     signal_frame: bool = False
     return_column: int | None = None  # None: the target's default (LR, 65)

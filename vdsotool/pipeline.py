@@ -1,7 +1,7 @@
 """The build driver behind ``vdsotool build``: sources -> objects -> image -> checks -> files.
 
 For a target it reads ``asm/images.toml`` (ordered sources), assembles each source with
-the generated includes (vdsotool.abi.generated) and ``-D`` defines, links them with
+the generated includes (vdsotool.assemble.includes) and ``-D`` defines, links them with
 ``linker_scripts/<target.linker_script>`` (vdsotool.link.driver), runs the image checks
 (vdsotool.inspect.check) and only then writes ``<out>/<image>.so`` and its debug twin
 ``<out>/<image>.so.dbg`` (the same plus ``.symtab``, like GNU ld's unstripped output)
@@ -77,7 +77,7 @@ def build_outputs(target: Target, root: str | os.PathLike, out_dir: str | os.Pat
                   emit: frozenset[str] = frozenset(), page_size: int = 4096) -> dict[str, bytes]:
     """Every output file of the build, in memory, by path (``out_dir`` joined with the file
     name); raises VdsoError with all diagnostics."""
-    from vdsotool.abi.generated import asm_includes
+    from vdsotool.assemble.includes import asm_includes
     from vdsotool.assemble import assemble_file
     from vdsotool.errors import DiagnosticSink
     from vdsotool.inspect.check import check_bytes

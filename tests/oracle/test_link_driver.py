@@ -31,8 +31,8 @@ def objects(target):
                                   relocations=[Relocation(4, "rel24", "__kernel_sync_dicache")])
     a.symbols["__kernel_gettimeofday"] = Symbol("__kernel_gettimeofday", ".text", 0, 16,
                                                 "func", "global")
-    a.frames.append(FrameDescription(".text", 0, 16, [(4, M.Register(65, 12)),
-                                                      (12, M.Restore(65))]))
+    a.frames.append(FrameDescription(".text", 0, 16, [(4, M.Register(65, 12), None),
+                                                      (12, M.Restore(65), None)]))
     b = ObjectFile("b.S", target)
     b.sections[".text"] = Section(".text", "ax", align=4, data=words(target, NOP, BLR))
     note = words(target, 6, 4, 0) + b"Linux\0\0\0" + words(target, 0x060400)  # like asm/note.S

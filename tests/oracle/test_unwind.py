@@ -60,7 +60,7 @@ def test_libgcc_unwinds_the_trampoline(target, layout_name, builder, vec):
 def image_from_layouts(target: Target, layouts: tuple[S.SigFrameLayout, ...]) -> bytes:
     """vdsotool's build of ``target`` with vdso_sigframe.inc generated from ``layouts``."""
     from vdsotool import pipeline
-    from vdsotool.abi.generated import asm_includes
+    from vdsotool.assemble.includes import asm_includes
     from vdsotool.assemble import assemble_file
     from vdsotool.cfi.sigframe import asm_include
     from vdsotool.link.driver import link

@@ -5,11 +5,11 @@ short-cuts (docs/performance.md).
   ``parse_value``); evaluating the tree must give what the direct recursive-descent
   ``Parser`` gives -- the same value or the same first error -- for any token soup and any
   symbol table, including symbols that are undefined, section-relative or absent.
-* Each file's statements are split once per process (core.py ``read_lines``): the same text
+* Each file's statements are split once per process (source.py ``read_lines``): the same text
   under two paths keeps each path in its locations, and a source assembled again gives the
   same object and the same diagnostics.
 * A pass that took nothing from the previous pass that has since changed is not repeated
-  (core.py ``next_pass_repeats``): assembling with that shortcut must give the same object,
+  (assembler.py ``next_pass_repeats``): assembling with that shortcut must give the same object,
   listing and diagnostics as running every pass until the labels stop moving, for
   programs full of forward references, globals, late ``.set``s and label-dependent sizes.
 * Comments are stripped by one regular-expression scan, and operands without parentheses or
@@ -28,10 +28,10 @@ from hypothesis import strategies as st
 
 from vdsotool.abi.targets import TARGETS
 from vdsotool.pipeline import find_source_root, image_sources
-from vdsotool.abi.generated import asm_includes
+from vdsotool.assemble.includes import asm_includes
 from vdsotool.assemble import assemble, assemble_with_listing
-from vdsotool.assemble.core import Assembler
-from vdsotool.assemble.core import read_lines, split_operands, strip_comments
+from vdsotool.assemble.assembler import Assembler
+from vdsotool.assemble.source import read_lines, split_operands, strip_comments
 from vdsotool.assemble.expr import ExprError, Parser, Value, compile_expr, parse_value
 from vdsotool.errors import VdsoError
 
@@ -75,7 +75,7 @@ def test_compiled_expressions_equal_direct_parsing(tokens):
     ("(1 << 4) | 0x3", Value(19)),
     ("text_lbl - . + 4", Value(32)),
     ("1 / 0 + )", ("error", "division by zero")),  # evaluation error before the junk
-    ("08 + 1", ("error", "bad octal number '08'")),
+    ("08 + 1", ("error", "bad number '08'")),
     ("2f", ("error", "undefined local label '2f'")),
     ("text_lbl - undef", ("error", "difference of symbols in different sections")),
     ("-text_lbl", ("error", "operator '-' needs an absolute value")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -136,11 +137,13 @@ def test_cfi_frame_description():
            ".cfi_escape 0x10, 0x4f\nblr\n.cfi_endproc")
     (frame,) = assemble(src, "t.S", PPC32).frames
     assert (frame.start, frame.end, frame.simple) == (0, 12, False)
-    assert frame.instructions == [
+    assert [(off, instr) for off, instr, _ in frame.instructions] == [
         (4, cfi.Register(dwarf_regs.LR, 0)), (8, cfi.DefCfaOffset(16)), (8, cfi.Offset(31, -4)),
         (8, cfi.RememberState()), (8, cfi.DefCfaOffset(32)), (8, cfi.RestoreState()),
         (8, cfi.Escape(bytes([0x10, 0x4F]))),
     ]
+    # each carries its directive's location
+    assert [loc.line for _, _, loc in frame.instructions] == [3, 5, 6, 7, 8, 9, 10]
 
 @pytest.mark.parametrize("operands,expected", [
     ("0x10, 0x4f", [0x10, 0x4F]),          # the generated signal-frame form (read directly)
@@ -152,7 +155,7 @@ def test_cfi_frame_description():
 def test_cfi_escape_bytes_are_read_alike_on_both_routes(operands, expected):
     src = f"N = 5\n.cfi_startproc\n.cfi_escape {operands}\nnop\n.cfi_endproc"
     (frame,) = assemble(src, "t.S", PPC32).frames
-    assert frame.instructions == [(0, cfi.Escape(bytes(expected)))]
+    assert [i[:2] for i in frame.instructions] == [(0, cfi.Escape(bytes(expected)))]
 
 
 @pytest.mark.parametrize("operands", ["0x100", "0x10, 0x100", "-1", "0x10,"])
@@ -184,8 +187,8 @@ def test_cfi_signal_frame_simple_return_column():
     ("b 0x100", "absolute number", 1),
     ("addi r3,r3,0x12345", "out of range", 1),
     ("1: .long 1/0", "division by zero", 1),
-    (".rept 10000000\nnop\n.endr", "bad .rept count", 1),
-    (".macro m\nm\n.endm\nm", "too deep", 2),
+    (".rept 10000000\nnop\n.endr", "is more than", 1),
+    (".macro m\nm\n.endm\nm", "nested more than", 2),
     (".byte 1\nnop", "not a multiple of 4", 2),
 ])
 def test_malformed_input_is_a_located_diagnostic(src, message, line):
@@ -229,3 +232,44 @@ def test_identical_instructions_hit_keystone_once(monkeypatch):
     out = data("lwz r3,8(r4)\nlwz r3,8(r4)\nlwz %r3, 0x8(4)")
     assert out == bytes.fromhex("80640008") * 3
     assert calls == ["lwz 0x3, 0x8(0x4)"]
+
+
+@pytest.mark.parametrize("target,factor", [(PPC64, 8), (PPC32, 4)])
+@pytest.mark.parametrize("offset", [3, -3])
+def test_cfi_offset_that_cannot_be_encoded_is_an_error_at_its_line(target, factor, offset):
+    """GNU as: 'register save offset not a multiple of 8' at the line; never the linker's
+    internal error."""
+    (err,) = errors(f".cfi_startproc\nnop\n.cfi_offset r31, {offset}\nblr\n.cfi_endproc\n", target)
+    assert err.loc.line == 3 and f"not a multiple of the data alignment -{factor}" in err.message
+
+
+def test_cfi_steps_advance_in_whole_instructions_as_gnu_as_does():
+    """A CFI directive after a partial instruction takes effect at the instruction
+    boundary below it, each distance from the previous directive rounded down."""
+    src = (".cfi_startproc\n.byte 1\n.cfi_def_cfa_offset 16\n.byte 1,2,3\n.cfi_def_cfa_offset 32\n"
+           ".byte 0,0,0,0,0\n.cfi_def_cfa_offset 48\n.cfi_endproc\n")
+    (frame,) = assemble(src, "t.S", PPC64).frames
+    assert [off for off, _, _ in frame.instructions] == [0, 0, 4]
+
+
+ASSEMBLER_LAYERS = ["source", "expr", "state", "isa", "keystone_lib", "keystone_backend",
+                    "cfi_directives", "directives", "instructions", "control", "assembler",
+                    "includes", "listing", "cli"]
+
+
+def test_the_assembler_modules_import_only_lower_layers():
+    """No import cycle: each module of vdsotool/assemble/ imports (at any depth of its
+    code) only modules listed before it."""
+    import ast
+
+    package = Path(__file__).resolve().parents[2] / "vdsotool" / "assemble"
+    assert sorted(ASSEMBLER_LAYERS) == sorted(p.stem for p in package.glob("*.py") if p.stem != "__init__")
+    for rank, name in enumerate(ASSEMBLER_LAYERS):
+        tree = ast.parse((package / f"{name}.py").read_text())
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "vdsotool.assemble":
+                imported |= {a.name for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("vdsotool.assemble."):
+                imported.add(node.module.split(".")[2])
+        assert imported <= set(ASSEMBLER_LAYERS[:rank]), (name, imported)

@@ -48,7 +48,7 @@ class Abi:
 
     def asm_includes(self, target: Target, page_size: int = 4096) -> dict[str, str]:
         """File name -> text of every generated include of this ABI's sources."""
-        from vdsotool.abi import generated
+        from vdsotool.assemble import includes as generated
 
         includes = generated.asm_includes(target)
         if self.vvar_pages:

@@ -8,17 +8,17 @@ from vdsotool.errors import VdsoError
 
 
 def run_asm(files, target, include_dirs, defines: dict[str, int], as_json: bool) -> str:
-    from vdsotool.abi.generated import asm_includes
-    from vdsotool.assemble import assemble_with_listing, read_source
+    from vdsotool.assemble.assembler import assemble_text
+    from vdsotool.assemble.includes import asm_includes
     from vdsotool.assemble.listing import listing_json, listing_text
+    from vdsotool.assemble.source import read_source
 
     includes = asm_includes(target)
     errors, outputs = [], []
     for path in files:
         try:
-            obj, listing = assemble_with_listing(read_source(path), str(path), target,
-                                                 include_dirs=include_dirs,
-                                                 virtual_includes=includes, defines=defines)
+            obj, listing = assemble_text(read_source(path), str(path), target, include_dirs,
+                                         includes, defines)
         except VdsoError as err:
             errors.extend(err.diagnostics)
             continue

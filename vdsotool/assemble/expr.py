@@ -1,8 +1,16 @@
-"""GNU ``as`` expressions: integer literals in every GNU form, C operators, ``.``, labels.
+"""GNU ``as`` expressions: integer literals in every GNU form, GNU's operators, ``.``, labels.
 
 A value is an integer plus optionally the section it is relative to (a label) or an
 undefined symbol it depends on (kept for the linker as a relocation). The difference of two
 labels of one section is absolute.
+
+Arithmetic is GNU as's on a 64-bit host (``offsetT``, a signed 64-bit integer): every result
+wraps to 64 bits; ``/`` and ``%`` truncate toward zero; ``<<`` and ``>>`` shift the unsigned
+64-bit pattern; comparisons are signed and give -1 for true; ``&&`` and ``||`` give 1. The
+precedence is GNU's, not C's (highest first): ``* / % << >>``; ``| ^ & !`` (binary ``!`` is
+or-not); ``+ -``; the comparisons; ``&&``; ``||``. Where GNU as only warns and goes on
+(division by zero, a shift count outside 0..63, a literal wider than 64 bits), this is an
+error: never a value GNU would not give.
 
 Each pass of the assembler evaluates every operand again with that pass's labels, so an
 expression's text is parsed once per process (:func:`compile_expr`, memoised) into a small
@@ -10,8 +18,8 @@ tree whose constant parts are already folded, and :func:`evaluate` walks it with
 pass's ``lookup``. The tree is made by the same grammar as direct evaluation
 (:class:`Parser`, whose subclass builds nodes instead of values), and walking it visits
 leaves and operators in the parser's order, so errors are the same. Texts that do not
-parse (or hold a bad number) are not compiled at all: :func:`parse_value` evaluates them
-directly, so their first error is the one the parser meets, as before.
+parse are not compiled: :func:`parse_value` evaluates them directly, so their first error
+is the one the parser meets.
 """
 
 from __future__ import annotations
@@ -19,11 +27,20 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from vdsotool.assemble.source import AsmError
 from vdsotool.util.records import record
 
+MASK64 = (1 << 64) - 1
 
-class ExprError(Exception):
+
+class ExprError(AsmError):
     pass
+
+
+def s64(n: int) -> int:
+    """``n`` wrapped to a signed 64-bit value, as GNU as's ``offsetT`` holds it."""
+    n &= MASK64
+    return n - (1 << 64) if n >> 63 else n
 
 
 @record(frozen=True)
@@ -41,12 +58,13 @@ class Value:
 
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>0[xX][0-9a-fA-F]+|0[bB][01]+|\d+[bf]\b|\d+)|(?P<chr>'(?:\\.|[^\\])'?)"
+    r"\s*(?:(?P<num>[0-9]+[bf]\b|[0-9][0-9A-Za-z_]*)|(?P<chr>'(?:\\.|[^\\])'?)"
     r"|(?P<name>[A-Za-z_.$][A-Za-z0-9_.$@]*)|(?P<op><<|>>|<=|>=|==|!=|<>|&&|\|\||[-+*/%&|^~!<>()]))"
 )
 
-_BINARY = [("||",), ("&&",), ("|",), ("^",), ("&",), ("==", "!=", "<>", "<", ">", "<=", ">="),
-           ("<<", ">>"), ("+", "-"), ("*", "/", "%")]
+# lowest precedence first (GNU as's operator ranks)
+_BINARY = [("||",), ("&&",), ("==", "!=", "<>", "<", ">", "<=", ">="), ("+", "-"),
+           ("|", "^", "&", "!"), ("*", "/", "%", "<<", ">>")]
 
 
 def tokenize(text: str) -> list[tuple[str, str]]:
@@ -138,26 +156,35 @@ class Parser:
     def number(self, text: str) -> Value:
         if text[-1] in "bf" and text[:-1].isdigit():
             return self.local_label(text)
-        low = text.lower()
-        if low.startswith("0x"):
-            return Value(int(low, 16))
-        if low.startswith("0b"):
-            return Value(int(low[2:], 2))
-        if len(text) > 1 and text[0] == "0":
-            if any(c in "89" for c in text):
-                raise ExprError(f"bad octal number '{text}'")
-            return Value(int(text, 8))
-        return Value(int(text))
+        return Value(parse_integer(text))
+
+
+_INTEGER = re.compile(r"0[xX](?P<hex>[0-9a-fA-F]+)|0[bB](?P<bin>[01]+)|(?P<oct>0[0-7]*)"
+                      r"|(?P<dec>[1-9][0-9]*)")
+_BASES = (("hex", 16), ("bin", 2), ("oct", 8), ("dec", 10))
+
+
+def parse_integer(text: str) -> int:
+    """An integer literal in one of GNU's forms (``0x``, ``0b``, octal ``0...``, decimal;
+    ASCII digits, no ``_``) as the signed 64-bit value GNU as holds; wider is an error."""
+    m = _INTEGER.fullmatch(text)
+    if m is None:
+        raise ExprError(f"bad number '{text[:40]}'")
+    digits, base = next((m[k], b) for k, b in _BASES if m[k] is not None)
+    digits = digits.lstrip("0") or "0"
+    if len(digits) > 64 or int(digits, base) > MASK64:  # (no 64-bit value has more digits)
+        raise ExprError(f"number '{text[:40]}' does not fit in 64 bits")
+    return s64(int(digits, base))
 
 
 def apply_unary(op: str, v: Value) -> Value:
     if op == "+":
         return v
-    if op == "-" and v.absolute:
-        return Value(-v.const)
     if not v.absolute:
         raise ExprError(f"operator '{op}' needs an absolute value")
-    return Value(~v.const if op == "~" else int(not v.const))
+    if op == "-":
+        return Value(s64(-v.const))
+    return Value(s64(~v.const) if op == "~" else int(not v.const))
 
 
 # ---- parse once, evaluate per pass
@@ -234,12 +261,33 @@ _ESCAPES = {"n": 10, "t": 9, "r": 13, "b": 8, "f": 12, "\\": 92, "'": 39, '"': 3
 
 
 def char_value(text: str) -> int:
-    body = text[1:].rstrip("'") if text.endswith("'") and len(text) > 2 else text[1:]
-    if body.startswith("\\"):
-        if body[1:2] not in _ESCAPES:
+    """The value of a character literal token: a quote, then one character or escape, the
+    closing quote optional (so three quotes are 0x27, as in GNU as). A byte that is not
+    UTF-8 is itself; another character its first UTF-8 byte, as GNU as reads bytes."""
+    if text[1] == "\\":
+        if text[2:3] not in _ESCAPES:
             raise ExprError(f"unknown escape in {text}")
-        return _ESCAPES[body[1]]
-    return ord(body[0])
+        return _ESCAPES[text[2]]
+    return text[1].encode("utf-8", "surrogateescape")[0]
+
+
+def _quotient(x: int, y: int) -> int:
+    """C's ``x / y`` on signed 64-bit values: truncated toward zero (-2**63 / -1 wraps)."""
+    q = abs(x) // abs(y)
+    return q if (x < 0) == (y < 0) else -q
+
+
+_ARITHMETIC = {
+    "*": lambda x, y: x * y, "/": _quotient, "%": lambda x, y: x - _quotient(x, y) * y,
+    "<<": lambda x, y: (x & MASK64) << y, ">>": lambda x, y: (x & MASK64) >> y,
+    "&": lambda x, y: x & y, "|": lambda x, y: x | y, "^": lambda x, y: x ^ y,
+    "!": lambda x, y: x | ~y,
+    # GNU as: a true comparison is -1
+    "==": lambda x, y: -(x == y), "!=": lambda x, y: -(x != y), "<>": lambda x, y: -(x != y),
+    "<": lambda x, y: -(x < y), ">": lambda x, y: -(x > y), "<=": lambda x, y: -(x <= y),
+    ">=": lambda x, y: -(x >= y), "&&": lambda x, y: int(bool(x and y)),
+    "||": lambda x, y: int(bool(x or y)),
+}
 
 
 def combine(op: str, a: Value, b: Value) -> Value:
@@ -247,29 +295,24 @@ def combine(op: str, a: Value, b: Value) -> Value:
         if not a.absolute and not b.absolute:
             raise ExprError("cannot add two relocatable values")
         base = a if not a.absolute else b
-        return Value(a.const + b.const, base.section, base.symbol, base.minus, base.label, base.label_offset)
+        return Value(s64(a.const + b.const), base.section, base.symbol, base.minus, base.label,
+                     base.label_offset)
     if op == "-":
         if b.absolute:
-            return Value(a.const - b.const, a.section, a.symbol, a.minus, a.label, a.label_offset)
+            return Value(s64(a.const - b.const), a.section, a.symbol, a.minus, a.label,
+                         a.label_offset)
         if a.symbol is None and b.symbol is None and a.section == b.section:
-            return Value(a.const - b.const)
+            return Value(s64(a.const - b.const))
         if b.symbol is None and b.minus is None and a.minus is None and (a.symbol or a.section):
             # sym - label_in_other_section: only the linker knows it (stored PC-relative)
-            return Value(a.const - b.const, a.section, a.symbol, b.section, a.label, a.label_offset)
+            return Value(s64(a.const - b.const), a.section, a.symbol, b.section, a.label,
+                         a.label_offset)
         raise ExprError("difference of symbols in different sections")
     if not (a.absolute and b.absolute):
         raise ExprError(f"operator '{op}' needs absolute values")
     x, y = a.const, b.const
     if op in ("/", "%") and y == 0:
         raise ExprError("division by zero")
-    table = {
-        "*": lambda: x * y, "/": lambda: int(x / y), "%": lambda: x - int(x / y) * y,
-        "<<": lambda: x << (y & 63) if y >= 0 else 0, ">>": lambda: x >> (y & 63) if y >= 0 else 0,
-        "&": lambda: x & y, "|": lambda: x | y, "^": lambda: x ^ y,
-        # GNU as: true comparisons are -1
-        "==": lambda: -int(x == y), "!=": lambda: -int(x != y), "<>": lambda: -int(x != y),
-        "<": lambda: -int(x < y), ">": lambda: -int(x > y), "<=": lambda: -int(x <= y),
-        ">=": lambda: -int(x >= y), "&&": lambda: int(bool(x) and bool(y)),
-        "||": lambda: int(bool(x) or bool(y)),
-    }
-    return Value(table[op]())
+    if op in ("<<", ">>") and not 0 <= y <= 63:
+        raise ExprError(f"shift count out of range ({y} is not between 0 and 63)")
+    return Value(s64(_ARITHMETIC[op](x, y)))

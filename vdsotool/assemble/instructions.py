@@ -6,112 +6,98 @@ from __future__ import annotations
 import re
 
 from vdsotool.assemble import isa, keystone_backend
-from vdsotool.assemble.core import Fail
+from vdsotool.assemble.isa import MODIFIER, MODIFIER_KIND, apply_modifier
+from vdsotool.assemble.source import AsmError
+from vdsotool.assemble.state import Pass
 from vdsotool.objfile import Relocation
 
 _REGISTER = re.compile(r"%?(?:r|f|v)(\d+)$", re.I)
 _MEM = re.compile(r"^(.*)\(([^()]*)\)$")
 _BRANCH = re.compile(r"^b(dnz|dz|lt|gt|eq|so|un|ge|nl|le|ng|ne|ns|nu)?(lr|ctr)?(l)?(a)?([+-])?$")
-_MODIFIER = re.compile(r"@(l|h|ha|high|higha)$", re.I)
-_MOD_KIND = {"l": "addr16_lo", "h": "addr16_hi", "ha": "addr16_ha", "high": "addr16_high",
-             "higha": "addr16_higha"}
 
 
-def apply_modifier(mod: str, v: int) -> int:
-    mod = mod.lower()
-    if mod == "l":
-        return v & 0xFFFF
-    if mod == "h":
-        return (v >> 16) & 0xFFFF
-    if mod == "ha":
-        return ((v + 0x8000) >> 16) & 0xFFFF
-    if mod == "high":
-        return (v >> 16) & 0xFFFF
-    return ((v + 0x8000) >> 16) & 0xFFFF
-
-
-def operand_number(asm, st, text: str, reloc: list, field: int = 2) -> int:
+def operand_number(p, text: str, reloc: list, field: int = 2) -> int:
     t = text.strip()
     m = _REGISTER.match(t)
     if m:
         n = int(m.group(1))
         if n > 31:
-            raise Fail(f"bad register '{t}'")
+            raise AsmError(f"bad register '{t}'")
         return n
-    mod = _MODIFIER.search(t)
+    mod = MODIFIER.search(t)
     if mod:
         t = t[:mod.start()]
-    v = asm.value(st, t)
+    v = p.value(t)
     if mod:
         if v.absolute:
             return apply_modifier(mod.group(1), v.const)
-        reloc.append((_MOD_KIND[mod.group(1).lower()], v, field))
+        reloc.append((MODIFIER_KIND[mod.group(1).lower()], v, field))
         return 0
     if not v.absolute:
-        if not st.final:
+        if not p.final:
             return 0
-        raise Fail(f"operand '{t}' is not a constant (use @l/@ha for addresses)")
+        raise AsmError(f"operand '{t}' is not a constant (use @l/@ha for addresses)")
     return v.const
 
 
-def encode(asm, st, line, mnemonic: str, operands: list[str]) -> bytes:
-    if asm.here(st) % 4:
-        raise Fail("instruction address is not a multiple of 4")  # GNU as refuses it too
+def encode(p: Pass, line, mnemonic: str, operands: list[str]) -> bytes:
+    if p.here() % 4:
+        raise AsmError("instruction address is not a multiple of 4")  # GNU as refuses it too
     if operands == [""]:
         operands = []
-    word = own_encoding(asm, st, line, mnemonic, operands)
+    word = own_encoding(p, line, mnemonic, operands)
     if word is not None:
-        return asm.word(word, 4)
+        return p.word(word, 4)
     if mnemonic not in isa.KEYSTONE_MNEMONICS:
-        raise Fail(f"unknown or unsupported instruction '{mnemonic}'")
+        raise AsmError(f"unknown or unsupported instruction '{mnemonic}'")
     want = isa.KEYSTONE_MNEMONICS[mnemonic]
     if len(operands) != want and not (mnemonic in isa.OPTIONAL_CR and len(operands) == want + 1):
-        raise Fail(f"'{mnemonic}' takes {want} operands, got {len(operands)}")
-    if not st.final:
+        raise AsmError(f"'{mnemonic}' takes {want} operands, got {len(operands)}")
+    if not p.final:
         return bytes(4)  # label passes: 4 bytes whatever the operands; the final pass checks them
     relocs: list = []
     texts = []
     for index, op in enumerate(operands):
         m = _MEM.match(op.strip())
-        if m and m.group(1).strip() and not _MODIFIER.search(op):
-            disp = operand_number(asm, st, m.group(1), relocs)
-            base = operand_number(asm, st, m.group(2), relocs)
+        if m and m.group(1).strip() and not MODIFIER.search(op):
+            disp = operand_number(p, m.group(1), relocs)
+            base = operand_number(p, m.group(2), relocs)
             check_range(disp, -0x8000, 0xFFFF, op)
             texts.append(f"{keystone_backend.hexnum(disp)}({keystone_backend.hexnum(base)})")
         else:
-            n = operand_number(asm, st, op, relocs)
+            n = operand_number(p, op, relocs)
             check_range(n, *isa.operand_range(mnemonic, index, len(operands)), op)
             texts.append(keystone_backend.hexnum(n))
     if mnemonic in ("hwsync",):
         mnemonic = "sync"
-    result = keystone_backend.encode(asm.target, mnemonic, texts)
+    result = keystone_backend.encode(p.target, mnemonic, texts)
     if isinstance(result, str):
-        raise Fail(result)
-    offset = asm.here(st)
+        raise AsmError(result)
+    offset = p.here()
     for kind, v, _ in relocs:
-        add_reloc(asm, st, line, offset + (2 if not asm.target.little else 0), kind, v)
+        add_reloc(p, line, offset + (2 if not p.target.little else 0), kind, v)
     return result
 
 
 def check_range(n: int, lo: int, hi: int, text: str) -> None:
     if not lo <= n <= hi:
-        raise Fail(f"operand '{text.strip()}' out of range")
+        raise AsmError(f"operand '{text.strip()}' out of range")
 
 
-def add_reloc(asm, st, line, offset: int, kind: str, v) -> None:
-    if not st.final:
+def add_reloc(p, line, offset: int, kind: str, v) -> None:
+    if not p.final:
         return
-    symbol, addend = asm.reloc_target(v)
-    st.obj.sections[st.section].relocations.append(Relocation(offset, kind, symbol, addend, line.loc))
+    symbol, addend = p.reloc_target(v)
+    p.obj.sections[p.section].relocations.append(Relocation(offset, kind, symbol, addend, line.loc))
 
 
-def own_encoding(asm, st, line, mnemonic: str, ops: list[str]) -> int | None:
+def own_encoding(p, line, mnemonic: str, ops: list[str]) -> int | None:
     def num(i: int) -> int:
-        return operand_number(asm, st, ops[i], [])
+        return operand_number(p, ops[i], [])
 
     def need(n: int) -> None:
         if len(ops) != n:
-            raise Fail(f"'{mnemonic}' takes {n} operands, got {len(ops)}")
+            raise AsmError(f"'{mnemonic}' takes {n} operands, got {len(ops)}")
 
     if mnemonic in isa.SPR_ALIASES:
         need(1)
@@ -128,24 +114,24 @@ def own_encoding(asm, st, line, mnemonic: str, ops: list[str]) -> int | None:
     if mnemonic == "mtcrf" and len(ops) == 2:
         fxm = num(0)
         if not 0 <= fxm <= 255:
-            raise Fail(f"field mask '{ops[0]}' out of range")
+            raise AsmError(f"field mask '{ops[0]}' out of range")
         if fxm and fxm & (fxm - 1) == 0 and fxm < 256:
             return isa.mtocrf(fxm, num(1))
         return None
     if mnemonic in ("b", "ba", "bl", "bla"):
         need(1)
         aa, lk = int("a" in mnemonic), int(mnemonic.endswith("l") or mnemonic == "bla")
-        return isa.i_form(branch_target(asm, st, line, ops[0], aa, 26, "rel24"), aa, lk)
+        return isa.i_form(branch_target(p, line, ops[0], aa, 26, "rel24"), aa, lk)
     if re.fullmatch(r"bc(l)?(a)?([+-])?", mnemonic):
         m = re.fullmatch(r"bc(l)?(a)?([+-])?", mnemonic)
         need(3)
         aa, lk = int(bool(m.group(2))), int(bool(m.group(1)))
         bo = isa.hint_bo(field5(num(0), ops[0]), m.group(3) or "")
-        return isa.b_form(bo, crbit(num(1)), branch_target(asm, st, line, ops[2], aa, 16, "rel14"), aa, lk)
+        return isa.b_form(bo, crbit(num(1)), branch_target(p, line, ops[2], aa, 16, "rel14"), aa, lk)
     if re.fullmatch(r"bc(lr|ctr)(l)?", mnemonic):
         m = re.fullmatch(r"bc(lr|ctr)(l)?", mnemonic)
         if len(ops) not in (2, 3):
-            raise Fail(f"'{mnemonic}' takes 2 or 3 operands")
+            raise AsmError(f"'{mnemonic}' takes 2 or 3 operands")
         bh = num(2) if len(ops) == 3 else 0
         return isa.xl_branch(field5(num(0), ops[0]), crbit(num(1)), 16 if m.group(1) == "lr" else 528, int(bool(m.group(2))), bh)
     m = _BRANCH.match(mnemonic)
@@ -167,7 +153,7 @@ def own_encoding(asm, st, line, mnemonic: str, ops: list[str]) -> int | None:
         if len(ops) == want + 1:
             field = num(0)
             if not 0 <= field <= 7:
-                raise Fail(f"bad condition register field '{ops[0]}'")
+                raise AsmError(f"bad condition register field '{ops[0]}'")
             target_ops = ops[1:]
         else:
             target_ops = ops
@@ -177,55 +163,55 @@ def own_encoding(asm, st, line, mnemonic: str, ops: list[str]) -> int | None:
         if aa:
             return None
         if len(target_ops) not in (0, 1):
-            raise Fail(f"'{mnemonic}' takes at most one hint operand")
-        bh = operand_number(asm, st, target_ops[0], []) if target_ops else 0
+            raise AsmError(f"'{mnemonic}' takes at most one hint operand")
+        bh = operand_number(p, target_ops[0], []) if target_ops else 0
         return isa.xl_branch(bo, bi, 16 if reg == "lr" else 528, lk, bh)
     if len(target_ops) != 1:
-        raise Fail(f"'{mnemonic}' needs a branch target")
-    return isa.b_form(bo, bi, branch_target(asm, st, line, target_ops[0], aa, 16, "rel14"), aa, lk)
+        raise AsmError(f"'{mnemonic}' needs a branch target")
+    return isa.b_form(bo, bi, branch_target(p, line, target_ops[0], aa, 16, "rel14"), aa, lk)
 
 
 def field5(n: int, text: str) -> int:
     if not 0 <= n <= 31:
-        raise Fail(f"operand '{text.strip()}' out of range")
+        raise AsmError(f"operand '{text.strip()}' out of range")
     return n
 
 
 def crbit(n: int) -> int:
     if not 0 <= n <= 31:
-        raise Fail(f"bad condition register bit {n}")
+        raise AsmError(f"bad condition register bit {n}")
     return n
 
 
-def branch_target(asm, st, line, text: str, aa: int, bits: int, kind: str) -> int:
+def branch_target(p, line, text: str, aa: int, bits: int, kind: str) -> int:
     """The displacement field value; a relocation when the target is not in this section.
     The label passes ask nothing: a branch is 4 bytes wherever it goes, so a forward
     branch does not make its file take another pass (the final pass resolves it)."""
-    if not st.final:
+    if not p.final:
         return 0
-    v = asm.value(st, text)
-    here = asm.here(st)
+    v = p.value(text)
+    here = p.here()
     name = text.strip()
-    if not aa and asm.is_global(st, name) and v.symbol is None and v.const is not None:
+    if not aa and p.is_global(name) and v.symbol is None and v.const is not None:
         # a branch to a global symbol stays a relocation against it, as in GNU as
-        if st.final:
-            st.obj.sections[st.section].relocations.append(Relocation(here, kind, name, 0, line.loc))
+        if p.final:
+            p.obj.sections[p.section].relocations.append(Relocation(here, kind, name, 0, line.loc))
         return 0
     if aa:
         if not v.absolute:
-            raise Fail("absolute branch to a relocatable address")
+            raise AsmError("absolute branch to a relocatable address")
         disp = v.const
     elif v.absolute:
-        raise Fail(f"branch target '{text.strip()}' is an absolute number")
-    elif v.symbol is None and v.section == st.section:
+        raise AsmError(f"branch target '{text.strip()}' is an absolute number")
+    elif v.symbol is None and v.section == p.section:
         disp = v.const - here
     else:
-        if st.final:
-            symbol, addend = asm.reloc_target(v)
-            st.obj.sections[st.section].relocations.append(Relocation(here, kind, symbol, addend, line.loc))
+        if p.final:
+            symbol, addend = p.reloc_target(v)
+            p.obj.sections[p.section].relocations.append(Relocation(here, kind, symbol, addend, line.loc))
         return 0
     if disp & 3:
-        raise Fail("branch target is not a multiple of 4")
+        raise AsmError("branch target is not a multiple of 4")
     if not -(1 << (bits - 1)) <= disp < (1 << (bits - 1)):
-        raise Fail(f"branch target '{text.strip()}' out of range")
+        raise AsmError(f"branch target '{text.strip()}' out of range")
     return disp

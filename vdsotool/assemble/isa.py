@@ -9,6 +9,22 @@ taken, 0b10 likely not taken) as GNU does under ``-mpower4``.
 
 from __future__ import annotations
 
+import re
+
+# operand modifiers: the half of a value a 16-bit field takes, or the relocation asking for it
+MODIFIER = re.compile(r"@(l|h|ha|high|higha)$", re.I)
+MODIFIER_KIND = {"l": "addr16_lo", "h": "addr16_hi", "ha": "addr16_ha", "high": "addr16_high",
+                 "higha": "addr16_higha"}
+
+
+def apply_modifier(mod: str, v: int) -> int:
+    mod = mod.lower()
+    if mod == "l":
+        return v & 0xFFFF
+    if mod in ("h", "high"):
+        return (v >> 16) & 0xFFFF
+    return ((v + 0x8000) >> 16) & 0xFFFF
+
 # condition name -> (BO when branching on it, CR bit within the field)
 CONDITIONS = {
     "lt": (12, 0), "gt": (12, 1), "eq": (12, 2), "so": (12, 3), "un": (12, 3),

@@ -6,11 +6,14 @@ from vdsotool.objfile import ObjectFile
 
 
 def listing_text(obj: ObjectFile, listing) -> str:
+    """One row per statement that placed bytes (its first 8 bytes shown), then the
+    relocations and frames: linear in the object, however long a statement is."""
     lines = [f"# {obj.path} ({obj.target.name})"]
-    for section, offset, data, loc in listing:
+    for row in listing:
+        loc = row.loc
         src = (loc.text or "").strip() if loc.path == obj.path else f"{loc.path}:{loc.line}"
-        hexes = data[:8].hex(" ") + (" ..." if len(data) > 8 else "")
-        lines.append(f"{section:<12} {offset:06x}  {hexes:<27} {loc.line:>4}  {src}")
+        hexes = row.data[:8].hex(" ") + (" ..." if len(row.data) > 8 else "")
+        lines.append(f"{row.section:<12} {row.offset:06x}  {hexes:<27} {loc.line:>4}  {src}")
     for name, sec in obj.sections.items():
         for r in sec.relocations:
             lines.append(f"reloc {name}+{r.offset:#x} {r.kind} {r.symbol}{r.addend:+d}")
@@ -18,7 +21,7 @@ def listing_text(obj: ObjectFile, listing) -> str:
         lines.append(f"frame {f.section} [{f.start:#x},{f.end:#x}) "
                      f"{'simple ' if f.simple else ''}{'signal ' if f.signal_frame else ''}"
                      f"{len(f.instructions)} cfa instruction(s)")
-        for off, ins in f.instructions:
+        for off, ins, _ in f.instructions:
             lines.append(f"  @{off:#x} {ins}")
     return "\n".join(lines) + "\n"
 
@@ -36,6 +39,6 @@ def listing_json(obj: ObjectFile) -> dict:
                     for n, y in sorted(obj.symbols.items())},
         "frames": [{"section": f.section, "start": f.start, "end": f.end, "simple": f.simple,
                     "signal_frame": f.signal_frame, "return_column": f.return_column,
-                    "instructions": [[off, repr(ins)] for off, ins in f.instructions]}
+                    "instructions": [[off, repr(ins)] for off, ins, _ in f.instructions]}
                    for f in obj.frames],
     }

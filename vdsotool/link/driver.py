@@ -111,7 +111,7 @@ def _with_symtab(composed, symbols) -> bytes:
 
 
 def _program(f):
-    return [(off - f.start, instr) for off, instr in f.instructions]
+    return [(off - f.start, instr) for off, instr, _loc in f.instructions]
 
 
 def _concatenate(objects, groups):
