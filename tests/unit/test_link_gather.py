@@ -4,8 +4,6 @@ fill order is pattern then object order, orphans are refused."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from vdsotool.abi.targets import PPC64
 from vdsotool.errors import VdsoError
@@ -54,20 +52,12 @@ def test_unallocated_unmatched_section_ignored():
     assert gather(SCRIPT, [obj("a.S", (".comment", ""))]) == {}
 
 
-@given(st.text(alphabet="ab.*", max_size=8), st.text(alphabet="ab.", max_size=10))
-@settings(max_examples=2000, deadline=None)
-def test_glob_match_is_fnmatchcase(pattern, text):
-    from fnmatch import fnmatchcase
 
-    from vdsotool.link.gather import glob_match
-
-    assert glob_match(text, pattern) == fnmatchcase(text, pattern), (text, pattern)
-
-
-@pytest.mark.parametrize("text,pattern,expected", [
-    (".text.x", ".text.?", True), (".text.xy", ".text.?", False), ("a.o", "[ab].o", True),
-])
-def test_glob_match_hands_other_wildcards_to_fnmatch(text, pattern, expected):
-    from vdsotool.link.gather import glob_match
-
-    assert glob_match(text, pattern) is expected
+def test_patterns_are_shell_globs_on_file_and_section_names():
+    script = parse_script("SECTIONS { .a : { [ab].S(.x?) } .b : { *(.x[0-9]*) } }", "t.lds")
+    objects = [obj("a.S", (".xy", "a"), (".x12", "a")), obj("c.S", (".xy", "a"), (".x1", "a"))]
+    with pytest.raises(VdsoError) as err:  # c.S's .xy: no file pattern of .a takes c.S
+        gather(script, objects)
+    assert [d.loc.path for d in err.value.diagnostics] == ["c.S"]
+    objects[1].sections.pop(".xy")
+    assert gather(script, objects) == {".a": [(0, ".xy")], ".b": [(0, ".x12"), (1, ".x1")]}

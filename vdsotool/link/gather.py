@@ -15,6 +15,8 @@ even though the scripts' ``*(.note.*)`` would otherwise catch it, and so do we.
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
+
 from vdsotool.errors import DiagnosticSink, SourceLoc
 from vdsotool.link.script import LinkerScript, OutputSection
 from vdsotool.objfile import ObjectFile
@@ -54,32 +56,8 @@ def gather(script: LinkerScript, objects: list[ObjectFile]) -> dict[str, list[tu
 def _first_match(outputs: list[OutputSection], path: str, name: str) -> tuple[int, int] | None:
     for out_index, out in enumerate(outputs):
         for pat_index, pattern in enumerate(out.inputs):
-            if glob_match(path, pattern.file_pattern) and \
-                    any(glob_match(name, p) for p in pattern.section_patterns):
+            if fnmatchcase(path, pattern.file_pattern) and \
+                    any(fnmatchcase(name, p) for p in pattern.section_patterns):
                 return out_index, pat_index
     return None
 
-
-def glob_match(text: str, pattern: str) -> bool:
-    """``fnmatch.fnmatchcase(text, pattern)``. Linker scripts' patterns are names and ``*``
-    globs (``*``, ``.text.*``), answered here by plain string tests; only a pattern with
-    ``?`` or ``[`` goes to fnmatch, whose import and per-pattern regular expressions cost
-    more than the whole gathering."""
-    if "?" in pattern or "[" in pattern:
-        from fnmatch import fnmatchcase
-
-        return fnmatchcase(text, pattern)
-    first, *middle_last = pattern.split("*")
-    if not middle_last:
-        return text == pattern
-    *middle, last = middle_last
-    if len(text) < len(first) + len(last) or not text.startswith(first) or \
-            not text.endswith(last):
-        return False
-    at, end = len(first), len(text) - len(last)
-    for piece in middle:  # each in order, as early as it occurs: leaves the most room
-        at = text.find(piece, at, end)
-        if at < 0:
-            return False
-        at += len(piece)
-    return True

@@ -27,15 +27,6 @@ FIELD_SIZE = {"addr32": 4, "addr64": 8, "addr16": 2, "addr16_lo": 2, "addr16_hi"
 
 
 @record(frozen=True)
-class Placement:
-    """Where an input section landed: its object's index, section name and address."""
-
-    object_index: int
-    section: str
-    address: int
-
-
-@record(frozen=True)
 class Resolved:
     value: int
     symbol: Symbol
