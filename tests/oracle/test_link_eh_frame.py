@@ -9,7 +9,7 @@ from gnu import gnu_elf
 from vdsotool.abi.targets import TARGETS
 from vdsotool.cfi import model as M
 from vdsotool.cfi.decode import decode_eh_frame
-from vdsotool.link.eh_frame import FrameRecord, build_eh_frame
+from vdsotool.link.eh_frame import EhFrame, FrameRecord
 
 
 def records_of(img, eh):
@@ -23,8 +23,8 @@ def records_of(img, eh):
                 at += d.instr.delta
             elif not isinstance(d.instr, M.Nop):
                 program.append((at, d.instr))
-        out.append(FrameRecord(fde.pc_begin, fde.pc_range, program, cie.signal_frame,
-                               cie.ra_reg if cie.ra_reg != 65 else None))
+        out.append((fde.pc_begin, FrameRecord(fde.pc_range, program, cie.signal_frame,
+                                              cie.ra_reg if cie.ra_reg != 65 else None)))
     return out
 
 
@@ -33,15 +33,18 @@ def test_eh_frame_identical_to_gnu_ld(name):
     target = TARGETS[name]
     img = gnu_elf(target)
     eh = img.section(".eh_frame")
-    ours = build_eh_frame(target, records_of(img, eh), eh.addr)
-    assert ours == img.data[eh.offset:eh.offset + eh.size]
+    records = records_of(img, eh)
+    chunk = EhFrame(target, [rec for _, rec in records])
+    assert chunk.size == eh.size
+    assert chunk.write_at(eh.addr, [pc for pc, _ in records]) == \
+        img.data[eh.offset:eh.offset + eh.size]
 
 
 def test_signal_frame_gets_its_own_cie_and_return_column():
     from vdsotool.abi.targets import PPC64
 
-    recs = [FrameRecord(0x100, 8), FrameRecord(0x108, 8, signal_frame=True),
-            FrameRecord(0x110, 8), FrameRecord(0x118, 8, return_column=67)]
-    data = build_eh_frame(PPC64, recs, 0x400)
+    recs = [FrameRecord(8), FrameRecord(8, signal_frame=True), FrameRecord(8),
+            FrameRecord(8, return_column=67)]
+    data = EhFrame(PPC64, recs).write_at(0x400, [0x100, 0x108, 0x110, 0x118])
     assert data.count(b"zRS\0") == 1 and data.count(b"zR\0") == 2
     assert len(data) % 4 == 0

@@ -7,6 +7,7 @@ import pytest
 from gnu import gnu_elf, section_bytes
 
 from vdsotool.abi.targets import TARGETS
+from vdsotool.elf import ElfKind
 from vdsotool.link.gnu_hash import build_gnu_hash, gnu_hash, order_for_buckets
 from vdsotool.link.hash import bucket_count, build_hash, elf_hash
 
@@ -15,14 +16,14 @@ from vdsotool.link.hash import bucket_count, build_hash, elf_hash
 def test_sysv_hash_identical_to_gnu_ld(name):
     img = gnu_elf(name)
     names = [s.name for s in img.dynsyms()]
-    assert build_hash(names, not img.little) == section_bytes(img, ".hash")
+    assert build_hash(ElfKind(img.bits, img.little), names) == section_bytes(img, ".hash")
 
 
 @pytest.mark.parametrize("name", list(TARGETS))
 def test_gnu_hash_identical_to_gnu_ld(name):
     img = gnu_elf(name)
     names = [s.name for s in img.dynsyms()]
-    ours = build_gnu_hash(names, 1, img.bits, not img.little)
+    ours = build_gnu_hash(ElfKind(img.bits, img.little), names, 1)
     assert ours == section_bytes(img, ".gnu.hash")
 
 

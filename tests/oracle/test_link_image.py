@@ -1,6 +1,7 @@
 """Composition differential: rebuild GNU ld's whole image from its content sections
-(.note, .text, .eh_frame, .got), its export values and FDE list with our writers and
-layout — the result must be byte-identical to GNU ld's file."""
+(.note, .text, .eh_frame, .got as chunks), its export values and FDE list with our
+synthesised chunks, layout and headers — the result must be byte-identical to GNU ld's
+file."""
 
 from __future__ import annotations
 
@@ -11,9 +12,21 @@ from gnu import built_image
 from vdsotool.abi.targets import TARGETS
 from vdsotool.inspect.check import check_bytes, read_fdes
 from vdsotool.inspect.elfread import read_elf
-from vdsotool.link.dynsym import DynSymEntry
-from vdsotool.link.image import Content, write_image
+from vdsotool.link.chunk import Blob
+from vdsotool.link.image import Image
 from vdsotool.link.script import read_script
+from vdsotool.link.symtab import OutSymbol
+
+
+class GnuEhFrame(Blob):
+    """GNU's .eh_frame bytes with its FDE list (pc_begin, offset), for .eh_frame_hdr."""
+
+    def __init__(self, data, align, fdes):
+        super().__init__(".eh_frame", data, align)
+        self.fde_offsets, self.gnu_fdes = [off for _, off in fdes], fdes
+
+    def fdes(self, image):
+        return [(pc, image.address[self.name] + off) for pc, off in self.gnu_fdes]
 
 
 @pytest.mark.parametrize("name", list(TARGETS))
@@ -23,22 +36,22 @@ def test_relinked_image_identical_to_gnu_ld(name):
     gnu = path.read_bytes()
     img = read_elf(gnu, str(path))
     script = read_script(str(ROOT / "linker_scripts" / target.linker_script))
-    letters = {".text": "ax", ".got": "awx" if target.bits == 32 else "aw", ".note": "a",
-               ".eh_frame": "a"}
-    contents = {}
-    for sec_name, flags in letters.items():
-        s = img.section(sec_name)
-        if s is None and sec_name == ".got":
-            continue  # the 32-bit script discards the GOT
-        contents[sec_name] = Content(gnu[s.offset:s.offset + s.size], s.align, flags)
+    eh = img.section(".eh_frame")
+    fdes = [(f.pc_begin, f.offset - eh.offset) for f in read_fdes(img, eh.offset, eh.addr, eh.size)]
+    chunks = {".eh_frame": GnuEhFrame(gnu[eh.offset:eh.offset + eh.size], eh.align, fdes)}
+    for s in img.sections:
+        if s.name in (".note", ".text", ".got"):  # the 32-bit script discards the GOT
+            chunks[s.name] = Blob(s.name, gnu[s.offset:s.offset + s.size], s.align, s.flags,
+                                  sh_type=s.type, entsize=s.entsize)
     dynstr = img.section(".dynstr")
     strings = [n.decode() for n in gnu[dynstr.offset:dynstr.offset + dynstr.size].split(b"\0")]
     syms = {s.name: s for s in img.dynsyms()[1:]}
-    exports = [DynSymEntry(n, syms[n].value, syms[n].size, ("notype", "object", "func")[syms[n].type], 0)
-               for n in strings if n in syms and n != "LINUX_2.6.15"]
-    eh = img.section(".eh_frame")
-    fdes = [(f.pc_begin, f.offset - eh.offset) for f in read_fdes(img, eh.offset, eh.addr, eh.size)]
-    ours = write_image(target, script, exports, contents, fdes)
+    exports = [n for n in strings if n in syms and n != "LINUX_2.6.15"]
+    image = Image(target, script, chunks, exports)
+    image.exports = {n: OutSymbol(n, syms[n].value, syms[n].size,
+                                  ("notype", "object", "func")[syms[n].type], ".text", "global")
+                     for n in exports}
+    ours = image.file(image.loaded())
     assert check_bytes(ours, "ours.so") == []
     assert ours == gnu
 

@@ -9,7 +9,8 @@ from gnu import gnu_elf
 
 from vdsotool.abi.targets import TARGETS
 from vdsotool.errors import VdsoError
-from vdsotool.link.layout import SectionContent, lay_out
+from vdsotool.link.chunk import Chunk
+from vdsotool.link.layout import lay_out
 from vdsotool.link.script import parse_script, read_script
 
 
@@ -18,7 +19,7 @@ def test_addresses_match_gnu_ld(name):
     target = TARGETS[name]
     img = gnu_elf(target)
     allocated = [s for s in img.sections if s.addr]
-    contents = {s.name: SectionContent(s.size, s.align) for s in allocated}
+    contents = {s.name: Chunk(s.name, s.size, s.align) for s in allocated}
     script = read_script(str(ROOT / "linker_scripts" / target.linker_script))
     layout = lay_out(script, contents, img.e_ehsize + img.e_phnum * img.e_phentsize)
     assert [(p.name, p.address) for p in layout.sections] == \
@@ -35,7 +36,7 @@ def test_provide_and_alignment_rules():
         PROVIDE(etext = .); PROVIDE(taken = .);
         end_b = . - 1;
     }""", "t.lds")
-    layout = lay_out(script, {".a": SectionContent(3, 4), ".b": SectionContent(8, 16)},
+    layout = lay_out(script, {".a": Chunk(".a", 3, 4), ".b": Chunk(".b", 8, 16)},
                      0x40, defined={"taken": 0x999})
     assert [(p.name, p.address) for p in layout.sections] == [(".a", 0x50), (".b", 0x80)]
     assert layout.symbols == {"etext": 0x88, "end_b": 0x87}
@@ -46,3 +47,15 @@ def test_undefined_symbol_in_expression():
     with pytest.raises(VdsoError) as err:
         lay_out(script, {}, 0)
     assert str(err.value).startswith("t.lds:2: error: undefined symbol 'nowhere' in expression")
+
+
+@pytest.mark.parametrize("bits,script_text", [
+    (32, "SECTIONS {\n  . = 0xfffffffc;\n  .a : { *(.a) }\n}"),
+    (64, "SECTIONS {\n  . = 0 - 8;\n  .a : { *(.a) }\n}"),
+])
+def test_section_outside_the_address_space_is_refused_at_its_line(bits, script_text):
+    script = parse_script(script_text, "t.lds")
+    with pytest.raises(VdsoError) as err:
+        lay_out(script, {".a": Chunk(".a", 8, 4)}, 0, bits=bits)
+    assert str(err.value).startswith("t.lds:3: error: section .a at ")
+    assert f"outside the {bits}-bit address space" in str(err.value)

@@ -31,7 +31,8 @@ def loc(path, line):
 def test_branch_between_objects_is_pc_relative():
     caller = obj("a.S", NOP + BL, relocs=[Relocation(4, "rel24", "callee", 0, loc("a.S", 2))])
     callee = obj("b.S", NOP * 2, symbols=[Symbol("callee", ".text", 4, binding="global")])
-    out = apply_relocations([caller, callee], {(0, ".text"): 0x400, (1, ".text"): 0x500}, True)
+    out = apply_relocations([caller, callee], {(0, ".text"): 0x400, (1, ".text"): 0x500},
+                            PPC32.elf)
     import capstone
 
     md = capstone.Cs(capstone.CS_ARCH_PPC, capstone.CS_MODE_32 | capstone.CS_MODE_BIG_ENDIAN)
@@ -44,7 +45,7 @@ def test_little_endian_ha_lo_pair_against_absolute_symbol():
     o = obj("c.S", text, target=PPC64LE,
             symbols=[Symbol("K", None, 0x12348765, binding="local")],
             relocs=[Relocation(0, "addr16_ha", "K"), Relocation(4, "addr16_lo", "K")])
-    data = apply_relocations([o], {(0, ".text"): 0}, False)[(0, ".text")]
+    data = apply_relocations([o], {(0, ".text"): 0}, PPC64LE.elf)[(0, ".text")]
     hi = int.from_bytes(data[0:2], "little")
     lo = int.from_bytes(data[4:6], "little")
     # lis/addi rebuild the constant with a sign-extended low half
@@ -56,13 +57,13 @@ def test_local_symbol_wins_over_global_of_other_object():
     a = obj("a.S", BL, symbols=[Symbol("f", ".text", 0, binding="local")],
             relocs=[Relocation(0, "rel24", "f")])
     b = obj("b.S", NOP, symbols=[Symbol("f", ".text", 0, binding="global")])
-    out = apply_relocations([a, b], {(0, ".text"): 0, (1, ".text"): 0x100}, True)
+    out = apply_relocations([a, b], {(0, ".text"): 0, (1, ".text"): 0x100}, PPC32.elf)
     assert out[(0, ".text")] == bytes.fromhex("48000001")  # branch to itself: offset 0
 
 
 def errors_of(objects, addresses):
     with pytest.raises(VdsoError) as err:
-        apply_relocations(objects, addresses, True)
+        apply_relocations(objects, addresses, PPC32.elf)
     return [d.render() for d in err.value.diagnostics]
 
 

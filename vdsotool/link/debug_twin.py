@@ -22,7 +22,7 @@ import os
 
 from vdsotool.link.layout import Layout
 from vdsotool.link.script import LinkerScript, OutputSection, evaluate
-from vdsotool.link.symtab import SymtabSymbol, arrange
+from vdsotool.link.symtab import OutSymbol, arrange
 from vdsotool.objfile import ObjectFile
 
 Key = tuple[int, str]  # (object index, input section name)
@@ -31,7 +31,7 @@ Key = tuple[int, str]  # (object index, input section name)
 def debug_symbols(objects: list[ObjectFile], script: LinkerScript, layout: Layout,
                   placement: dict[Key, tuple[str, int]], exports: set[str],
                   dynobj_first: bool, got_symbol: tuple[str, int] | None = None
-                  ) -> list[SymtabSymbol]:
+                  ) -> list[OutSymbol]:
     """The debug twin's symbols in GNU ld's order. ``placement``: each kept input
     section's output section and address; ``dynobj_first``: GNU ld's synthesised sections
     belong to the first object (32-bit) rather than to a stub object (64-bit);
@@ -40,10 +40,10 @@ def debug_symbols(objects: list[ObjectFile], script: LinkerScript, layout: Layou
     object_locals = [(_file_name(objects[i]), _locals(objects[i], i, placement))
                      for i in _output_order(objects, layout, placement, dynobj_first)]
     made_local, globals_ = _object_globals(objects, placement, exports)
-    globals_ += [SymtabSymbol(v.name, 0, 0, "object", None, "global") for v in script.versions]
+    globals_ += [OutSymbol(v.name, 0, 0, "object", None, "global") for v in script.versions]
     made_local += _linker_defined(objects, script, layout, made_local + globals_)
     if got_symbol is not None:
-        made_local.append(SymtabSymbol(got_symbol[0], got_symbol[1], 0, "object", ".got"))
+        made_local.append(OutSymbol(got_symbol[0], got_symbol[1], 0, "object", ".got"))
     return arrange(sections, object_locals, made_local, globals_)
 
 
@@ -72,7 +72,7 @@ def _value(sym, index, placement) -> tuple[int, str | None] | None:
     return None if where is None else (where[1] + sym.value, where[0])
 
 
-def _locals(obj: ObjectFile, index: int, placement) -> list[SymtabSymbol]:
+def _locals(obj: ObjectFile, index: int, placement) -> list[OutSymbol]:
     out = []
     for sym in obj.symbols.values():
         if (sym.binding != "local" or not sym.defined or sym.type in ("section", "file")
@@ -80,11 +80,12 @@ def _locals(obj: ObjectFile, index: int, placement) -> list[SymtabSymbol]:
             continue
         where = _value(sym, index, placement)
         if where is not None:
-            out.append(SymtabSymbol(sym.name, where[0], sym.size or 0, sym.type, where[1]))
+            out.append(OutSymbol(sym.name, where[0], sym.size or 0, sym.type, where[1],
+                                 loc=sym.loc))
     return out
 
 
-def _object_globals(objects, placement, exports) -> tuple[list[SymtabSymbol], list[SymtabSymbol]]:
+def _object_globals(objects, placement, exports) -> tuple[list[OutSymbol], list[OutSymbol]]:
     made_local, globals_, seen = [], [], set()
     for index, obj in enumerate(objects):
         for sym in obj.symbols.values():
@@ -95,19 +96,19 @@ def _object_globals(objects, placement, exports) -> tuple[list[SymtabSymbol], li
                 continue
             seen.add(sym.name)
             exported = sym.name in exports
-            entry = SymtabSymbol(sym.name, where[0], sym.size or 0, sym.type, where[1],
-                                 sym.binding if exported else "local")
+            entry = OutSymbol(sym.name, where[0], sym.size or 0, sym.type, where[1],
+                              sym.binding if exported else "local", sym.loc)
             (globals_ if exported else made_local).append(entry)
     return made_local, globals_
 
 
-def _linker_defined(objects, script, layout, known: list[SymtabSymbol]) -> list[SymtabSymbol]:
+def _linker_defined(objects, script, layout, known: list[OutSymbol]) -> list[OutSymbol]:
     placed = {p.name: p.address for p in layout.sections}
     out = []
     if ".dynamic" in placed:
-        out.append(SymtabSymbol("_DYNAMIC", placed[".dynamic"], 0, "object", ".dynamic"))
+        out.append(OutSymbol("_DYNAMIC", placed[".dynamic"], 0, "object", ".dynamic"))
     if ".eh_frame_hdr" in placed:
-        out.append(SymtabSymbol("__GNU_EH_FRAME_HDR", placed[".eh_frame_hdr"], 0, "notype",
+        out.append(OutSymbol("__GNU_EH_FRAME_HDR", placed[".eh_frame_hdr"], 0, "notype",
                                 ".eh_frame_hdr"))
     defined = {s.name for s in known}
     referenced = {r.symbol for o in objects for s in o.sections.values() for r in s.relocations}
@@ -117,13 +118,13 @@ def _linker_defined(objects, script, layout, known: list[SymtabSymbol]) -> list[
             section = item.name if item.name in placed else section
         elif item.symbol != "." and item.symbol in layout.symbols and item.symbol not in defined \
                 and (not item.provide or item.symbol in referenced):
-            out.append(SymtabSymbol(item.symbol, layout.symbols[item.symbol], 0, "notype",
-                                    section))
+            out.append(OutSymbol(item.symbol, layout.symbols[item.symbol], 0, "notype",
+                                 section, loc=item.loc))
             defined.add(item.symbol)
     return out + _top_level(script, known + out)
 
 
-def _top_level(script: LinkerScript, known: list[SymtabSymbol]) -> list[SymtabSymbol]:
+def _top_level(script: LinkerScript, known: list[OutSymbol]) -> list[OutSymbol]:
     """Assignments outside SECTIONS (``VDSO_sigtramp32 = __kernel_sigtramp32;``)."""
     by_name = {s.name: s for s in known}
     out = []
@@ -134,8 +135,8 @@ def _top_level(script: LinkerScript, known: list[SymtabSymbol]) -> list[SymtabSy
         except KeyError:
             continue  # refers to something undefined: GNU ld would fail; nothing to list
         source = by_name.get(item.expr[1]) if item.expr[0] == "sym" else None
-        sym = SymtabSymbol(item.symbol, value, 0, source.type if source else "notype",
-                           source.section if source else None)
+        sym = OutSymbol(item.symbol, value, 0, source.type if source else "notype",
+                        source.section if source else None, loc=item.loc)
         by_name[item.symbol] = sym
         out.append(sym)
     return out

@@ -1,7 +1,6 @@
 """``.dynamic``: the table the loader reads to find everything else.
 
-Entries are (d_tag, d_val) pairs of the ELF class's word size. For a vDSO GNU ld writes,
-in this order::
+For a vDSO GNU ld writes, in this order::
 
     DT_SONAME   .dynstr offset of the soname
     DT_HASH     address of .hash            DT_GNU_HASH  address of .gnu.hash
@@ -14,51 +13,45 @@ in this order::
 
 followed by 5 more DT_NULL entries: GNU ld's default ``--spare-dynamic-tags=5`` room for
 tools that add tags later. No relocation or dependency tag ever appears (see
-inspect/check.py).
+inspect/check.py). The tags are fixed, so the size is known before any address.
 """
 
 from __future__ import annotations
 
-from vdsotool.util.records import record
+from vdsotool.elf import ElfKind
+from vdsotool.elf.constants import (DT_GNU_HASH, DT_HASH, DT_NULL, DT_PPC64_OPT, DT_SONAME,
+                                    DT_STRSZ, DT_STRTAB, DT_SYMENT, DT_SYMTAB, DT_VERDEF,
+                                    DT_VERDEFNUM, DT_VERSYM, SHF_ALLOC, SHF_WRITE,
+                                    SHT_DYNAMIC)
+from vdsotool.link.chunk import Chunk
 
-DT_NULL, DT_HASH, DT_STRTAB, DT_SYMTAB, DT_STRSZ, DT_SYMENT, DT_SONAME = 0, 4, 5, 6, 10, 11, 14
-DT_GNU_HASH = 0x6FFFFEF5
-DT_VERSYM, DT_VERDEF, DT_VERDEFNUM = 0x6FFFFFF0, 0x6FFFFFFC, 0x6FFFFFFD
-DT_PPC64_OPT = 0x70000003
 SPARE_DYNAMIC_TAGS = 5
+# tag -> the output section whose address it holds
+ADDRESS_OF = {DT_HASH: ".hash", DT_GNU_HASH: ".gnu.hash", DT_STRTAB: ".dynstr",
+              DT_SYMTAB: ".dynsym", DT_VERDEF: ".gnu.version_d", DT_VERSYM: ".gnu.version"}
 
 
-@record(frozen=True)
-class DynamicInputs:
-    soname_offset: int
-    hash: int
-    gnu_hash: int
-    dynstr: int
-    dynstr_size: int
-    dynsym: int
-    verdef: int
-    verdef_count: int
-    versym: int
+def dynamic_tags(kind: ElfKind) -> list[int]:
+    return ([DT_SONAME, DT_HASH, DT_GNU_HASH, DT_STRTAB, DT_SYMTAB, DT_STRSZ, DT_SYMENT]
+            + [DT_PPC64_OPT] * (kind.bits == 64) + [DT_VERDEF, DT_VERDEFNUM, DT_VERSYM]
+            + [DT_NULL] * (1 + SPARE_DYNAMIC_TAGS))
 
 
-def dynamic_entries(d: DynamicInputs, bits: int) -> list[tuple[int, int]]:
-    entries = [(DT_SONAME, d.soname_offset), (DT_HASH, d.hash), (DT_GNU_HASH, d.gnu_hash),
-               (DT_STRTAB, d.dynstr), (DT_SYMTAB, d.dynsym), (DT_STRSZ, d.dynstr_size),
-               (DT_SYMENT, 24 if bits == 64 else 16)]
-    if bits == 64:
-        entries.append((DT_PPC64_OPT, 0))
-    entries += [(DT_VERDEF, d.verdef), (DT_VERDEFNUM, d.verdef_count), (DT_VERSYM, d.versym)]
-    return entries + [(DT_NULL, 0)] * (1 + SPARE_DYNAMIC_TAGS)
+def build_dynamic(kind: ElfKind, values: dict[int, int]) -> bytes:
+    """The entries, each tag with ``values[tag]`` (0 when absent)."""
+    return b"".join(kind.dyn.pack(tag, values.get(tag, 0)) for tag in dynamic_tags(kind))
 
 
-def dynamic_size(bits: int) -> int:
-    """Bytes of .dynamic (fixed for a vDSO), needed by layout before values are known."""
-    count = len(dynamic_entries(DynamicInputs(*[0] * 9), bits))
-    return count * 2 * (bits // 8)
+class Dynamic(Chunk):
+    def __init__(self, kind: ElfKind, soname_offset: int, verdef_count: int) -> None:
+        super().__init__(".dynamic", len(dynamic_tags(kind)) * kind.dyn.size, kind.wordsize,
+                         SHF_ALLOC | SHF_WRITE, sh_type=SHT_DYNAMIC, link=".dynstr",
+                         entsize=kind.dyn.size)
+        self.kind = kind
+        self.values = {DT_SONAME: soname_offset, DT_VERDEFNUM: verdef_count,
+                       DT_SYMENT: kind.sym.size}
 
-
-def build_dynamic(d: DynamicInputs, bits: int, big_endian: bool) -> bytes:
-    order = "big" if big_endian else "little"
-    word = bits // 8
-    return b"".join(tag.to_bytes(word, order) + val.to_bytes(word, order)
-                    for tag, val in dynamic_entries(d, bits))
+    def write(self, image) -> bytes:
+        values = {tag: image.address[name] for tag, name in ADDRESS_OF.items()}
+        values[DT_STRSZ] = image.chunks[".dynstr"].size
+        return build_dynamic(self.kind, self.values | values)

@@ -16,27 +16,29 @@ just before the first FDE that uses it. There is no zero terminator: GNU ld adds
 programs it comes from crtend.o, which a vDSO does not link); the unwinder stops at the
 section end it gets from ``.eh_frame_hdr``/PT_GNU_EH_FRAME.
 Instruction offsets become ``DW_CFA_advance_loc*`` deltas (cfi/encode.py picks the form).
+
+Only ``pc_begin`` depends on addresses, and its field has a fixed size: the records are
+encoded once, before the layout, and the placed chunk writes the ``pc_begin`` fields in.
 """
 
 from __future__ import annotations
 
-import struct
-
 from vdsotool.abi.targets import Target
+from vdsotool.cfi import dwarf as D
 from vdsotool.cfi import model as M
 from vdsotool.cfi.encode import CfiEncoding, encode_program, sleb128, uleb128
+from vdsotool.link.chunk import Chunk
 from vdsotool.util.records import field, record
 
 LR_COLUMN = 65
 R1 = 1
-PCREL_SDATA4 = 0x1B
+PCREL_SDATA4 = D.DW_EH_PE_pcrel | D.DW_EH_PE_sdata4  # the FDE pointer encoding GNU as picks
 
 
 @record(frozen=True)
 class FrameRecord:
-    """One FDE to write: its code range (final addresses) and program."""
+    """One FDE to write: its code range's length and program."""
 
-    pc_begin: int
     pc_range: int
     # (offset from pc_begin at which it takes effect, instruction), in order
     instructions: list[tuple[int, M.Instr]] = field(default_factory=list)
@@ -70,20 +72,42 @@ def fde_program(target: Target, rec: FrameRecord) -> bytes:
     return encode_program(program, enc)
 
 
-def build_eh_frame(target: Target, records: list[FrameRecord], address: int) -> bytes:
-    """The section, for ``records`` in FDE order, placed at ``address``."""
-    e = ">" if not target.little else "<"
-    out = bytearray()
-    cies: dict[bytes, int] = {}  # CIE body -> its offset in the section
-    for rec in records:
-        cie = cie_body(target, rec)
-        if cie not in cies:
-            cies[cie] = len(out)
-            out += struct.pack(e + "I", len(cie)) + cie
-        start = len(out)
-        pc_field = address + start + 8
-        body = (struct.pack(e + "IiI", start + 4 - cies[cie], rec.pc_begin - pc_field,
-                            rec.pc_range) + uleb128(0) + fde_program(target, rec))
-        body = _pad4(body)
-        out += struct.pack(e + "I", len(body)) + body
-    return bytes(out)
+class EhFrame(Chunk):
+    """The section for ``records`` in FDE order; ``anchors[i]`` is where record i's code
+    starts: (input section key, offset in it), read back from the image's placement."""
+
+    def __init__(self, target: Target, records: list[FrameRecord],
+                 anchors: list[tuple[tuple[int, str], int]] = ()) -> None:
+        word = target.elf.word
+        out = bytearray()
+        cies: dict[bytes, int] = {}  # CIE body -> its offset in the section
+        self.fde_offsets = []
+        for rec in records:
+            cie = cie_body(target, rec)
+            if cie not in cies:
+                cies[cie] = len(out)
+                out += word.pack(len(cie)) + cie
+            self.fde_offsets.append(len(out))
+            body = _pad4(word.pack(len(out) + 4 - cies[cie]) + bytes(4) + word.pack(rec.pc_range)
+                         + uleb128(0) + fde_program(target, rec))
+            out += word.pack(len(body)) + body
+        super().__init__(".eh_frame", len(out), 4)
+        self.word, self.encoded, self.anchors = word, bytes(out), list(anchors)
+
+    def write_at(self, address: int, pc_begins: list[int]) -> bytes:
+        """The bytes at ``address``, FDE i covering code from ``pc_begins[i]``."""
+        data = bytearray(self.encoded)
+        for at, pc in zip(self.fde_offsets, pc_begins):  # s32, relative to the field
+            data[at + 8:at + 12] = self.word.pack((pc - (address + at + 8)) & 0xFFFFFFFF)
+        return bytes(data)
+
+    def pc_begins(self, image) -> list[int]:
+        return [image.input_address[key] + start for key, start in self.anchors]
+
+    def fdes(self, image) -> list[tuple[int, int]]:
+        """(pc_begin, address of the FDE) of every FDE, for ``.eh_frame_hdr``."""
+        address = image.address[self.name]
+        return [(pc, address + at) for pc, at in zip(self.pc_begins(image), self.fde_offsets)]
+
+    def write(self, image) -> bytes:
+        return self.write_at(image.address[self.name], self.pc_begins(image))

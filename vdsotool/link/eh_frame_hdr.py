@@ -13,22 +13,31 @@ Layout as GNU ld writes it with ``--eh-frame-hdr``::
 
 from __future__ import annotations
 
-import struct
+from vdsotool.cfi import dwarf as D
+from vdsotool.elf import ElfKind
+from vdsotool.link.chunk import Chunk
 
 VERSION = 1
-PCREL_SDATA4, UDATA4, DATAREL_SDATA4 = 0x1B, 0x03, 0x3B
+ENCODINGS = bytes([VERSION, D.DW_EH_PE_pcrel | D.DW_EH_PE_sdata4, D.DW_EH_PE_udata4,
+                   D.DW_EH_PE_datarel | D.DW_EH_PE_sdata4])
 
 
-def eh_frame_hdr_size(fde_count: int) -> int:
-    return 12 + 8 * fde_count
-
-
-def build_eh_frame_hdr(hdr_addr: int, eh_frame_addr: int, fdes: list[tuple[int, int]],
-                       big_endian: bool) -> bytes:
+def build_eh_frame_hdr(kind: ElfKind, hdr_addr: int, eh_frame_addr: int,
+                       fdes: list[tuple[int, int]]) -> bytes:
     """``fdes``: (pc_begin, address of the FDE record) for every FDE, any order."""
-    e = ">" if big_endian else "<"
-    out = struct.pack(e + "BBBBiI", VERSION, PCREL_SDATA4, UDATA4, DATAREL_SDATA4,
-                      eh_frame_addr - (hdr_addr + 4), len(fdes))
+    s32 = [eh_frame_addr - (hdr_addr + 4)]
     for pc, fde_addr in sorted(fdes):
-        out += struct.pack(e + "ii", pc - hdr_addr, fde_addr - hdr_addr)
-    return out
+        s32 += [pc - hdr_addr, fde_addr - hdr_addr]
+    words = [w & 0xFFFFFFFF for w in s32]
+    return (ENCODINGS + kind.word.pack(words[0])
+            + kind.word.pack(len(fdes)) + b"".join(map(kind.word.pack, words[1:])))
+
+
+class EhFrameHdr(Chunk):
+    def __init__(self, kind: ElfKind, eh_frame) -> None:
+        super().__init__(".eh_frame_hdr", 12 + 8 * len(eh_frame.fde_offsets), 4)
+        self.kind, self.eh_frame = kind, eh_frame
+
+    def write(self, image) -> bytes:
+        return build_eh_frame_hdr(self.kind, image.address[self.name],
+                                  image.address[self.eh_frame.name], self.eh_frame.fdes(image))

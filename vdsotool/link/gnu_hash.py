@@ -18,6 +18,7 @@ Sizes follow GNU ld: nbuckets as for .hash; Bloom size from the symbol count (se
 
 from __future__ import annotations
 
+from vdsotool.elf import ElfKind
 from vdsotool.link.hash import bucket_count, gnu_ld_walk_order
 
 
@@ -58,10 +59,10 @@ def gnu_ld_dynsym_order(names: list[str]) -> list[str]:
     return order_for_buckets([names[i - 1] for i in walk])
 
 
-def build_gnu_hash(names: list[str], symoffset: int, bits: int, big_endian: bool) -> bytes:
+def build_gnu_hash(kind: ElfKind, names: list[str], symoffset: int) -> bytes:
     """The .gnu.hash section; ``names[symoffset:]`` are the hashed .dynsym entries, already
     in :func:`order_for_buckets` order."""
-    hashed = names[symoffset:]
+    hashed, bits = names[symoffset:], kind.bits
     nbuckets = bucket_count(len(hashed))
     bloom_size, shift = bloom_geometry(len(hashed), bits)
     bloom = [0] * bloom_size
@@ -75,9 +76,5 @@ def build_gnu_hash(names: list[str], symoffset: int, bits: int, big_endian: bool
             buckets[slot] = symoffset + i
         last = i + 1 == len(hashes) or hashes[i + 1] % nbuckets != slot
         chain.append((h | 1) if last else (h & ~1))
-    order = "big" if big_endian else "little"
-    word = bits // 8
-    out = b"".join(v.to_bytes(4, order) for v in (nbuckets, symoffset, bloom_size, shift))
-    out += b"".join(v.to_bytes(word, order) for v in bloom)
-    out += b"".join(v.to_bytes(4, order) for v in (*buckets, *chain))
-    return out
+    return (kind.gnu_hash.pack(nbuckets, symoffset, bloom_size, shift)
+            + b"".join(map(kind.nat.pack, bloom)) + b"".join(map(kind.word.pack, buckets + chain)))

@@ -20,7 +20,9 @@ section header has no effect at run time.
 
 from __future__ import annotations
 
-from vdsotool.abi.targets import Target
+from vdsotool.elf import ElfKind
+from vdsotool.elf.constants import SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE
+from vdsotool.link.chunk import Chunk
 from vdsotool.link.script import LinkerScript, OutputSection
 
 BLRL = 0x4E800021
@@ -38,29 +40,24 @@ def wants_got(script: LinkerScript) -> bool:
     return False
 
 
-def got_size(target: Target) -> int:
-    return 8 if target.bits == 64 else 16
+class Got(Chunk):
+    def __init__(self, kind: ElfKind) -> None:
+        flags = SHF_ALLOC | SHF_WRITE | (SHF_EXECINSTR if kind.bits == 32 else 0)
+        super().__init__(".got", 8 if kind.bits == 64 else 16, kind.wordsize, flags,
+                         entsize=kind.wordsize)
+        self.kind = kind
 
+    def symbol(self, image) -> tuple[str, int] | None:
+        """The symbol GNU ld defines for the GOT (listed in the debug twin): on ELF32
+        ``_GLOBAL_OFFSET_TABLE_`` at word 1 — where ``bl _GLOBAL_OFFSET_TABLE_-4`` returns
+        to. On ELF64 GNU ld defines ``.TOC.`` only when something refers to it; nothing
+        here does."""
+        return ("_GLOBAL_OFFSET_TABLE_", image.address[self.name] + 4) \
+            if self.kind.bits == 32 else None
 
-def got_align(target: Target) -> int:
-    return 8 if target.bits == 64 else 4
-
-
-def got_flags(target: Target) -> str:
-    return "aw" if target.bits == 64 else "awx"
-
-
-def got_symbol(target: Target, got_address: int) -> tuple[str, int] | None:
-    """The symbol GNU ld defines for the GOT (listed in the debug twin): on ELF32
-    ``_GLOBAL_OFFSET_TABLE_`` at word 1 — where ``bl _GLOBAL_OFFSET_TABLE_-4`` returns to.
-    On ELF64 GNU ld defines ``.TOC.`` only when something refers to it; nothing here does."""
-    return ("_GLOBAL_OFFSET_TABLE_", got_address + 4) if target.bits == 32 else None
-
-
-def build_got(target: Target, got_address: int, dynamic_address: int) -> bytes:
-    order = "little" if target.little else "big"
-    if target.bits == 64:
-        toc_base = (got_address & ~(TOC_BASE_ALIGN - 1)) + TOC_BIAS
-        return toc_base.to_bytes(8, order)
-    words = (BLRL, dynamic_address, 0, 0)
-    return b"".join(w.to_bytes(4, order) for w in words)
+    def write(self, image) -> bytes:
+        address = image.address[self.name]
+        if self.kind.bits == 64:
+            return self.kind.nat.pack((address & ~(TOC_BASE_ALIGN - 1)) + TOC_BIAS)
+        words = (BLRL, image.address.get(".dynamic", 0), 0, 0)
+        return b"".join(map(self.kind.word.pack, words))

@@ -17,6 +17,8 @@ table not above the number of hashed symbols (see :func:`bucket_count`).
 
 from __future__ import annotations
 
+from vdsotool.elf import ElfKind
+
 # GNU ld's bucket-count table (bfd elflink.c), consulted as data.
 BUCKET_SIZES = (1, 3, 17, 37, 67, 97, 131, 197, 263, 521, 1031, 2053, 4099, 8209, 16411,
                 32771, 65537, 131101, 262147)
@@ -64,7 +66,7 @@ def bucket_count(nsyms: int) -> int:
     return best
 
 
-def build_hash(names: list[str], big_endian: bool) -> bytes:
+def build_hash(kind: ElfKind, names: list[str]) -> bytes:
     """The .hash section for a .dynsym whose entries are named ``names`` (index 0 is '')."""
     nbucket = bucket_count(len(names) - 1)
     buckets = [0] * nbucket
@@ -73,6 +75,4 @@ def build_hash(names: list[str], big_endian: bool) -> bytes:
         slot = elf_hash(names[index]) % nbucket
         chains[index] = buckets[slot]
         buckets[slot] = index
-    order = "big" if big_endian else "little"
-    words = [nbucket, len(names), *buckets, *chains]
-    return b"".join(w.to_bytes(4, order) for w in words)
+    return kind.hash.pack(nbucket, len(names)) + b"".join(map(kind.word.pack, buckets + chains))

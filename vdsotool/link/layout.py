@@ -11,6 +11,10 @@ Rules (those of GNU ld, for the constructs the script reader accepts):
   ``.``, then aligned up to the largest alignment of its inputs; ``.`` moves past it;
 * symbol assignments record the current value; ``PROVIDE`` ones only count when the
   symbol is not defined by an input (the caller decides that).
+
+Sections are the output chunks (link/chunk.py): their sizes are known before any address,
+so this walk runs once per link. A section that would start below 0 or end past the ELF
+class's address space is refused at its line in the script.
 """
 
 from __future__ import annotations
@@ -18,12 +22,6 @@ from __future__ import annotations
 from vdsotool.errors import VdsoError
 from vdsotool.link.script import Assignment, LinkerScript, evaluate
 from vdsotool.util.records import record
-
-
-@record(frozen=True)
-class SectionContent:
-    size: int
-    align: int
 
 
 @record(frozen=True)
@@ -46,10 +44,11 @@ def align_up(value: int, align: int) -> int:
     return (value + align - 1) // align * align if align > 1 else value
 
 
-def lay_out(script: LinkerScript, contents: dict[str, SectionContent],
-            sizeof_headers: int, defined: dict[str, int] | None = None) -> Layout:
-    """Place the output sections; ``contents`` holds each output section's gathered input
-    size and alignment (absent: no input); ``defined`` are symbols the inputs define."""
+def lay_out(script: LinkerScript, contents: dict, sizeof_headers: int,
+            defined: dict[str, int] | None = None, bits: int = 64) -> Layout:
+    """Place the output sections; ``contents`` maps an output section's name to its chunk
+    (anything with ``size`` and ``align``; absent: no input); ``defined`` are symbols the
+    inputs define; ``bits`` the ELF class, whose address space the sections must fit."""
     symbols = dict(defined or {})
     placed, dot = [], 0
     for item in script.sections:
@@ -66,6 +65,9 @@ def lay_out(script: LinkerScript, contents: dict[str, SectionContent],
         start = dot if item.address is None else evaluate(item.address, symbols, dot,
                                                           sizeof_headers)
         address = align_up(start, content.align)
+        if not 0 <= address <= address + content.size <= 1 << bits:
+            raise VdsoError.at(item.loc, f"section {item.name} at {address:#x} (size "
+                               f"{content.size:#x}) lies outside the {bits}-bit address space")
         placed.append(Placed(item.name, address, content.size, content.align, item.phdrs))
         dot = address + content.size
     return Layout(placed, {k: v for k, v in symbols.items() if k not in (defined or {})}, dot)

@@ -16,6 +16,7 @@ needing dynamic relocations are each reported, all of them, at the relocation's 
 
 from __future__ import annotations
 
+from vdsotool.elf import ElfKind
 from vdsotool.errors import DiagnosticSink, SourceLoc
 from vdsotool.objfile import ObjectFile, Relocation, Symbol
 from vdsotool.util.records import record
@@ -76,7 +77,7 @@ def resolve_reference(rel: Relocation, obj: ObjectFile, index: int,
 
 
 def apply_relocations(objects: list[ObjectFile], addresses: dict[tuple[int, str], int],
-                      big_endian: bool) -> dict[tuple[int, str], bytes]:
+                      kind: ElfKind) -> dict[tuple[int, str], bytes]:
     """Every allocated input section's bytes with its relocations applied.
 
     Raises VdsoError listing every duplicate, undefined symbol, dynamic-relocation need and
@@ -84,7 +85,7 @@ def apply_relocations(objects: list[ObjectFile], addresses: dict[tuple[int, str]
     """
     sink = DiagnosticSink()
     globals_ = global_symbols(objects, addresses, sink)
-    order = "big" if big_endian else "little"
+    order = kind.byteorder
     out: dict[tuple[int, str], bytes] = {}
     for index, obj in enumerate(objects):
         for name, sec in obj.sections.items():

@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import re
 
+from vdsotool.elf.constants import PT_NAMES
 from vdsotool.errors import SourceLoc, VdsoError
 from vdsotool.util.records import field, record
 
-PHDR_TYPES = {"PT_NULL": 0, "PT_LOAD": 1, "PT_DYNAMIC": 2, "PT_INTERP": 3, "PT_NOTE": 4,
-              "PT_SHLIB": 5, "PT_PHDR": 6, "PT_TLS": 7, "PT_GNU_EH_FRAME": 0x6474E550,
-              "PT_GNU_STACK": 0x6474E551}
+PHDR_TYPES = {"PT_" + name: value for value, name in PT_NAMES.items()}
 
 Expr = tuple  # ("num", n) | ("sym", name) | ("dot",) | ("sizeof_headers",) |
 #               ("align", e) | ("+", a, b) | ("-", a, b)
@@ -175,6 +174,12 @@ class _Parser:
         """Is the name under the cursor the left side of '=' (or of a compound '+=')?"""
         after = self.peek(1).text
         return after == "=" or (after in ("+", "-") and self.peek(2).text == "=")
+
+    def word(self, value: int, what: str, tok: Token) -> int:
+        """``value`` when it fits a 32-bit ELF word (p_type, p_flags)."""
+        if not 0 <= value < 1 << 32:
+            raise self.error(f"{what} {value:#x} does not fit 32 bits", tok)
+        return value
 
     def name(self, what: str) -> Token:
         tok = self.peek()
@@ -330,7 +335,7 @@ class _Parser:
             name = self.name("program header name").text
             type_tok = self.next()
             if type_tok.kind == "number":
-                ptype = parse_number(type_tok.text)
+                ptype = self.word(parse_number(type_tok.text), "program header type", type_tok)
             elif type_tok.text in PHDR_TYPES:
                 ptype = PHDR_TYPES[type_tok.text]
             else:
@@ -345,7 +350,10 @@ class _Parser:
                     phdrs = True
                 elif word.text == "FLAGS":
                     self.expect("(")
-                    flags = evaluate(self.expr(), {}, 0, 0)
+                    try:
+                        flags = self.word(evaluate(self.expr(), {}, 0, 0), "FLAGS", word)
+                    except KeyError as missing:
+                        raise self.error(f"undefined symbol {missing} in FLAGS", word) from None
                     self.expect(")")
                 else:
                     raise self.error(f"unsupported program header attribute '{word.text}'", word)
