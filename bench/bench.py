@@ -159,7 +159,7 @@ def use_bytecode(enabled: bool, tmp: Path) -> None:
     global _python_env
     env = {k: v for k, v in os.environ.items()
            if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX", "VDSOTOOL_NO_CACHE",
-                        "VDSOTOOL_CACHE_DIR", "VDSOTOOL_NO_FASTPATH")}
+                        "VDSOTOOL_CACHE_DIR")}
     if enabled:
         env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
     else:

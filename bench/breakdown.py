@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # what `vdsotool build --emit offsets` imports (keystone aside), as the fast path does
-BUILD_IMPORTS = ("vdsotool.cli_build", "vdsotool.util.atomic",
+BUILD_IMPORTS = ("vdsotool.cli", "vdsotool.util.atomic",
                  "vdsotool.pipeline", "vdsotool.assemble.includes", "vdsotool.abi.datapage",
                  "vdsotool.cfi.sigframe", "vdsotool.assemble.assembler",
                  "vdsotool.assemble.directives", "vdsotool.assemble.instructions",

@@ -88,22 +88,17 @@ def copy_sources(dest: Path) -> Path:
     return dest
 
 
-_VDSOTOOL_SWITCHES = ("VDSOTOOL_NO_FASTPATH",)
-
-
-def run_vdsotool(args: list, cwd: str | Path | None = None, fast: bool = True,
+def run_vdsotool(args: list, cwd: str | Path | None = None,
                  importtime: bool = False, extra_env: dict | None = None,
                  timeout: float = 120, stdout=None, drop_env: tuple[str, ...] = (),
                  input: str | None = None) -> subprocess.CompletedProcess:
     """``vdsotool <args>`` as a user runs it: a fresh process of the installed console script
-    (so its fast path runs), in ``cwd`` (None: this process's), text output captured; unless
-    ``fast``, the typer path is forced. ``importtime``: under ``python -X importtime``, whose
+    (``vdsotool/__main__.py``), in ``cwd`` (None: this process's), text output captured.
+    ``importtime``: under ``python -X importtime``, whose
     stderr :func:`imported_modules` reads. ``stdout``: a file to write stdout to instead of
     capturing it; ``drop_env``: variables of this environment the run does not inherit;
     ``input``: the text on its stdin."""
-    env = {k: v for k, v in os.environ.items() if k not in (*_VDSOTOOL_SWITCHES, *drop_env)}
-    if not fast:
-        env["VDSOTOOL_NO_FASTPATH"] = "1"
+    env = {k: v for k, v in os.environ.items() if k not in drop_env}
     env |= extra_env or {}
     script = Path(sys.executable).parent / "vdsotool"
     cmd = [str(script)] if script.is_file() else [sys.executable, "-m", "vdsotool"]

@@ -1,344 +1,531 @@
-"""The command line. Commands only parse arguments, call a stage and render its result.
+"""The command line: one declaration of each command and its options, read two ways.
+
+Each command below is a function that takes its parsed options (an :class:`Args`) and
+returns the exit status, declared with :func:`command` and its :class:`Option` list. That
+one declaration is read
+
+* by :func:`parse`, a plain parser for the plain forms scripts and make use (``--opt VALUE``,
+  ``--opt=VALUE``, flags, positional arguments). It imports nothing, so a command starts in
+  the time Python takes plus what the command itself imports;
+* by :func:`typer_app`, which generates the typer application from it: ``--help``,
+  ``--version``, usage errors and every form the plain parser leaves alone.
+
+The plain parser only ever accepts less than typer: an unknown, repeated or short-clustered
+option, a value that starts with ``-``, an integer not written in plain decimal or a
+missing required option goes to typer, and so does a command line whose values a command
+refuses (:class:`UsageError`, raised before the command does anything), so help texts and
+usage messages always come from typer. Both call the same command with the same values.
 
 Exit status: 0 success, 1 bad input or a failed check, 2 usage error. Diagnostics go to
 stderr as ``file:line:col: error: message`` with the source line and a caret; data goes to
 stdout. No traceback is ever shown: an unexpected exception becomes a one-line
 "internal error" (exit 70) that asks for a bug report.
-
-Heavy libraries are imported inside the commands that need them, so ``vdsotool build``
-never pays for LIEF or capstone.
 """
 
 from __future__ import annotations
 
+import os
 import sys
-from pathlib import Path
-from typing import Optional
 
-import typer
-
-from vdsotool import __version__
-from vdsotool.cli_build import (DEFAULT_EMIT, DEFAULT_ENDIAN, DEFAULT_OUT, DEFAULT_PAGE_SIZE,
-                                EXIT_BAD_INPUT, linux_version_code, parse_define)
-from vdsotool.errors import VdsoError
-
-app = typer.Typer(
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    no_args_is_help=True,
-    help="Build, check and inspect PowerPC vDSO images (ppc32, ppc64, ppc64le).",
-)
-
-EXIT_USAGE = 2  # typer's; bad input (1) and internal errors (70) are cli_build's
+EXIT_BAD_INPUT = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 70
+REQUIRED = ...  # the default of an option that must be given (typer's spelling)
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"vdsotool {__version__}")
-        raise typer.Exit()
+class Option:
+    """One option or positional argument of a command. ``kind``: ``int``, ``str``, ``flag``
+    (a bool), ``list`` (a repeatable str), ``argument`` (one str) or ``arguments`` (one or
+    more). Paths are plain strings on both parsers: a command joins and opens them."""
+
+    __slots__ = ("dest", "flags", "kind", "default", "help", "metavar")
+
+    def __init__(self, dest: str, flags: tuple[str, ...], kind: str, default: object = None,
+                 help: str = "", metavar: str | None = None) -> None:
+        self.dest, self.flags, self.kind, self.default = dest, flags, kind, default
+        self.help, self.metavar = help, metavar
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
-) -> None:
-    """Build, check and inspect PowerPC vDSO images (ppc32, ppc64, ppc64le)."""
+class Command:
+    __slots__ = ("name", "options", "run", "help")
+
+    def __init__(self, name: str, options: tuple[Option, ...], run) -> None:
+        self.name, self.options, self.run, self.help = name, options, run, run.__doc__
 
 
-def target_option(bits: int, endian: str):
-    """Resolve --bits/--endian to a Target, as a usage error when there is none."""
+class Args:
+    """A command's parsed options, by ``Option.dest``."""
+
+    def __init__(self, values: dict[str, object]) -> None:
+        self.__dict__.update(values)
+
+
+class UsageError(Exception):
+    """A value a command refuses: typer reports it as a usage error (exit 2)."""
+
+    def __init__(self, hint: str, message: str) -> None:
+        super().__init__(message)
+        self.hint, self.message = hint, message
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def command(name: str, *options: Option):
+    def declare(run):
+        COMMANDS[name] = Command(name, options, run)
+        return run
+    return declare
+
+
+def _bits(default: object = 64) -> Option:
+    return Option("bits", ("--bits",), "int", default, "32 or 64.")
+
+
+def _endian() -> Option:
+    return Option("endian", ("--endian",), "str", "big", "big or little.")
+
+
+def _json(what: str) -> Option:
+    return Option("json_out", ("--json",), "flag", False, f"Print {what} as JSON.")
+
+
+def _page_size(what: str) -> Option:
+    return Option("page_size", ("--page-size",), "int", 4096, what)
+
+
+# --- what commands share ---------------------------------------------------------------------
+
+def target_of(a: Args):
+    """--bits/--endian as a Target, or a usage error."""
     from vdsotool.abi.targets import target_for
 
-    if endian not in ("big", "little"):
-        raise typer.BadParameter("must be 'big' or 'little'", param_hint="--endian")
+    if a.endian not in ("big", "little"):
+        raise UsageError("--endian", "must be 'big' or 'little'")
     try:
-        return target_for(bits, endian)
+        return target_for(a.bits, a.endian)
     except ValueError as e:
-        raise typer.BadParameter(str(e), param_hint="--bits/--endian") from None
+        raise UsageError("--bits/--endian", str(e)) from None
 
 
-def fail(err: VdsoError) -> None:
-    """Render a VdsoError's diagnostics to stderr and exit 1."""
-    sys.stderr.write(str(err) + "\n")
-    raise typer.Exit(EXIT_BAD_INPUT)
-
-
-# --- commands ----------------------------------------------------------------------------
-# In pipeline order: asm, includes, build, check, verify, patch, cpus, dump.
-
-
-@app.command()
-def asm(
-    files: list[Path] = typer.Argument(..., help="Assembly sources (GNU as -mpower4 -mregnames dialect)."),
-    bits: int = typer.Option(64, "--bits", help="32 or 64."),
-    endian: str = typer.Option("big", "--endian", help="big or little."),
-    include: list[Path] = typer.Option([], "-I", help="Include directory (repeatable)."),
-    define: list[str] = typer.Option([], "-D", help="NAME[=VALUE], like GNU as --defsym "
-                                                     "(VALUE defaults to 1; repeatable)."),
-    json_out: bool = typer.Option(False, "--json", help="Print the objects as JSON."),
-) -> None:
-    """Assemble sources and print a listing (section, offset, bytes, source line), the
-    relocations and CFI frames, or JSON."""
-    target = target_option(bits, endian)
-    from vdsotool.assemble.cli import run_asm
-
-    try:
-        typer.echo(run_asm(files, target, include, parse_defines(define), json_out), nl=False)
-    except VdsoError as err:
-        fail(err)
-
-
-@app.command()
-def includes(
-    out: Path = typer.Option(..., "--out", "-o", help="Directory to write into."),
-    bits: int = typer.Option(64, "--bits", help="32 or 64."),
-    endian: str = typer.Option("big", "--endian", help="big or little."),
-) -> None:
-    """Write the generated asm includes and the data-page C header (vdso_datapage.h)."""
-    target = target_option(bits, endian)
-    from vdsotool.abi import datapage
-    from vdsotool.assemble.includes import write_asm_includes
-    from vdsotool.util.atomic import write_atomic
-
-    write_asm_includes(target, out)
-    write_atomic(out / "vdso_datapage.h", datapage.c_header())
-
-
-def parse_defines(items: list[str]) -> dict[str, int]:
-    """-D NAME=VALUE (VALUE defaults to 1), like GNU as --defsym."""
+def defines_of(items: list[str]) -> dict[str, int]:
+    """-D NAME[=VALUE] (VALUE an integer in any C form, 1 when absent), as GNU as --defsym
+    reads it, or a usage error."""
     out = {}
     for item in items:
+        name, eq, value = item.partition("=")
         try:
-            name, value = parse_define(item)  # the rule the typer-free path applies too
+            if not name.isidentifier():
+                raise ValueError
+            out[name] = int(value, 0) if eq else 1
         except ValueError:
-            raise typer.BadParameter(f"'{item}' is not NAME or NAME=INTEGER",
-                                     param_hint="-D") from None
-        out[name] = value
+            raise UsageError("-D", f"'{item}' is not NAME or NAME=INTEGER") from None
     return out
 
 
-def page_size_option(page_size: int) -> int:
-    """--page-size: the library's rule (emit.check_page_size), as a usage error."""
+def linux_version_code(text: str) -> int:
+    """``--linux-version X.Y[.Z]`` as the kernel's LINUX_VERSION_CODE, KERNEL_VERSION(X, Y,
+    Z): ``X << 16 | Y << 8 | Z``, the sublevel capped at 255 as the kernel caps it (X and Y
+    must fit in a byte); or a usage error."""
+    parts = text.split(".")
+    if len(parts) not in (2, 3) or not all(p.isdigit() and p.isascii() for p in parts):
+        raise UsageError("--linux-version", f"'{text}' is not X.Y or X.Y.Z")
+    a, b, c = (int(p) for p in (*parts, "0")[:3])
+    if a > 255 or b > 255:
+        raise UsageError("--linux-version",
+                         f"'{text}': version and patch level must be at most 255")
+    return a << 16 | b << 8 | min(c, 255)
+
+
+def page_size_of(page_size: int) -> int:
+    """--page-size by the library's rule (emit.check_page_size), or a usage error."""
     from vdsotool.emit import check_page_size
+    from vdsotool.errors import VdsoError
 
     try:
         check_page_size(page_size)
     except VdsoError as err:
-        raise typer.BadParameter(err.diagnostics[0].message, param_hint="--page-size") from None
+        raise UsageError("--page-size", err.diagnostics[0].message) from None
     return page_size
 
 
-def emit_option(text: str, page_size: int) -> frozenset[str]:
-    """--emit KINDS and --page-size, as usage errors when malformed."""
-    from vdsotool.emit import parse_kinds
+def failed(err: Exception) -> int:
+    """Render a VdsoError's diagnostics to stderr; the exit status of bad input."""
+    sys.stderr.write(str(err) + "\n")
+    return EXIT_BAD_INPUT
 
-    page_size_option(page_size)
+
+def out(text: str) -> None:
+    sys.stdout.write(text)
+
+
+# --- commands, in pipeline order ---------------------------------------------------------------
+
+@command("asm",
+         Option("files", (), "arguments", REQUIRED,
+                "Assembly sources (GNU as -mpower4 -mregnames dialect)."),
+         _bits(), _endian(),
+         Option("include", ("-I",), "list", help="Include directory (repeatable).",
+                metavar="DIR"),
+         Option("define", ("-D",), "list", help="NAME[=VALUE], like GNU as --defsym "
+                                                "(VALUE defaults to 1; repeatable)."),
+         _json("the objects"))
+def asm(a: Args) -> int:
+    """Assemble sources and print a listing (section, offset, bytes, source line), the
+    relocations and CFI frames, or JSON."""
+    target, defines = target_of(a), defines_of(a.define)
+    from vdsotool.assemble.cli import run_asm
+    from vdsotool.errors import VdsoError
+
     try:
-        return parse_kinds(text)
-    except ValueError as e:
-        raise typer.BadParameter(str(e), param_hint="--emit") from None
+        out(run_asm(a.files, target, a.include, defines, a.json_out))
+    except VdsoError as err:
+        return failed(err)
+    return 0
 
 
-@app.command()
-def build(
-    bits: int = typer.Option(..., "--bits", help="32 or 64."),
-    endian: str = typer.Option(DEFAULT_ENDIAN, "--endian", help="big or little."),
-    out: Path = typer.Option(Path(DEFAULT_OUT), "--out", help="Output directory."),
-    src: Optional[Path] = typer.Option(None, "--src",
-                                       help="Tree holding asm/ and linker_scripts/ (default: the "
-                                            "current directory, else the sources vdsotool "
-                                            "ships)."),
-    define: list[str] = typer.Option([], "-D", help="NAME[=VALUE] for the assembler "
-                                                     "(VALUE defaults to 1; repeatable)."),
-    emit: str = typer.Option(DEFAULT_EMIT, "--emit", metavar="KINDS",
-                             help="Kernel outputs to write beside the image: comma-separated "
-                                  "c,offsets,patches,incbin, or all, or none."),
-    page_size: int = typer.Option(DEFAULT_PAGE_SIZE, "--page-size",
-                                  help="Page size the C blob, wrapper and patch tables assume."),
-    linux_version: Optional[str] = typer.Option(
-        None, "--linux-version", metavar="X.Y.Z",
-        help="Kernel version the Linux version note carries (LINUX_VERSION_CODE; default: "
-             "the version node's, 2.6.15). Same as -D LINUX_VERSION_CODE=N, which it "
-             "overrides."),
-    json_out: bool = typer.Option(False, "--json",
-                                  help="Print a JSON summary (target, files whose content "
-                                       "changed) to stdout instead of progress lines."),
-) -> None:
+@command("includes",
+         Option("out", ("--out", "-o"), "str", REQUIRED, "Directory to write into.", "DIR"),
+         _bits(), _endian())
+def includes(a: Args) -> int:
+    """Write the generated asm includes and the data-page C header (vdso_datapage.h)."""
+    target = target_of(a)
+    from vdsotool.abi import datapage
+    from vdsotool.assemble.includes import asm_includes
+    from vdsotool.errors import VdsoError
+    from vdsotool.util.atomic import write_outputs
+
+    files = asm_includes(target) | {"vdso_datapage.h": datapage.c_header()}
+    try:
+        write_outputs({os.path.join(a.out, name): text for name, text in files.items()})
+    except VdsoError as err:
+        return failed(err)
+    return 0
+
+
+@command("build",
+         _bits(REQUIRED), _endian(),
+         Option("out", ("--out",), "str", "out", "Output directory.", "DIR"),
+         Option("src", ("--src",), "str", None, "Tree holding asm/ and linker_scripts/ "
+                "(default: the current directory, else vdsotool's own sources).", "DIR"),
+         Option("define", ("-D",), "list", help="NAME[=VALUE] for the assembler "
+                                                "(VALUE defaults to 1; repeatable)."),
+         Option("emit", ("--emit",), "str", "all", "Kernel outputs to write beside the "
+                "image: comma-separated c,offsets,patches,incbin, or all, or none.", "KINDS"),
+         _page_size("Page size the C blob, wrapper and patch tables assume."),
+         Option("linux_version", ("--linux-version",), "str", None,
+                "Kernel version the Linux version note carries (LINUX_VERSION_CODE; default: "
+                "the version node's, 2.6.15). Same as -D LINUX_VERSION_CODE=N, which it "
+                "overrides.", "X.Y.Z"),
+         Option("json_out", ("--json",), "flag", False, "Print a JSON summary (target, files "
+                "whose content changed) to stdout instead of progress lines."))
+def build(a: Args) -> int:
     """Assemble, link, check and write <out>/vdso32.so | vdso64.so | vdso64le.so, its
     debug twin (.so.dbg) and the kernel outputs (<image>-blob.c/.h, -offsets.h,
     -patches.json, -wrapper.S)."""
-    target = target_option(bits, endian)
-    defines = parse_defines(define)
-    if linux_version is not None:
-        try:
-            defines["LINUX_VERSION_CODE"] = linux_version_code(linux_version)
-        except ValueError as e:
-            raise typer.BadParameter(str(e), param_hint="--linux-version") from None
-    kinds = emit_option(emit, page_size)
-    from vdsotool.cli_build import BuildRequest, run_build
+    target, defines = target_of(a), defines_of(a.define)
+    if a.linux_version is not None:
+        defines["LINUX_VERSION_CODE"] = linux_version_code(a.linux_version)
+    page_size = page_size_of(a.page_size)
+    from vdsotool.emit import parse_kinds
 
-    request = BuildRequest(target, src, out, defines, kinds, page_size, json_out)
-    status = run_build(request)  # the same function vdsotool's fast path runs
-    if status:
-        raise typer.Exit(status)
+    try:
+        kinds = parse_kinds(a.emit)
+    except ValueError as e:
+        raise UsageError("--emit", str(e)) from None
+    import gc
+
+    # A build allocates many small objects and frees them all at exit: the cyclic garbage
+    # collector would only walk them again and again (docs/performance.md).
+    gc.disable()
+    from vdsotool import pipeline
+    from vdsotool.errors import VdsoError
+
+    log = (lambda line: None) if a.json_out else (lambda line: sys.stderr.write(line + "\n"))
+    try:
+        written = pipeline.build(target, a.src, a.out, defines, log, kinds, page_size)
+    except VdsoError as err:
+        return failed(err)
+    if a.json_out:
+        import json
+
+        out(json.dumps({"target": target.name, "outputs": written}, indent=2) + "\n")
+    return 0
 
 
-@app.command()
-def check(
-    image: Path = typer.Argument(..., help="vDSO image (.so or .so.dbg) of any target."),
-    json_out: bool = typer.Option(False, "--json", help="Print the defects as JSON."),
-) -> None:
+@command("check",
+         Option("image", (), "argument", REQUIRED,
+                "vDSO image (.so or .so.dbg) of any target."),
+         _json("the defects"))
+def check(a: Args) -> int:
     """Check an image's structure (one R-X PT_LOAD, no dynamic relocs, versioned exports
     found through the hash tables, eh_frame and eh_frame_hdr)."""
+    from vdsotool.errors import VdsoError
     from vdsotool.inspect.check import check_image, report_json
 
     try:
-        defects = check_image(str(image))
+        defects = check_image(a.image)
     except VdsoError as err:
-        fail(err)
-    if json_out:
+        return failed(err)
+    if a.json_out:
         import json
 
-        typer.echo(json.dumps(report_json(str(image), defects), indent=2))
+        out(json.dumps(report_json(a.image, defects), indent=2) + "\n")
     else:
         for d in defects:
             sys.stderr.write(d.render() + "\n")
-        typer.echo(f"{image}: {'OK' if not defects else f'{len(defects)} defect(s)'}")
-    if defects:
-        raise typer.Exit(EXIT_BAD_INPUT)
+        out(f"{a.image}: {'OK' if not defects else f'{len(defects)} defect(s)'}\n")
+    return EXIT_BAD_INPUT if defects else 0
 
 
-@app.command()
-def verify(
-    image: Path = typer.Argument(..., help="vDSO image (.so or .so.dbg) of any target."),
-    json_out: bool = typer.Option(False, "--json", help="Print the results as JSON."),
-    no_exec: bool = typer.Option(False, "--no-exec", help="Structural checks only."),
-) -> None:
+@command("verify",
+         Option("image", (), "argument", REQUIRED,
+                "vDSO image (.so or .so.dbg) of any target."),
+         _json("the results"),
+         Option("no_exec", ("--no-exec",), "flag", False, "Structural checks only."))
+def verify(a: Args) -> int:
     """Check an image: structure, then run every export under qemu-user (exit 1 on failure)."""
+    from vdsotool.errors import VdsoError
     from vdsotool.verify.run import verify as verify_image
 
     try:
-        report = verify_image(image, run_code=not no_exec)
+        report = verify_image(a.image, run_code=not a.no_exec)
     except VdsoError as err:
-        fail(err)
-    if json_out:
+        return failed(err)
+    if a.json_out:
         import json
 
-        typer.echo(json.dumps(report.to_json(), indent=2))
+        out(json.dumps(report.to_json(), indent=2) + "\n")
     else:
-        typer.echo(f"{report.image}: {report.target}")
+        out(f"{report.image}: {report.target}\n")
         for row in report.rows:
-            typer.echo(f"  {row.status.upper():4}  {row.symbol:26} {row.reason}")
-        typer.echo("OK" if report.ok else "FAILED")
-    if not report.ok:
-        raise typer.Exit(EXIT_BAD_INPUT)
+            out(f"  {row.status.upper():4}  {row.symbol:26} {row.reason}\n")
+        out("OK\n" if report.ok else "FAILED\n")
+    return 0 if report.ok else EXIT_BAD_INPUT
 
 
-def cpu_option(name: str):
-    """Resolve --cpu to a CPU of vdsotool/abi/cpus.py, as a usage error listing the names."""
+@command("patch",
+         Option("image", (), "argument", REQUIRED, "vDSO image (.so) of any target."),
+         Option("cpu", ("--cpu",), "str", REQUIRED, "CPU name (see 'vdsotool cpus')."),
+         Option("out", ("--out", "-o"), "str", REQUIRED,
+                "Where to write the patched image.", "FILE"),
+         _page_size("Page size for the data-page word."))
+def patch(a: Args) -> int:
+    """Write IMAGE as CPU's kernel maps it: its .dynsym patches and the data-page word."""
     from vdsotool.abi.cpus import CPUS, cpu_named
 
-    cpu = cpu_named(name)
+    cpu = cpu_named(a.cpu)
     if cpu is None:
         names = ", ".join(c.name for c in CPUS)
-        raise typer.BadParameter(f"unknown CPU '{name}'; known CPUs: {names}",
-                                 param_hint="--cpu")
-    return cpu
-
-
-@app.command()
-def patch(
-    image: Path = typer.Argument(..., help="vDSO image (.so) of any target."),
-    cpu_name: str = typer.Option(..., "--cpu", help="CPU name (see 'vdsotool cpus')."),
-    out: Path = typer.Option(..., "--out", "-o", help="Where to write the patched image."),
-    page_size: int = typer.Option(4096, "--page-size",
-                                  help="Page size for the data-page word."),
-) -> None:
-    """Write IMAGE as CPU's kernel maps it: its .dynsym patches and the data-page word."""
-    cpu = cpu_option(cpu_name)
-    page_size_option(page_size)
+        raise UsageError("--cpu", f"unknown CPU '{a.cpu}'; known CPUs: {names}")
+    page_size = page_size_of(a.page_size)
     from vdsotool.emit.patches import patched_image
-    from vdsotool.errors import ImageLoc
-    from vdsotool.util.atomic import write_atomic
+    from vdsotool.errors import ImageLoc, VdsoError
+    from vdsotool.util.atomic import write_outputs
 
     try:
         try:
-            data = image.read_bytes()
+            with open(a.image, "rb") as f:
+                data = f.read()
         except OSError as e:
-            raise VdsoError.at(ImageLoc(str(image)), f"cannot read: {e.strerror}") from None
-        write_atomic(out, patched_image(data, cpu, page_size, str(image)))
+            raise VdsoError.at(ImageLoc(a.image), f"cannot read: {e.strerror}") from None
+        write_outputs({a.out: patched_image(data, cpu, page_size, a.image)})
     except VdsoError as err:
-        fail(err)
+        return failed(err)
+    return 0
 
 
-@app.command()
-def cpus(
-    json_out: bool = typer.Option(False, "--json", help="Print the tables as JSON."),
-) -> None:
+@command("cpus", _json("the tables"))
+def cpus(a: Args) -> int:
     """List the CPUs (PVR, kernel feature bits) and the .dynsym patches their kernels apply."""
     from vdsotool.emit.cpu_list import cpu_tables, cpus_document
 
-    if json_out:
+    if a.json_out:
         import json
 
-        typer.echo(json.dumps(cpus_document(), indent=2))
-        return
+        out(json.dumps(cpus_document(), indent=2) + "\n")
+        return 0
     from rich.console import Console
 
     console = Console(highlight=False)
     for table in cpu_tables():
         console.print(table)
+    return 0
 
 
-@app.command()
-def dump(
-    image: Path = typer.Argument(..., help="ELF image to inspect (any PowerPC vDSO)."),
-    headers: bool = typer.Option(
-        False, "--headers", help="ELF header, phdrs, sections, notes, dynamic tags."),
-    symbols: bool = typer.Option(
-        False, "--symbols", help=".dynsym with versions (.symtab of a .dbg too)."),
-    cfi: bool = typer.Option(
-        False, "--cfi",
-        help="Per signal-trampoline FDE, where each interrupted register is; CIE/FDE "
-             "instructions (ABI register names), annotated expressions, readelf-style row "
-             "tables, .eh_frame_hdr check."),
-    disasm: bool = typer.Option(
-        False, "--disasm", help="Disassembly of .text with symbols and CFI changes."),
-    patches: bool = typer.Option(
-        False, "--patches",
-        help="Per CPU: the .dynsym symbols its kernel redirects or hides at boot."),
-    all_parts: bool = typer.Option(False, "--all", help="Everything."),
-    json_out: bool = typer.Option(False, "--json", help="The same content as JSON."),
-) -> None:
+@command("dump",
+         Option("image", (), "argument", REQUIRED,
+                "ELF image to inspect (any PowerPC vDSO)."),
+         Option("headers", ("--headers",), "flag", False,
+                "ELF header, phdrs, sections, notes, dynamic tags."),
+         Option("symbols", ("--symbols",), "flag", False,
+                ".dynsym with versions (.symtab of a .dbg too)."),
+         Option("cfi", ("--cfi",), "flag", False,
+                "Per signal-trampoline FDE, where each interrupted register is; CIE/FDE "
+                "instructions (ABI register names), annotated expressions, readelf-style row "
+                "tables, .eh_frame_hdr check."),
+         Option("disasm", ("--disasm",), "flag", False,
+                "Disassembly of .text with symbols and CFI changes."),
+         Option("patches", ("--patches",), "flag", False,
+                "Per CPU: the .dynsym symbols its kernel redirects or hides at boot."),
+         Option("all_parts", ("--all",), "flag", False, "Everything."),
+         Option("json_out", ("--json",), "flag", False, "The same content as JSON."))
+def dump(a: Args) -> int:
     """Show an image's headers, symbols, CFI, disassembly and per-CPU patches (default:
     headers, symbols, CFI). A part that cannot be decoded is reported, the rest is shown,
     and the exit status is 1."""
+    from vdsotool.errors import VdsoError
     from vdsotool.inspect.dump import PART_NAMES, build_report_and_errors, render_text
 
-    chosen = dict(headers=headers, symbols=symbols, cfi=cfi, disasm=disasm, patches=patches)
-    parts = tuple(p for p in PART_NAMES if all_parts or chosen[p])
-    parts = parts or ("headers", "symbols", "cfi")
+    parts = tuple(p for p in PART_NAMES if a.all_parts or getattr(a, p))
     try:
-        report, errors = build_report_and_errors(str(image), parts)
+        report, errors = build_report_and_errors(a.image, parts or ("headers", "symbols", "cfi"))
     except VdsoError as err:
-        fail(err)
-    if json_out:
+        return failed(err)
+    if a.json_out:
         import json
 
-        typer.echo(json.dumps(report, indent=2, sort_keys=True))
+        out(json.dumps(report, indent=2, sort_keys=True) + "\n")
     else:
-        typer.echo(render_text(report), nl=False)
-    if errors:
-        fail(VdsoError(errors))
+        out(render_text(report))
+    return failed(VdsoError(errors)) if errors else 0
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Console entry point: run the app, turning any escaped exception into a diagnostic.
-    (``vdsotool`` itself starts in vdsotool/__main__.py, which tries the typer-free build
-    path first: vdsotool/cli_build.py.)"""
-    from vdsotool.cli_build import guarded
+# --- the two readers of the declaration ------------------------------------------------------
 
-    args = list(sys.argv[1:] if argv is None else argv)
-    sys.exit(guarded(lambda: app(args=args, standalone_mode=True)))
+def parse(argv: list[str]) -> tuple[Command, Args] | None:
+    """A plain command line as (command, its options); None for anything else (typer's)."""
+    if not argv or argv[0] not in COMMANDS:
+        return None
+    cmd = COMMANDS[argv[0]]
+    by_flag = {flag: o for o in cmd.options for flag in o.flags}
+    positional = [o for o in cmd.options if not o.flags]
+    values: dict[str, object] = {}
+    args = iter(argv[1:])
+    for arg in args:
+        if not arg.startswith("-") or arg == "-":
+            if not positional:
+                return None
+            o = positional[0]
+            if o.kind == "arguments":
+                values.setdefault(o.dest, []).append(arg)
+            else:
+                values[o.dest] = arg
+                positional.pop(0)
+            continue
+        name, eq, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        o = by_flag.get(name)
+        if o is None:
+            return None  # --help, --, an unknown or abbreviated option, -Ifoo
+        if o.kind == "flag":
+            if eq or o.dest in values:
+                return None
+            values[o.dest] = True
+            continue
+        if not eq:
+            value = next(args, None)
+            if value is None or value.startswith("-"):
+                return None
+        if o.kind == "list":
+            values.setdefault(o.dest, []).append(value)
+            continue
+        if o.dest in values or (o.kind == "int" and not (value.isascii() and value.isdigit())):
+            return None
+        values[o.dest] = int(value) if o.kind == "int" else value
+    for o in cmd.options:
+        if o.dest not in values:
+            if o.default is REQUIRED:
+                return None
+            values[o.dest] = [] if o.kind == "list" else o.default
+    return cmd, Args(values)
+
+
+def typer_app(call=lambda cmd, args: cmd.run(args)):
+    """The typer application of :data:`COMMANDS`: each command's signature is generated
+    from its options, and it runs ``call(command, args)`` (by default the command itself,
+    as :func:`run` does after :func:`parse`)."""
+    import inspect
+    from typing import Optional
+
+    import typer
+
+    from vdsotool import __version__
+
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False,
+                      rich_markup_mode=None, no_args_is_help=True,
+                      help="Build, check and inspect PowerPC vDSO images (ppc32, ppc64, ppc64le).")
+
+    def version(value: bool) -> None:
+        if value:
+            typer.echo(f"vdsotool {__version__}")
+            raise typer.Exit()
+
+    @app.callback()
+    def root(version: bool = typer.Option(False, "--version", callback=version, is_eager=True,
+                                          help="Print the version and exit.")) -> None:
+        """Build, check and inspect PowerPC vDSO images (ppc32, ppc64, ppc64le)."""
+
+    types = {"int": int, "str": str, "flag": bool, "list": list[str], "argument": str,
+             "arguments": list[str]}
+
+    def generated(cmd: Command):
+        def run(**values: object) -> None:
+            try:
+                status = call(cmd, Args(values))
+            except UsageError as err:
+                raise typer.BadParameter(err.message, param_hint=err.hint) from None
+            if status:
+                raise typer.Exit(status)
+
+        params = []
+        for o in cmd.options:
+            annotation = types[o.kind]
+            if o.kind == "str" and o.default is None:
+                annotation = Optional[str]
+            make = typer.Argument if not o.flags else typer.Option
+            default = [] if o.kind == "list" else o.default
+            info = make(default, *o.flags, help=o.help, metavar=o.metavar)
+            params.append(inspect.Parameter(o.dest, inspect.Parameter.KEYWORD_ONLY,
+                                            default=info, annotation=annotation))
+        run.__signature__ = inspect.Signature(params)
+        run.__annotations__ = {p.name: p.annotation for p in params}
+        run.__doc__, run.__name__ = cmd.help, cmd.name
+        return run
+
+    for cmd in COMMANDS.values():
+        app.command(name=cmd.name)(generated(cmd))
+    return app
+
+
+def run(argv: list[str]) -> int:
+    """Run a command line; returns the exit status."""
+    parsed = parse(argv)
+    if parsed is not None:
+        cmd, args = parsed
+        try:
+            return cmd.run(args)
+        except UsageError:
+            pass  # typer parses the line again and explains the error
+    try:
+        typer_app()(args=argv)
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else 0 if e.code is None else EXIT_BAD_INPUT
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``argv`` (default: the process's arguments), turning an escaped exception into
+    the one-line internal error (exit 70) instead of a traceback; returns the exit status."""
+    try:
+        return run(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        sys.stderr.write("vdsotool: interrupted\n")
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place allowed to catch everything
+        from vdsotool.errors import VdsoError
+
+        if isinstance(exc, VdsoError):
+            return failed(exc)
+        sys.stderr.write(f"vdsotool: internal error: {type(exc).__name__}: {exc}\n"
+                         "vdsotool: this is a bug; please report it with the command line\n")
+        return EXIT_INTERNAL

@@ -17,21 +17,20 @@ from conftest import imported_modules, run_vdsotool
 HEAVY = ("lief", "capstone")
 
 
-def build_imports(tmp_path, bits: str, fast_path: bool) -> set[str]:
-    res = run_vdsotool(["build", "--bits", bits, "--out", tmp_path], tmp_path, fast=fast_path,
+def build_imports(tmp_path, bits: str) -> set[str]:
+    res = run_vdsotool(["build", "--bits", bits, "--out", tmp_path], tmp_path,
                        importtime=True)
     assert res.returncode == 0, res.stderr[-2000:]
     return imported_modules(res.stderr)
 
 
-@pytest.mark.parametrize("fast_path", [True, False], ids=["fast-path", "typer"])
 @pytest.mark.parametrize("bits", ["32", "64"])
-def test_build_imports_neither_lief_nor_capstone(tmp_path, fast_path, bits):
-    names = build_imports(tmp_path, bits, fast_path)
+def test_build_imports_neither_lief_nor_capstone(tmp_path, bits):
+    names = build_imports(tmp_path, bits)
     assert "vdsotool.pipeline" in names, "importtime saw the build (sanity check)"
     heavy = sorted(n for n in names if n.split(".")[0] in HEAVY)
     assert not heavy, f"vdsotool build imported {heavy}"
-    assert ("typer" in names) != fast_path, "the fast path runs without typer, the other with it"
+    assert "typer" not in names, "a plain command line runs without typer"
 
 
 # Modules a build does without (docs/performance.md): dataclasses and inspect (value classes

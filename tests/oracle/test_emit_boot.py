@@ -129,9 +129,9 @@ def test_a_601_no_longer_finds_gettimeofday():
 def cli_patch(image: Path, cpu: str, out: Path) -> None:
     from typer.testing import CliRunner
 
-    from vdsotool.cli import app
+    from vdsotool.cli import typer_app
 
-    result = CliRunner().invoke(app, ["patch", str(image), "--cpu", cpu, "-o", str(out)])
+    result = CliRunner().invoke(typer_app(), ["patch", str(image), "--cpu", cpu, "-o", str(out)])
     assert result.exit_code == 0, result.output
 
 
