@@ -25,13 +25,14 @@ from vdsotool.errors import VdsoError
 KINDS = ("c", "offsets", "patches", "incbin")
 ALL_KINDS = frozenset(KINDS)
 MIN_PAGE_SIZE = 4096  # the smallest page a PowerPC Linux kernel maps
+MAX_PAGE_SIZE = 256 * 1024  # the largest: CONFIG_PPC_256K_PAGES (44x)
 
 
 def check_page_size(page_size: int) -> None:
     """The one page-size rule of the library and of every --page-size option."""
-    if page_size < MIN_PAGE_SIZE or page_size & (page_size - 1):
-        raise VdsoError.at(None, f"page size {page_size} is not a power of two "
-                                 f">= {MIN_PAGE_SIZE}")
+    if not MIN_PAGE_SIZE <= page_size <= MAX_PAGE_SIZE or page_size & (page_size - 1):
+        raise VdsoError.at(None, f"page size {page_size}: want a power of two from "
+                                 f"{MIN_PAGE_SIZE} to {MAX_PAGE_SIZE}")
 
 
 def parse_kinds(text: str) -> frozenset[str]:
