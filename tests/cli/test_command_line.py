@@ -101,6 +101,8 @@ def test_a_plain_build_runs_without_typer(tmp_path, tree):
     (["--bits", "64", "-D", "1X=2"], "-D"),
     (["--bits", "sixty-four"], "--bits"),
     (["--bits", "64", "--bogus"], "--bogus"),
+    (["--bits", "64", "--linux-version", "6.x"], "--linux-version"),
+    (["--bits", "64", "--linux-version", "256.1"], "--linux-version"),
 ])
 def test_usage_errors_come_from_typer(args, hint, tmp_path, tree):
     res = run_vdsotool(["build", *args, "--src", tree, "--out", "out"], tmp_path)
