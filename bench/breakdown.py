@@ -107,7 +107,8 @@ def phase_costs(rounds: int, target_name: str) -> dict[str, float]:
     from vdsotool.abi.targets import TARGETS
     from vdsotool.assemble import assemble_file, expr, keystone_backend, source
     from vdsotool.emit import kernel_outputs
-    from vdsotool.inspect.check import check_bytes
+    from vdsotool.elf import read
+    from vdsotool.inspect.check import check_image
     from vdsotool.link.driver import link_image
     from vdsotool.link.script import read_script
 
@@ -135,9 +136,10 @@ def phase_costs(rounds: int, target_name: str) -> dict[str, float]:
         linked = link_image(objects, script, target, debug=True)
         image, dbg = linked.image, linked.dbg
         t3 = time.perf_counter()
-        check_bytes(image, "image")
+        img = read(image, "image")
+        check_image(img)
         t4 = time.perf_counter()
-        kernel_outputs(image, dbg, target, Path("out"), 4096, frozenset({"offsets"}))
+        kernel_outputs(img, read(dbg, "dbg"), target, Path("out"), 4096, frozenset({"offsets"}))
         t5 = time.perf_counter()
         for name, seconds in zip(samples, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4)):
             samples[name].append(seconds)

@@ -131,10 +131,10 @@ def _vdsotool_build(target: Target, workdir: Path, defines) -> Path:
 def gnu_elf(target: Target | str):
     """GNU's build of ``target`` (shipped timebase), read by vdsotool's ELF reader: the
     reference the per-chunk linker tests compare their writers' bytes with."""
-    from vdsotool.inspect.elfread import read_elf
+    from vdsotool.elf import read
 
     path = built_image("gnu", target)
-    return read_elf(path.read_bytes(), str(path))
+    return read(path.read_bytes(), str(path))
 
 
 def section_bytes(img, name: str) -> bytes:

@@ -138,8 +138,8 @@ def linux_version_code(text: str) -> int:
 
 
 def page_size_of(page_size: int) -> int:
-    """--page-size by the library's rule (emit.check_page_size), or a usage error."""
-    from vdsotool.emit import check_page_size
+    """--page-size by the library's rule (kernel.patches.check_page_size), or a usage error."""
+    from vdsotool.kernel.patches import check_page_size
     from vdsotool.errors import VdsoError
 
     try:
@@ -261,10 +261,11 @@ def check(a: Args) -> int:
     """Check an image's structure (one R-X PT_LOAD, no dynamic relocs, versioned exports
     found through the hash tables, eh_frame and eh_frame_hdr)."""
     from vdsotool.errors import VdsoError
+    from vdsotool.elf import load
     from vdsotool.inspect.check import check_image, report_json
 
     try:
-        defects = check_image(a.image)
+        defects = check_image(load(a.image))
     except VdsoError as err:
         return failed(err)
     if a.json_out:
@@ -286,10 +287,11 @@ def check(a: Args) -> int:
 def verify(a: Args) -> int:
     """Check an image: structure, then run every export under qemu-user (exit 1 on failure)."""
     from vdsotool.errors import VdsoError
+    from vdsotool.elf import load
     from vdsotool.verify.run import verify as verify_image
 
     try:
-        report = verify_image(a.image, run_code=not a.no_exec)
+        report = verify_image(load(a.image), run_code=not a.no_exec)
     except VdsoError as err:
         return failed(err)
     if a.json_out:
@@ -319,17 +321,13 @@ def patch(a: Args) -> int:
         names = ", ".join(c.name for c in CPUS)
         raise UsageError("--cpu", f"unknown CPU '{a.cpu}'; known CPUs: {names}")
     page_size = page_size_of(a.page_size)
-    from vdsotool.emit.patches import patched_image
-    from vdsotool.errors import ImageLoc, VdsoError
+    from vdsotool.elf import load
+    from vdsotool.errors import VdsoError
+    from vdsotool.kernel.patches import patched_image
     from vdsotool.util.atomic import write_outputs
 
     try:
-        try:
-            with open(a.image, "rb") as f:
-                data = f.read()
-        except OSError as e:
-            raise VdsoError.at(ImageLoc(a.image), f"cannot read: {e.strerror}") from None
-        write_outputs({a.out: patched_image(data, cpu, page_size, a.image)})
+        write_outputs({a.out: patched_image(load(a.image), cpu, page_size)})
     except VdsoError as err:
         return failed(err)
     return 0
@@ -375,11 +373,13 @@ def dump(a: Args) -> int:
     headers, symbols, CFI). A part that cannot be decoded is reported, the rest is shown,
     and the exit status is 1."""
     from vdsotool.errors import VdsoError
+    from vdsotool.elf import load
     from vdsotool.inspect.dump import PART_NAMES, build_report_and_errors, render_text
 
     parts = tuple(p for p in PART_NAMES if a.all_parts or getattr(a, p))
     try:
-        report, errors = build_report_and_errors(a.image, parts or ("headers", "symbols", "cfi"))
+        report, errors = build_report_and_errors(load(a.image),
+                                                 parts or ("headers", "symbols", "cfi"))
     except VdsoError as err:
         return failed(err)
     if a.json_out:

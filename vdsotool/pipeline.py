@@ -10,7 +10,7 @@ untouched. Progress goes to a callback as Kbuild-style quiet lines
 (``  VDSO64A asm/sigtramp64.S``).
 
 Kernel outputs: ``emit`` names the kinds to produce (``c``, ``offsets``, ``patches``,
-``incbin``; see vdsotool.emit); ``vdsotool.emit.kernel_outputs(image, dbg, target, out_dir,
+``incbin``; see vdsotool.emit); ``vdsotool.emit.kernel_outputs(img, dbg, target, out_dir,
 page_size, kinds)`` computes them and they are written together with the image (``dbg``:
 the debug twin's bytes, whose symbols give the offsets header as ``nm vdsoNN.so.dbg`` does
 in the kernel).
@@ -80,7 +80,8 @@ def build_outputs(target: Target, root: str | os.PathLike, out_dir: str | os.Pat
     from vdsotool.assemble.includes import asm_includes
     from vdsotool.assemble import assemble_file
     from vdsotool.errors import DiagnosticSink
-    from vdsotool.inspect.check import check_bytes
+    from vdsotool.elf import read
+    from vdsotool.inspect.check import check_image
     from vdsotool.link.driver import link_image
     from vdsotool.link.script import read_script
 
@@ -100,14 +101,16 @@ def build_outputs(target: Target, root: str | os.PathLike, out_dir: str | os.Pat
     log(f"  {tag}L {image_path(out_dir, target)}")
     linked = link_image(objects, script, target, debug=True)
     image, dbg = linked.image, linked.dbg
-    defects = check_bytes(image, image_path(out_dir, target))
+    img = read(image, image_path(out_dir, target))  # parsed once, for the checks and outputs
+    defects = check_image(img)
     if defects:
         raise VdsoError(defects)
     outputs = {image_path(out_dir, target): image, debug_path(out_dir, target): dbg}
     if emit:
         from vdsotool.emit import kernel_outputs
 
-        outputs |= kernel_outputs(image, dbg, target, out_dir, page_size, emit)
+        dbg_img = read(dbg, debug_path(out_dir, target)) if "offsets" in emit else None
+        outputs |= kernel_outputs(img, dbg_img, target, out_dir, page_size, emit)
     return outputs
 
 

@@ -14,8 +14,8 @@ from conftest import need_tool, run_vdsotool
 from gnu import built_image
 
 from vdsotool.abi.targets import TARGETS
-from vdsotool.inspect.check import check_bytes, read_fdes
-from vdsotool.inspect.elfread import read_elf
+from vdsotool.elf import read
+from vdsotool.inspect.check import check_image, read_fdes
 
 
 @pytest.mark.parametrize("name", list(TARGETS))
@@ -33,7 +33,7 @@ def test_fde_reader_agrees_with_readelf(name):
     text = subprocess.run([readelf, "--debug-dump=frames", str(path)], capture_output=True,
                           text=True, check=True).stdout
     expected = [(int(a, 16), int(b, 16)) for a, b in re.findall(r"FDE cie=\w+ pc=(\w+)\.\.(\w+)", text)]
-    img = read_elf(path.read_bytes(), str(path))
+    img = read(path.read_bytes(), str(path))
     eh = img.section(".eh_frame")
     got = [(f.pc_begin, f.pc_begin + f.pc_range) for f in read_fdes(img, eh.offset, eh.addr, eh.size)]
     assert expected and got == expected
@@ -48,7 +48,7 @@ class Breaker:
     def __init__(self):
         path = built_image("gnu", "ppc64")
         self.data = bytearray(path.read_bytes())
-        self.img = read_elf(bytes(self.data), "broken.so")
+        self.img = read(bytes(self.data), "broken.so")
 
     def put(self, fmt: str, offset: int, *values) -> None:
         struct.pack_into(">" + fmt, self.data, offset, *values)
@@ -60,7 +60,7 @@ class Breaker:
         return next(p for p in self.img.phdrs if p.type == ptype)
 
     def messages(self) -> list[str]:
-        return [d.message for d in check_bytes(bytes(self.data), "broken.so")]
+        return [d.message for d in check_image(read(bytes(self.data), "broken.so"))]
 
 
 def test_not_et_dyn():
@@ -160,6 +160,7 @@ def test_hdr_table_incomplete():
 def test_dump_shows_the_hdr_defects_check_reports(tmp_path):
     """dump's .eh_frame_hdr check is check's: same defects, and the CFI is still decoded
     when a header pointer cannot be read."""
+    from vdsotool.elf import load
     from vdsotool.inspect.dump import build_report
 
     b = Breaker()
@@ -168,7 +169,7 @@ def test_dump_shows_the_hdr_defects_check_reports(tmp_path):
     b.data[table:table + 16] = second + first
     path = tmp_path / "unsorted.so"
     path.write_bytes(bytes(b.data))
-    hdr = build_report(str(path), ("cfi",))["cfi"]["eh_frame_hdr"]
+    hdr = build_report(load(str(path)), ("cfi",))["cfi"]["eh_frame_hdr"]
     hdr_defects = [m for m in b.messages() if ".eh_frame_hdr" in m]
     assert hdr_defects and hdr["problems"] == hdr_defects
     base = b.img.section(".eh_frame_hdr").addr  # rows are datarel|sdata4 from there
@@ -176,7 +177,7 @@ def test_dump_shows_the_hdr_defects_check_reports(tmp_path):
     assert pcs == [base + b.get("i", table), base + b.get("i", table + 8)] and pcs[0] > pcs[1]
     b.data[b.img.section(".eh_frame_hdr").offset + 1] = 0x24  # textrel: not computable
     path.write_bytes(bytes(b.data))
-    cfi = build_report(str(path), ("cfi",))["cfi"]
+    cfi = build_report(load(str(path)), ("cfi",))["cfi"]
     assert cfi["records"] and cfi["eh_frame_hdr"]["problems"] == [
         "unsupported pointer encoding 0x24"]
     assert "unsupported pointer encoding 0x24" in b.messages()
@@ -250,7 +251,7 @@ def _found_by_us(data: bytes, name: str) -> set[str]:
     from vdsotool.inspect.check import exported_symbols
     from vdsotool.inspect.hash_check import gnu_lookup, sysv_lookup
 
-    img = read_elf(data, "x")
+    img = read(data, "x")
     lookup = sysv_lookup if name == ".hash" else gnu_lookup
     exported = exported_symbols(img)
     _problems, found = lookup(img, img.section(name).offset, img.dynsyms(), exported)
@@ -265,7 +266,7 @@ def _mutations(data: bytes, name: str, bits: int, little: bool):
     _elf, tables = _hash_sections(data)
     params, sec = tables[name].params, tables[name]
     order = "little" if little else "big"
-    nsyms = params["nchains"] if name == ".hash" else len(read_elf(data, "x").dynsyms())
+    nsyms = params["nchains"] if name == ".hash" else len(read(data, "x").dynsyms())
     if name == ".hash":
         buckets_at = sec["sh_offset"] + 8
     else:

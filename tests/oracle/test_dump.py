@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from conftest import need_tool, run_vdsotool
 from vdsotool.abi.targets import PPC32, PPC64, PPC64LE
 from vdsotool.errors import VdsoError
+from vdsotool.elf import load
 from vdsotool.inspect.dump import PART_NAMES, build_report, render_text
 
 FIXTURE = Path(__file__).resolve().parents[1] / "data" / "dump_kstyle.S"
@@ -61,7 +62,7 @@ def readelf_rows(tool: str, image: Path) -> dict[int, list[tuple[int, str, dict]
 
 
 def our_rows(image: Path) -> dict[int, list[tuple[int, str, dict]]]:
-    report = build_report(str(image), ("cfi",))
+    report = build_report(load(str(image)), ("cfi",))
     return {rec["offset"]: [(r["loc"], r["cfa"], r["regs"]) for r in rec["rows"]]
             for rec in report["cfi"]["records"]}
 
@@ -96,7 +97,7 @@ def test_expression_ops_equal_eu_readelf(kstyle_image):
     text = subprocess.run([need_tool("eu-readelf"), "--debug-dump=frames", str(kstyle_image)],
                           check=True, capture_output=True, text=True).stdout
     theirs = [m.group(1) for m in re.finditer(r"^\s+\[\s*\d+\] ([a-z]\w*)", text, re.M)]
-    report = build_report(str(kstyle_image), ("cfi",))
+    report = build_report(load(str(kstyle_image)), ("cfi",))
     ours = [op.split()[0].removeprefix("DW_OP_")
             for rec in report["cfi"]["records"] for i in rec["instructions"]
             if "(" in i["text"] for op in i["text"].split("(", 1)[1].rstrip(")").split("; ")]
@@ -130,9 +131,9 @@ def _mutations():
 
 
 def _eh_frame_span(data: bytes) -> tuple[int, int]:
-    from vdsotool.inspect.elfread import read_elf
+    from vdsotool.elf import read
 
-    sec = read_elf(data, "base").section(".eh_frame")
+    sec = read(data, "base").section(".eh_frame")
     return (sec.offset, max(sec.size, 1)) if sec else (0, len(data))
 
 
@@ -142,8 +143,8 @@ def _fuzz_one(data: bytes, tmp: Path) -> None:
     start = time.perf_counter()
     from vdsotool.inspect.check import check_image
 
-    for stage in (lambda: render_text(build_report(str(path), PART_NAMES)),
-                  lambda: check_image(str(path))):
+    for stage in (lambda: render_text(build_report(load(str(path)), PART_NAMES)),
+                  lambda: check_image(load(str(path)))):
         try:
             stage()
         except VdsoError:
@@ -231,12 +232,12 @@ def test_schema_validator_rejects_wrong_documents():
 @pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.name)
 def test_json_matches_schema(gnu_images, target):
     schema = json.loads(SCHEMA.read_text())
-    report = json.loads(json.dumps(build_report(str(gnu_images[target.name]), PART_NAMES)))
+    report = json.loads(json.dumps(build_report(load(str(gnu_images[target.name])), PART_NAMES)))
     assert schema_errors(report, schema) == []
 
 
 def test_kstyle_json_matches_schema(kstyle_image):
-    report = json.loads(json.dumps(build_report(str(kstyle_image), PART_NAMES)))
+    report = json.loads(json.dumps(build_report(load(str(kstyle_image)), PART_NAMES)))
     assert schema_errors(report, json.loads(SCHEMA.read_text())) == []
 
 
@@ -246,7 +247,7 @@ def test_kstyle_json_matches_schema(kstyle_image):
 def test_golden_dump_of_gnu_image(gnu_images, target):
     from conftest import check_golden
 
-    report = build_report(str(gnu_images[target.name]), PART_NAMES)
+    report = build_report(load(str(gnu_images[target.name])), PART_NAMES)
     report["image"] = target.image + ".so"  # the temp directory must not reach the golden
     check_golden(f"dump/{target.name}-gnu.txt", render_text(report))
 
@@ -269,7 +270,7 @@ def test_cli_survives_mutated_files(gnu_images, tmp_path):
 
 def test_disasm_interleaves_rule_changes_and_dbg_symtab(gnu_images):
     dbg = gnu_images["ppc32"].with_suffix(".so.dbg")
-    report = build_report(str(dbg), PART_NAMES)
+    report = build_report(load(str(dbg)), PART_NAMES)
     lines = {line["addr"]: line for line in report["disasm"]["lines"]}
     for rec in report["cfi"]["records"]:
         if rec["kind"] == "FDE" and rec["pc_end"] > rec["pc_begin"]:
@@ -352,7 +353,7 @@ def test_patches_redirect_and_hide_as_pyelftools_sees_them(gnu_images, target):
 
     data = gnu_images[target.name].read_bytes()
     syms = _pyelftools_dynsym(data)
-    part = build_report(str(gnu_images[target.name]), ("patches",))["patches"]
+    part = build_report(load(str(gnu_images[target.name])), ("patches",))["patches"]
     cpus = {c["name"]: c for c in part["cpus"]}
     # the kernels mapping the image: ppc64le ones for an LE image, else any as wide
     if target.little:
@@ -382,7 +383,7 @@ def test_patches_redirect_and_hide_as_pyelftools_sees_them(gnu_images, target):
 
 
 def test_patches_text_names_redirects_and_hidden_symbols(gnu_images):
-    text = render_text(build_report(str(gnu_images["ppc32"]), ("patches",)))
+    text = render_text(build_report(load(str(gnu_images["ppc32"])), ("patches",)))
     blocks = dict(re.findall(r"^  (\S+) +PVR .*\n((?:    .*\n)+)", text, re.M))
     assert blocks["601"].strip().startswith("__kernel_gettimeofday hidden: st_name 0x")
     assert re.match(r"__kernel_sync_dicache -> __kernel_sync_dicache_p5: "
@@ -392,7 +393,7 @@ def test_patches_text_names_redirects_and_hidden_symbols(gnu_images):
 
 
 def test_patches_of_kernel_style_image_note_missing_symbols(kstyle_image):
-    report = build_report(str(kstyle_image), PART_NAMES)
+    report = build_report(load(str(kstyle_image)), PART_NAMES)
     assert report["problems"] == []
     notes = {n for c in report["patches"]["cpus"] for n in c["notes"]}
     assert notes == {"__kernel_sync_dicache not in the image: the kernel skips this patch"}
@@ -402,10 +403,10 @@ def test_patches_of_kernel_style_image_note_missing_symbols(kstyle_image):
 def test_patches_of_malformed_dynsym_is_located_error(gnu_images, tmp_path):
     """A .dynsym name pointing past .dynstr: the other parts are shown, the patch part is a
     diagnostic at an image offset, exit 1."""
-    from vdsotool.inspect.elfread import read_elf
+    from vdsotool.elf import read
 
     data = bytearray(gnu_images["ppc64"].read_bytes())
-    dynsym = read_elf(bytes(data), "x").section(".dynsym")
+    dynsym = read(bytes(data), "x").section(".dynsym")
     data[dynsym.offset + 24:dynsym.offset + 28] = (0xFFF0).to_bytes(4, "big")
     bad = tmp_path / "bad.so"
     bad.write_bytes(bytes(data))
@@ -420,7 +421,7 @@ def test_patches_of_malformed_dynsym_is_located_error(gnu_images, tmp_path):
 def test_foreign_elf_has_no_patches(gnu_images):
     import sys
 
-    report = build_report(str(Path(sys.executable).resolve()), ("patches",))
+    report = build_report(load(str(Path(sys.executable).resolve())), ("patches",))
     assert report["patches"]["cpus"] == [] and "not a PowerPC" in report["patches"]["note"]
 
 
@@ -435,7 +436,7 @@ def test_dump_of_vdsotool_image_equals_gnu_image(target):
         texts = []
         for builder in ("gnu", "vdsotool"):
             image = Path(str(built_image(builder, target)) + suffix)
-            report = build_report(str(image), PART_NAMES)
+            report = build_report(load(str(image)), PART_NAMES)
             report["image"] = image.name
             texts.append((render_text(report), json.dumps(report)))
         assert texts[0] == texts[1]
@@ -449,7 +450,7 @@ def test_json_golden_of_vdsotool_image():
     from conftest import check_golden
 
     image = built_image("vdsotool", PPC64)
-    report = build_report(str(image), tuple(p for p in PART_NAMES if p != "disasm"))
+    report = build_report(load(str(image)), tuple(p for p in PART_NAMES if p != "disasm"))
     report["image"] = image.name
     assert schema_errors(report, json.loads(SCHEMA.read_text())) == []
     check_golden("dump/ppc64-vdsotool.json", json.dumps(report, indent=2, sort_keys=True) + "\n")
@@ -466,7 +467,7 @@ def eu_readelf_ops(image: Path) -> list[tuple[int, str, list[int]]]:
 
 
 def our_ops(image: Path) -> list[tuple[str, list[int]]]:
-    report = build_report(str(image), ("cfi",))
+    report = build_report(load(str(image)), ("cfi",))
     out = []
     for rec in report["cfi"]["records"]:
         for instr in rec["instructions"]:
@@ -509,7 +510,7 @@ def test_headers_agree_with_gnu_readelf(gnu_images, target):
     readelf = need_tool(target.gnu_tool("readelf"))
     out = subprocess.run([readelf, "-W", "-S", "-d", "-n", str(image)], check=True,
                          capture_output=True, text=True).stdout
-    h = build_report(str(image), ("headers",))["headers"]
+    h = build_report(load(str(image)), ("headers",))["headers"]
     flags = dict(re.findall(r"^\s+\[\s*\d+\] (\S+)\s+\S+\s+[0-9a-f]+ [0-9a-f]+ [0-9a-f]+ "
                             r"[0-9a-f]+ +([A-Z]*) ", out, re.M))
     bits = {"W": 1, "A": 2, "X": 4}
@@ -536,7 +537,7 @@ def test_kernel_style_cfi_on_every_target(target, tmp_path_factory):
     assert [n for _, n, _ in theirs] == [n for n, _ in ours] and "skip" in [n for n, _ in ours]
     skip = next(i for i, (n, _) in enumerate(ours) if n == "skip")
     assert ours[skip][1] == [-14] and theirs[skip][2] == [(theirs[skip][0] + 3 - 14) % (1 << 64)]
-    report = build_report(str(image), PART_NAMES)
+    report = build_report(load(str(image)), PART_NAMES)
     assert report["problems"] == [] and report["class"] == f"ELF{target.bits}"
 
 
@@ -550,7 +551,7 @@ def test_fde_names_the_functions_it_covers(gnu_images, target):
     # the code symbols: defined in a section (not the ABS version node), not the data word
     funcs = {n: e["st_value"] for n, e in syms.items()
              if e["st_shndx"] not in ("SHN_UNDEF", "SHN_ABS") and n != "__kernel_datapage_offset"}
-    fdes = [r for r in build_report(str(image), ("cfi",))["cfi"]["records"] if r["kind"] == "FDE"]
+    fdes = [r for r in build_report(load(str(image)), ("cfi",))["cfi"]["records"] if r["kind"] == "FDE"]
     for name, value in funcs.items():
         holders = [r for r in fdes if name in r["functions"]]
         assert len(holders) == 1, name

@@ -17,6 +17,7 @@ from conftest import run_vdsotool
 from vdsotool.abi import dwarf_regs as R
 from vdsotool.abi import sigframes as S
 from vdsotool.abi.targets import PPC32, PPC64, PPC64LE
+from vdsotool.elf import load
 from vdsotool.inspect.dump import PART_NAMES, build_report, render_text
 from vdsotool.util import records
 
@@ -39,7 +40,7 @@ def layout_places(lay: S.SigFrameLayout) -> dict[int, tuple[str, int]]:
 
 def summaries(image) -> dict[str, dict]:
     """Trampoline symbol -> the summary of the FDE that covers it."""
-    report = build_report(str(image), ("cfi",))
+    report = build_report(load(str(image)), ("cfi",))
     out = {}
     for rec in report["cfi"]["records"]:
         if rec["kind"] == "FDE" and rec["summary"]:
@@ -83,7 +84,7 @@ def test_summary_names_every_register_where_the_layout_keeps_it(builder, target)
 def test_summary_is_printed_under_the_trampoline_fde():
     from gnu import built_image
 
-    text = render_text(build_report(str(built_image("vdsotool", PPC64)),
+    text = render_text(build_report(load(str(built_image("vdsotool", PPC64))),
                                     ("cfi",)))
     block = re.search(r"^\S+ FDE .*\(__kernel_sigtramp_rt64\)\n((?:  .*\n)+?)  [0-9a-f]{6} \|",
                       text, re.M).group(1)
@@ -127,7 +128,7 @@ def test_summary_shows_a_moved_cr_word(tmp_path):
     for column, place in layout_places(shipped).items():
         if not R.CR0 <= column < R.CR0 + 8:
             assert (regs[column]["area"], regs[column]["offset"]) == place
-    text = render_text(build_report(str(image), ("cfi",)))
+    text = render_text(build_report(load(str(image)), ("cfi",)))
     assert "! differs from the layout: rt_sigreturn64 has it at gregs[38]+4" in text
 
 
@@ -265,7 +266,7 @@ def test_kernel_style_fixture_summary_says_what_it_cannot_place(tmp_path_factory
 def test_registers_go_by_abi_names_and_rows_keep_readelf_names():
     from gnu import built_image
 
-    report = build_report(str(built_image("gnu", PPC64)), ("cfi",))
+    report = build_report(load(str(built_image("gnu", PPC64))), ("cfi",))
     rec = next(r for r in report["cfi"]["records"] if r.get("summary"))
     texts = [i["text"] for i in rec["instructions"]]
     for column in (R.FPR0 + 14, R.VR0 + 15, R.VR0 + 23, R.CR0 + 2, R.LR, R.VRSAVE, R.VSCR):
@@ -282,7 +283,7 @@ def test_registers_go_by_abi_names_and_rows_keep_readelf_names():
 def test_instruction_columns_stay_aligned(target):
     from gnu import built_image
 
-    text = render_text(build_report(str(built_image("gnu", target)),
+    text = render_text(build_report(load(str(built_image("gnu", target))),
                                     PART_NAMES))
     rows = [line for line in text.splitlines() if re.match(r"^  ([0-9a-f]{6}| {6}) \| ", line)]
     assert len(rows) > 100

@@ -26,14 +26,18 @@ from vdsotool.emit import ALL_KINDS, parse_kinds
 from vdsotool.emit import kernel_outputs as emitted_files
 from vdsotool.emit.blob import exported_symbols
 from vdsotool.emit.offsets import offsets_header
-from vdsotool.emit.patches import (apply_changes, datapage_fixup, patch_tables,
-                                   patched_image, patches_document, table_for)
+from vdsotool.elf import read
+from vdsotool.emit.patches import patches_document
+from vdsotool.kernel.patches import (apply_changes, datapage_fixup, patch_tables, patched_image,
+                                     table_for)
 from vdsotool.errors import ImageLoc, VdsoError
 
 
-def kernel_outputs(*args, **kwargs) -> dict[Path, bytes]:
-    """vdsotool.emit.kernel_outputs keyed by Path, as these tests look the files up."""
-    return {Path(p): data for p, data in emitted_files(*args, **kwargs).items()}
+def kernel_outputs(image: bytes, dbg: bytes | None, *args, **kwargs) -> dict[Path, bytes]:
+    """vdsotool.emit.kernel_outputs of the image bytes keyed by Path, as these tests look
+    the files up."""
+    parsed = read(image, "image"), None if dbg is None else read(dbg, "dbg")
+    return {Path(p): data for p, data in emitted_files(*parsed, *args, **kwargs).items()}
 
 
 TARGET_NAMES = list(TARGETS)
@@ -95,9 +99,9 @@ def test_offsets_header_equals_kernel_pipeline_on_gnu_dbg(name):
     expected = kernel_offsets_pipeline(target, dbg_path)
     trampoline = "sigtramp_rt64" if target.bits == 64 else "sigtramp32"
     assert f"#define vdso{target.bits}_offset_{trampoline}\t0x".encode() in expected
-    assert offsets_header(dbg_path.read_bytes()).encode() == expected
+    assert offsets_header(read(dbg_path.read_bytes())).encode() == expected
     # and vdsotool's own debug twin gives the same header
-    assert offsets_header(real_image(name)[1]).encode() == expected
+    assert offsets_header(read(real_image(name)[1])).encode() == expected
 
 
 def test_offsets_value_format_follows_the_sed_script():
@@ -118,7 +122,7 @@ def test_coherent_icache_cpus_get_the_p5_code(name):
     before = dynsym_of(image)
     gen, fix = before["__kernel_sync_dicache"], before["__kernel_sync_dicache_p5"]
     assert gen["st_value"] != fix["st_value"]
-    for table in patch_tables(image):
+    for table in patch_tables(read(image)):
         after = dynsym_of(apply_changes(image, table.changes))
         sym = after["__kernel_sync_dicache"]
         if table.cpu.features & COHERENT_ICACHE:
@@ -133,7 +137,7 @@ def test_coherent_icache_cpus_get_the_p5_code(name):
 
 
 def test_cpus_of_each_image():
-    names = {n: [t.cpu.name for t in patch_tables(real_image(n)[0])] for n in TARGET_NAMES}
+    names = {n: [t.cpu.name for t in patch_tables(read(real_image(n)[0]))] for n in TARGET_NAMES}
     assert {"POWER4", "POWER5", "601", "generic32"} <= set(names["ppc32"])
     assert "601" not in names["ppc64"] and {"POWER4", "POWER5", "POWER9"} <= set(names["ppc64"])
     assert names["ppc64le"] == ["POWER7", "POWER8", "POWER9"]
@@ -141,7 +145,7 @@ def test_cpus_of_each_image():
 
 def test_601_hides_gettimeofday():
     image, _ = real_image("ppc32")
-    table = table_for(image, cpu_named("601"))
+    table = table_for(read(image), cpu_named("601"))
     assert [(c.symbol, c.field, c.new) for c in table.changes] == \
         [("__kernel_gettimeofday", "st_name", bytes(4))]
     assert "__kernel_gettimeofday" not in dynsym_of(apply_changes(image, table.changes))
@@ -150,7 +154,7 @@ def test_601_hides_gettimeofday():
 def test_a_cpu_without_timebase_hides_gettimeofday_in_64_bit_images_too():
     image, _ = real_image("ppc64le")
     no_tb = Cpu("test-no-tb", 0, 0, COHERENT_ICACHE, 64, True)
-    table = table_for(image, no_tb)
+    table = table_for(read(image), no_tb)
     after = dynsym_of(apply_changes(image, table.changes))
     assert "__kernel_gettimeofday" not in after
     assert after["__kernel_sync_dicache"]["st_value"] == \
@@ -166,7 +170,7 @@ def rename_in_dynstr(image: bytes, old: str, new: str) -> bytes:
 def test_missing_fix_symbol_is_skipped_with_a_note_as_the_kernel_does():
     image, _ = real_image("ppc64")
     broken = rename_in_dynstr(image, "__kernel_sync_dicache_p5", "__kernel_sync_dicache_q5")
-    table = table_for(broken, cpu_named("POWER5"))
+    table = table_for(read(broken), cpu_named("POWER5"))
     assert table.changes == ()
     assert table.notes == ("__kernel_sync_dicache_p5 not in the image: the kernel skips this patch",)
 
@@ -175,7 +179,7 @@ def test_kernel_name_matching_cuts_at_at_sign():
     image, _ = real_image("ppc64")
     renamed = rename_in_dynstr(image, "__kernel_get_syscall_map", "__kernel_get@syscall_map")
     patch = Patch(0, 0, "__kernel_get", "__kernel_sync_dicache_p5")
-    table = table_for(renamed, cpu_named("POWER4"), patches=(patch,))
+    table = table_for(read(renamed), cpu_named("POWER4"), patches=(patch,))
     assert {c.symbol for c in table.changes} == {"__kernel_get@syscall_map"}
     assert table.notes == ()
 
@@ -185,7 +189,7 @@ def test_patches_apply_in_order_on_the_evolving_table():
     image, _ = real_image("ppc64")
     hide = Patch(0, 0, "__kernel_gettimeofday", "")
     redirect = Patch(0, 0, "__kernel_gettimeofday", "__kernel_sync_dicache_p5")
-    table = table_for(image, cpu_named("POWER4"), patches=(hide, redirect))
+    table = table_for(read(image), cpu_named("POWER4"), patches=(hide, redirect))
     assert [c.field for c in table.changes] == ["st_name"]
     assert table.notes == ("__kernel_gettimeofday not in the image: the kernel skips this patch",)
 
@@ -197,39 +201,41 @@ def test_datapage_fixup_is_the_distance_to_the_page_after_the_image(name, page_s
     target = TARGETS[name]
     word_at = dynsym_of(image)["__kernel_datapage_offset"]["st_value"]
     pages = -(-len(image) // page_size)
-    fix = datapage_fixup(image, page_size)
+    fix = datapage_fixup(read(image), page_size)
     assert fix.offset == word_at
     assert int.from_bytes(fix.new, target.byteorder) == pages * page_size - word_at
-    patched = patched_image(image, cpu_named("POWER9" if target.little else "POWER4"), page_size)
+    patched = patched_image(read(image), cpu_named("POWER9" if target.little else "POWER4"),
+                            page_size)
     assert patched[word_at:word_at + 4] == fix.new
 
 
 def test_patch_refuses_a_cpu_that_does_not_map_the_image():
     image, _ = real_image("ppc64")
     with pytest.raises(VdsoError) as err:
-        patched_image(image, cpu_named("601"), path="x.so")
+        patched_image(read(image, "x.so"), cpu_named("601"))
     assert "601 kernel does not map a 64-bit big-endian image" in str(err.value)
     assert isinstance(err.value.diagnostics[0].loc, ImageLoc)
 
 
 def test_patches_document_describes_the_image():
     image, _ = real_image("ppc32")
-    doc = patches_document(image, "vdso32")
+    doc = patches_document(read(image), "vdso32")
     assert doc["format_version"] == 1 and doc["target"] == "ppc32"
     assert doc["image_size"] == len(image) and doc["pages"] == -(-len(image) // 4096)
     power5 = next(c for c in doc["cpus"] if c["name"] == "POWER5")
     assert power5["pvr_value"] == "0x003a0000" and power5["pvr_mask"] == "0xffff0000"
     assert {c["field"] for c in power5["changes"]} == {"st_value", "st_size"}
-    assert [c["name"] for c in doc["cpus"]] == [t.cpu.name for t in patch_tables(image)]
+    assert [c["name"] for c in doc["cpus"]] == [t.cpu.name for t in patch_tables(read(image))]
 
 
 # --- malformed images -----------------------------------------------------------------------
 
 def every_reader(data: bytes) -> None:
-    patch_tables(data, "bad.so")
-    exported_symbols(data, "bad.so")
-    datapage_fixup(data, 4096, "bad.so")
-    offsets_header(data, "bad.so")
+    img = read(data, "bad.so")
+    patch_tables(img)
+    exported_symbols(img)
+    datapage_fixup(img, 4096)
+    offsets_header(img)
 
 
 @pytest.mark.parametrize("name", TARGET_NAMES)
@@ -258,7 +264,7 @@ def test_no_dynsym_is_a_diagnostic():
     image, _ = real_image("ppc64")
     broken = image.replace(b".dynsym\0", b".dynsyx\0")
     with pytest.raises(VdsoError, match="no .dynsym section"):
-        patch_tables(broken, "x.so")
+        patch_tables(read(broken, "x.so"))
 
 
 # --- kinds, determinism, the build command --------------------------------------------------
@@ -274,7 +280,8 @@ def test_parse_kinds():
 
 def test_emit_only_the_asked_kinds():
     image, dbg = real_image("ppc64")
-    out = emitted_files(image, dbg, TARGETS["ppc64"], Path("d"), kinds=frozenset({"offsets"}))
+    out = emitted_files(read(image), read(dbg), TARGETS["ppc64"], Path("d"),
+                        kinds=frozenset({"offsets"}))
     assert list(out) == ["d/vdso64-offsets.h"]  # out_dir joined with the name, as a string
     assert kernel_outputs(image, dbg, TARGETS["ppc64"], Path("d"), kinds=frozenset()) == {}
 
@@ -341,14 +348,14 @@ def test_patch_command_with_64k_pages(tmp_path):
     out = tmp_path / "out.so"
     proc = run_vdsotool(["patch", good, "--cpu", "601", "-o", out, "--page-size", "65536"])
     assert proc.returncode == 0, proc.stderr
-    assert out.read_bytes() == patched_image(image, cpu_named("601"), 65536)
+    assert out.read_bytes() == patched_image(read(image), cpu_named("601"), 65536)
 
 
 def test_page_size_must_be_a_power_of_two():
     image, _ = real_image("ppc64")
     for bad in (0, -4096, 1000, 2048):
         with pytest.raises(VdsoError, match="want a power of two"):
-            patched_image(image, cpu_named("POWER5"), bad)
+            patched_image(read(image), cpu_named("POWER5"), bad)
         with pytest.raises(VdsoError, match="want a power of two"):
             kernel_outputs(image, None, TARGETS["ppc64"], Path("o"), bad, frozenset({"patches"}))
 
@@ -364,7 +371,7 @@ def test_adding_a_cpu_is_a_data_change(monkeypatch):
     power10 = Cpu("POWER10", 0x00800000, 0xFFFF0000,
                   cpus.USE_TB | COHERENT_ICACHE | cpus.ALTIVEC, 64, True)
     monkeypatch.setattr(cpus, "CPUS", (*cpus.CPUS, power10))
-    assert [t.cpu.name for t in patch_tables(image)][-1] == "POWER10"
+    assert [t.cpu.name for t in patch_tables(read(image))][-1] == "POWER10"
     outputs = kernel_outputs(image, dbg, TARGETS["ppc64le"], Path("o"))
     assert "vdso64_patches_POWER10[2]" in outputs[Path("o/vdso64le-blob.c")].decode()
     doc = json.loads(outputs[Path("o/vdso64le-patches.json")])

@@ -191,6 +191,7 @@ def test_a_64_bit_cpu_without_timebase_added_as_data_hides_gettimeofday(name, mo
     with one appended to the table (adding a CPU is a data change): its kernel no longer
     finds gettimeofday, still redirects sync_dicache, and vdsotool patch agrees."""
     from vdsotool.abi import cpus
+    from vdsotool.elf import read
     from vdsotool.emit import kernel_outputs
 
     e = emitted(name)
@@ -198,7 +199,7 @@ def test_a_64_bit_cpu_without_timebase_added_as_data_hides_gettimeofday(name, mo
         "NO_TB", 0x7FFF0000, 0xFFFF0000, COHERENT_ICACHE, 64, little_endian=True)))
     directory = scratch_dir() / f"no-tb-{name}"
     directory.mkdir()
-    blob = kernel_outputs(e.image, None, e.target, directory, kinds=frozenset({"c"}))
+    blob = kernel_outputs(read(e.image, "image"), None, e.target, directory, kinds=frozenset({"c"}))
     for path, data in blob.items():
         Path(path).write_bytes(data)
     with_no_tb = Emitted(e.target, directory, e.page_size)

@@ -25,7 +25,8 @@ from emit.support import C_DIR, STRICT, Emitted, compile_c, emitted, run_program
 
 from vdsotool.abi.cpus import cpus_for
 from vdsotool.abi.targets import TARGETS
-from vdsotool.emit.patches import patch_tables
+from vdsotool.elf import read
+from vdsotool.kernel.patches import patch_tables
 
 TARGET_NAMES = list(TARGETS)
 SHN_ABS = "SHN_ABS"
@@ -93,7 +94,7 @@ def check_tables(e: Emitted, lines: list[list[str]]) -> None:
     assert [(n, int(v)) for n, v in rows(lines, "sym")] == exports
     assert rows(lines, "datapage_sym") == [[str(dict(exports)["__kernel_datapage_offset"])]]
     t = e.target
-    tables = patch_tables(image)
+    tables = patch_tables(read(image, "image"))
     assert [(name, int(mask, 0), int(value, 0), int(features, 0), int(count))
             for name, mask, value, features, count in rows(lines, "cpu")] == \
         [(c.name, c.pvr_mask, c.pvr_value, c.features, len(table.changes))

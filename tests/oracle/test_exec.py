@@ -298,14 +298,15 @@ def test_get_syscall_map(builder, name):
 def test_datapage_word_and_lookup(builder, name):
     """The harness patches the word as the kernel does, and finds every export by name
     and version through both hash tables at its .dynsym value."""
-    from vdsotool.verify.run import dynamic_symbols, exports
+    from vdsotool.elf import load
+    from vdsotool.verify.run import defined_dynsyms, exports
 
     target = TARGETS[name]
     path = image(builder, target, test_timebase=False)
     names = list(exports(target)) + ["__get_datapage", "no_such_symbol"]
     out = run(target, path, ["info"] + [f"lookup {n}" for n in names])
     info, lookups = out[0], out[1:]
-    symbols = dynamic_symbols(str(path))
+    symbols = defined_dynsyms(load(str(path)))
     s = symbols["__kernel_datapage_offset"]
     assert int(info["word_at"]) == s and int(info["word"]) == 4096 * int(info["pages"]) - s
     for n, line in zip(names, lookups):

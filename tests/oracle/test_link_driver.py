@@ -12,7 +12,8 @@ from conftest import ROOT, need_tool
 
 from vdsotool.abi.targets import PPC32, PPC64, PPC64LE
 from vdsotool.cfi import model as M
-from vdsotool.inspect.check import check_bytes
+from vdsotool.elf import read
+from vdsotool.inspect.check import check_image
 from vdsotool.link.driver import link
 from vdsotool.link.script import read_script
 from vdsotool.objfile import FrameDescription, ObjectFile, Relocation, Section, Symbol
@@ -55,7 +56,7 @@ def built(request, tmp_path_factory):
 
 def test_passes_checks(built):
     _, path, data = built
-    assert check_bytes(data, str(path)) == []
+    assert check_image(read(data, str(path))) == []
 
 
 def test_readelf_without_warnings(built):

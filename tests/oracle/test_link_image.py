@@ -10,8 +10,8 @@ from conftest import ROOT, copy_sources, need_tool
 from gnu import built_image
 
 from vdsotool.abi.targets import TARGETS
-from vdsotool.inspect.check import check_bytes, read_fdes
-from vdsotool.inspect.elfread import read_elf
+from vdsotool.elf import read
+from vdsotool.inspect.check import check_image, read_fdes
 from vdsotool.link.chunk import Blob
 from vdsotool.link.image import Image
 from vdsotool.link.script import read_script
@@ -34,7 +34,7 @@ def test_relinked_image_identical_to_gnu_ld(name):
     target = TARGETS[name]
     path = built_image("gnu", target)
     gnu = path.read_bytes()
-    img = read_elf(gnu, str(path))
+    img = read(gnu, str(path))
     script = read_script(str(ROOT / "linker_scripts" / target.linker_script))
     eh = img.section(".eh_frame")
     fdes = [(f.pc_begin, f.offset - eh.offset) for f in read_fdes(img, eh.offset, eh.addr, eh.size)]
@@ -52,7 +52,7 @@ def test_relinked_image_identical_to_gnu_ld(name):
                                   ("notype", "object", "func")[syms[n].type], ".text", "global")
                      for n in exports}
     ours = image.file(image.loaded())
-    assert check_bytes(ours, "ours.so") == []
+    assert check_image(read(ours, "ours.so")) == []
     assert ours == gnu
 
 

@@ -10,7 +10,8 @@ from conftest import need_tool, run_vdsotool
 from gnu import built_image
 
 from vdsotool.abi.targets import TARGETS
-from vdsotool.verify.run import dynamic_symbols
+from vdsotool.elf import load
+from vdsotool.verify.run import defined_dynsyms
 
 
 def need_exec(name):
@@ -39,7 +40,7 @@ def test_verify_catches_broken_function(name, tmp_path):
     target = TARGETS[name]
     path = built_image("gnu", name)
     data = bytearray(path.read_bytes())
-    at = dynamic_symbols(str(path))["__kernel_gettimeofday"]
+    at = defined_dynsyms(load(str(path)))["__kernel_gettimeofday"]
     order = "little" if target.little else "big"
     data[at:at + 8] = (0x38600001).to_bytes(4, order) + (0x4E800020).to_bytes(4, order)
     broken = tmp_path / "broken.so"
@@ -68,7 +69,7 @@ def test_verify_checks_sigtramp_sequence(name, tmp_path):
     target = TARGETS[name]
     path = built_image("gnu", name)
     tramp = "__kernel_sigtramp_rt64" if target.bits == 64 else "__kernel_sigtramp_rt32"
-    at = dynamic_symbols(str(path))[tramp]
+    at = defined_dynsyms(load(str(path)))[tramp]
     data = bytearray(path.read_bytes())
     words = [int.from_bytes(data[at + i:at + i + 4], target.byteorder) for i in range(0, 16, 4)]
     sc = words.index(0x44000002)
@@ -86,11 +87,11 @@ def test_verify_reports_corrupted_structure(name, tmp_path):
     """A PT_LOAD without PF_X and an emptied .hash: verify runs the image check of
     'vdsotool check' and fails the image with one (structure) row per defect, at its
     image offset."""
-    from vdsotool.inspect.elfread import read_elf
+    from vdsotool.elf import read
 
     target = TARGETS[name]
     data = bytearray(built_image("gnu", name).read_bytes())
-    img = read_elf(bytes(data), "x")
+    img = read(bytes(data), "x")
     load = next(p for p in img.phdrs if p.type == 1)
     flags_at = load.at + (4 if target.bits == 64 else 24)
     flags = int.from_bytes(data[flags_at:flags_at + 4], target.byteorder) & ~1  # drop PF_X

@@ -1,18 +1,19 @@
 """Kernel outputs: what a kernel build consumes besides the image itself.
 
-:func:`kernel_outputs` computes, in memory, for one image (file stem ``vdso32``,
+:func:`kernel_outputs` computes, in memory, for one parsed image (file stem ``vdso32``,
 ``vdso64`` or ``vdso64le``):
 
 * ``c``       – ``<stem>-blob.c`` and ``<stem>-blob.h`` (:mod:`vdsotool.emit.blob`);
 * ``offsets`` – ``<stem>-offsets.h``, the kernel's gen_vdsoNN_offsets.sh output
   (:mod:`vdsotool.emit.offsets`), from the debug twin's ``.symtab``;
 * ``patches`` – ``<stem>-patches.json``, the per-CPU ``.dynsym`` patch tables
-  (:mod:`vdsotool.emit.patches`);
+  (:mod:`vdsotool.emit.patches`, of :mod:`vdsotool.kernel.patches`);
 * ``incbin``  – ``<stem>-wrapper.S``, the ``.incbin`` wrapper.
 
 The caller writes them atomically (``vdsotool.util.atomic.write_outputs``), which leaves an
 unchanged file and its mtime alone, so Kbuild does not rebuild. Every output is a pure
-function of the image bytes (and the debug twin, and the page size).
+function of the image (and the debug twin, and the page size); the image is parsed once
+(:func:`vdsotool.elf.read`) by the caller and its symbols and patch tables are made once.
 """
 
 from __future__ import annotations
@@ -20,19 +21,12 @@ from __future__ import annotations
 import os
 
 from vdsotool.abi.targets import Target
+from vdsotool.elf.reader import ElfImage
 from vdsotool.errors import VdsoError
+from vdsotool.kernel.patches import check_page_size
 
 KINDS = ("c", "offsets", "patches", "incbin")
 ALL_KINDS = frozenset(KINDS)
-MIN_PAGE_SIZE = 4096  # the smallest page a PowerPC Linux kernel maps
-MAX_PAGE_SIZE = 256 * 1024  # the largest: CONFIG_PPC_256K_PAGES (44x)
-
-
-def check_page_size(page_size: int) -> None:
-    """The one page-size rule of the library and of every --page-size option."""
-    if not MIN_PAGE_SIZE <= page_size <= MAX_PAGE_SIZE or page_size & (page_size - 1):
-        raise VdsoError.at(None, f"page size {page_size}: want a power of two from "
-                                 f"{MIN_PAGE_SIZE} to {MAX_PAGE_SIZE}")
 
 
 def parse_kinds(text: str) -> frozenset[str]:
@@ -49,24 +43,28 @@ def parse_kinds(text: str) -> frozenset[str]:
     return frozenset(words)
 
 
-def kernel_outputs(image: bytes, dbg: bytes | None, target: Target,
+def kernel_outputs(img: ElfImage, dbg: ElfImage | None, target: Target,
                    out_dir: str | os.PathLike, page_size: int = 4096,
                    kinds: frozenset[str] = ALL_KINDS) -> dict[str, bytes]:
-    """The kernel outputs of ``image`` (its debug twin ``dbg`` feeds the offsets header), by
-    path: ``out_dir`` joined with each file name. Each kind's module is imported only when
-    that kind is asked for (the C blob's pulls in the CPU tables and jinja2)."""
+    """The kernel outputs of the parsed image ``img`` (its parsed debug twin ``dbg`` feeds
+    the offsets header), by path: ``out_dir`` joined with each file name. Each kind's module
+    is imported only when that kind is asked for (the C blob's pulls in jinja2)."""
     check_page_size(page_size)
     stem = target.image
 
     def out(name: str) -> str:
         return os.path.join(out_dir, name)
 
-    image_path, dbg_path = out(f"{stem}.so"), out(f"{stem}.so.dbg")
     outputs: dict[str, bytes] = {}
+    tables = None
+    if "c" in kinds or "patches" in kinds:
+        from vdsotool.kernel.patches import patch_tables
+
+        tables = patch_tables(img)
     if "c" in kinds:
         from vdsotool.emit import blob
 
-        header, source = blob.blob_files(image, target, page_size, image_path)
+        header, source = blob.blob_files(img, target, page_size, tables)
         outputs[out(f"{stem}-blob.h")] = header.encode()
         outputs[out(f"{stem}-blob.c")] = source.encode()
     if "offsets" in kinds:
@@ -75,12 +73,12 @@ def kernel_outputs(image: bytes, dbg: bytes | None, target: Target,
                                      "twin with .symtab); none was built")
         from vdsotool.emit import offsets
 
-        outputs[out(f"{stem}-offsets.h")] = offsets.offsets_header(dbg, dbg_path).encode()
+        outputs[out(f"{stem}-offsets.h")] = offsets.offsets_header(dbg).encode()
     if "patches" in kinds:
         from vdsotool.emit import patches
 
         outputs[out(f"{stem}-patches.json")] = patches.patches_json(
-            image, stem, page_size, image_path).encode()
+            img, stem, page_size, tables).encode()
     if "incbin" in kinds:
         from vdsotool.emit import blob
 

@@ -4,7 +4,7 @@ The blob is what x86's vdso2c makes for its kernel, adapted to this vDSO: the im
 page-aligned ``const unsigned char`` array (the page size is a parameter; the array is the
 image rounded up to whole pages, zero-filled), its size and page count, the offset of every
 exported symbol (``.dynsym`` st_value — the image is linked at 0), the per-CPU ``.dynsym``
-patch tables of :mod:`vdsotool.emit.patches` as arrays of structs, and, for user space, the
+patch tables of :mod:`vdsotool.kernel.patches` as arrays of structs, and, for user space, the
 data-page struct (``vdsotool.abi.datapage.c_header``). The array is const: a kernel copies
 it into the pages it maps and patches the copy.
 
@@ -23,11 +23,11 @@ import hashlib
 import re
 
 from vdsotool.abi.targets import Target
-from vdsotool.emit.elfsyms import SHN_ABS, read_symbols
-from vdsotool.emit.patches import CpuPatchTable, image_pages, patch_tables
+from vdsotool.elf.constants import SHN_ABS
+from vdsotool.elf.reader import ElfImage
 from vdsotool.emit.templates import render
 from vdsotool.errors import VdsoError
-from vdsotool.inspect.elfread import read_elf
+from vdsotool.kernel.patches import CpuPatchTable, dynsym, image_pages, patch_tables
 from vdsotool.util.records import record
 
 BYTES_PER_LINE = 10
@@ -44,20 +44,18 @@ def c_prefix(target: Target) -> str:
     return f"vdso{target.bits}"
 
 
-def exported_symbols(image: bytes, path: str = "<image>") -> list[ExportedSymbol]:
+def exported_symbols(img: ElfImage) -> list[ExportedSymbol]:
     """Every defined, named ``.dynsym`` entry but the version node's ABS symbol, in
     ``.dynsym`` order; names that are not C identifiers cannot be emitted and are refused."""
-    dynsym = read_symbols(read_elf(image, path))
     out = []
-    for e in dynsym.entries:
-        if not e.name or not e.defined or e.fields["st_shndx"] == SHN_ABS:
+    for e in dynsym(img).symbols:
+        if not e.name or not e.defined or e.shndx == SHN_ABS:
             continue
         if not _C_IDENTIFIER.fullmatch(e.name):
-            raise VdsoError.at(dynsym.elf.loc(e.offset),
-                               f"exported symbol '{e.name}' is not a C identifier")
+            raise VdsoError.at(img.loc(e.at), f"exported symbol '{e.name}' is not a C identifier")
         out.append(ExportedSymbol(e.name, e.value))
     if not out:
-        raise VdsoError.at(dynsym.elf.loc(None), "the image exports no symbols")
+        raise VdsoError.at(img.loc(None), "the image exports no symbols")
     return out
 
 
@@ -90,32 +88,33 @@ def _cpu_values(table: CpuPatchTable) -> dict:
                          "field": ch.field} for ch in table.changes]}
 
 
-def _values(image: bytes, target: Target, page_size: int, path: str) -> dict:
-    symbols = exported_symbols(image, path)
-    tables = patch_tables(image, path)
+def _values(img: ElfImage, target: Target, page_size: int,
+            tables: list[CpuPatchTable] | None) -> dict:
+    symbols = exported_symbols(img)
+    tables = patch_tables(img) if tables is None else tables
     if not tables:
         raise VdsoError.at(None, f"no CPU in vdsotool/abi/cpus.py maps a {target.name} image")
-    pages = image_pages(image, page_size)
+    pages = image_pages(len(img.data), page_size)
     datapage = next((s.value for s in symbols if s.name == "__kernel_datapage_offset"), -1)
     prefix = c_prefix(target)
     return {"stem": target.image, "target": target.name, "soname": target.soname,
             "bits": target.bits, "prefix": prefix, "PREFIX": prefix.upper(),
-            "size": len(image), "sha256": hashlib.sha256(image).hexdigest(),
+            "size": len(img.data), "sha256": hashlib.sha256(img.data).hexdigest(),
             "page_size": page_size, "pages": pages, "symbols": symbols,
             "cpus": [_cpu_values(t) for t in tables],
             "datapage_sym": f"{datapage:#x}" if datapage >= 0 else "-1"}
 
 
-def blob_files(image: bytes, target: Target, page_size: int = 4096,
-               path: str = "<image>") -> tuple[str, str]:
-    """The text of ``<stem>-blob.h`` and of ``<stem>-blob.c``, from one reading of the
-    image (symbols and patch tables)."""
+def blob_files(img: ElfImage, target: Target, page_size: int = 4096,
+               tables: list[CpuPatchTable] | None = None) -> tuple[str, str]:
+    """The text of ``<stem>-blob.h`` and of ``<stem>-blob.c`` of the parsed image;
+    ``tables``: its patch tables when already made."""
     from vdsotool.abi import datapage
 
-    values = _values(image, target, page_size, path)
+    values = _values(img, target, page_size, tables)
     header = render("blob.h.j2",
-                     values | {"datapage_header": datapage.c_header().rstrip("\n")})
-    padded = image + bytes(values["pages"] * page_size - len(image))
+                    values | {"datapage_header": datapage.c_header().rstrip("\n")})
+    padded = img.data + bytes(values["pages"] * page_size - len(img.data))
     source = render("blob.c.j2", values | {"byte_lines": _byte_lines(padded)})
     return header, source
 

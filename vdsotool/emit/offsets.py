@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import re
 
-from vdsotool.emit.elfsyms import STT_FILE, STT_SECTION, read_symbols
-from vdsotool.inspect.elfread import read_elf
+from vdsotool.elf.constants import STT_FILE, STT_SECTION
+from vdsotool.elf.reader import ElfImage
+from vdsotool.errors import VdsoError
 
 _VDSO_NAME = re.compile(r"VDSO_([A-Za-z0-9_]*)")
 
@@ -30,20 +31,21 @@ def _nm_value(value: int, bits: int) -> str:
     return re.sub(r"^0+", "0", text)
 
 
-def offsets_lines(dbg: bytes, path: str = "<dbg>") -> list[str]:
-    """The ``#define`` lines, sorted, from the debug image's ``.symtab``."""
-    elf = read_elf(dbg, path)
-    symtab = read_symbols(elf, ".symtab", ".strtab")
+def offsets_lines(dbg: ElfImage) -> list[str]:
+    """The ``#define`` lines, sorted, from the parsed debug image's ``.symtab``."""
+    symtab = dbg.symtab
+    if symtab is None:
+        raise VdsoError.at(dbg.loc(None), "no .symtab section")
     lines = []
-    for entry in symtab.entries[1:]:
+    for entry in symtab.symbols[1:]:
         if entry.type in (STT_SECTION, STT_FILE):
             continue
         match = _VDSO_NAME.fullmatch(entry.name)
         if match:
-            lines.append(f"#define vdso{elf.bits}_offset_{match.group(1)}\t"
-                         f"0x{_nm_value(entry.value, elf.bits)}")
+            lines.append(f"#define vdso{dbg.bits}_offset_{match.group(1)}\t"
+                         f"0x{_nm_value(entry.value, dbg.bits)}")
     return sorted(lines, key=lambda line: line.encode())
 
 
-def offsets_header(dbg: bytes, path: str = "<dbg>") -> str:
-    return "".join(line + "\n" for line in offsets_lines(dbg, path))
+def offsets_header(dbg: ElfImage) -> str:
+    return "".join(line + "\n" for line in offsets_lines(dbg))

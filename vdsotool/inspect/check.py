@@ -23,37 +23,17 @@ from __future__ import annotations
 
 from vdsotool.cfi.decode import Fde, decode_eh_frame, read_pointer
 from vdsotool.cfi.dwarf import DW_EH_PE_omit
+from vdsotool.elf import constants as E
+from vdsotool.elf.reader import ElfImage, Shdr, Symbol
 from vdsotool.errors import Diagnostic, ImageLoc, VdsoError
-from vdsotool.inspect.elfread import PT_DYNAMIC, PT_LOAD, SHN_UNDEF, ElfImage, Shdr, read_elf
 from vdsotool.util.records import record
 
-ET_DYN = 3
-PF_X, PF_W, PF_R = 1, 2, 4
-FORBIDDEN_DYNAMIC_TAGS = {
-    1: "DT_NEEDED", 7: "DT_RELA", 15: "DT_RPATH", 17: "DT_REL", 22: "DT_TEXTREL",
-    23: "DT_JMPREL", 29: "DT_RUNPATH", 0x6FFFFFFE: "DT_VERNEED",
-}
-STB_LOCAL = 0
-VER_NDX_GLOBAL = 1  # "unversioned global": what an exported symbol must not have
+FORBIDDEN_DYNAMIC_TAGS = (E.DT_NEEDED, E.DT_RELA, E.DT_RPATH, E.DT_REL, E.DT_TEXTREL,
+                          E.DT_JMPREL, E.DT_RUNPATH, E.DT_VERNEED)
 
 
-def check_image(path: str) -> list[Diagnostic]:
-    """Check the image file at ``path``; returns every defect (empty list: image is fine)."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise VdsoError.at(ImageLoc(str(path)), f"cannot read image: {e.strerror}") from None
-    return check_bytes(data, str(path))
-
-
-def check_bytes(data: bytes, path: str) -> list[Diagnostic]:
-    """Check an image held in memory (the build checks before writing anything)."""
-    return check_elf(read_elf(data, path))
-
-
-def check_elf(img: ElfImage) -> list[Diagnostic]:
-    """Check an image already read (``vdsotool verify`` reads it once for all its checks)."""
+def check_image(img: ElfImage) -> list[Diagnostic]:
+    """Every defect of the parsed image (empty list: the image is fine)."""
     found: list[Diagnostic] = []
     for check in (check_type, check_load, check_dynamic, check_versions, check_hashes,
                   check_eh_frame):
@@ -65,13 +45,13 @@ def check_elf(img: ElfImage) -> list[Diagnostic]:
 
 
 def check_type(img: ElfImage) -> list[Diagnostic]:
-    if img.e_type != ET_DYN:
-        return [Diagnostic(f"e_type is {img.e_type}, not ET_DYN (3)", img.loc(16))]
+    if img.e_type != E.ET_DYN:
+        return [Diagnostic(f"e_type is {img.e_type}, not ET_DYN ({E.ET_DYN})", img.loc(16))]
     return []
 
 
 def check_load(img: ElfImage) -> list[Diagnostic]:
-    loads = [p for p in img.phdrs if p.type == PT_LOAD]
+    loads = [p for p in img.phdrs if p.type == E.PT_LOAD]
     if len(loads) != 1:
         return [Diagnostic(f"{len(loads)} PT_LOAD segments, need exactly one",
                            img.loc(img.e_phoff))]
@@ -86,7 +66,7 @@ def check_load(img: ElfImage) -> list[Diagnostic]:
     if load.filesz != load.memsz:
         out.append(Diagnostic(f"PT_LOAD p_filesz {load.filesz:#x} != p_memsz {load.memsz:#x} "
                               "(nothing zero-fills a vDSO)", img.loc(load.at)))
-    if load.flags & (PF_R | PF_W | PF_X) != PF_R | PF_X:
+    if load.flags & (E.PF_R | E.PF_W | E.PF_X) != E.PF_R | E.PF_X:
         out.append(Diagnostic(f"PT_LOAD flags {_flag_text(load.flags)}, need R-X (the kernel "
                               "maps a vDSO read+execute, it has no writable data)",
                               img.loc(load.at)))
@@ -94,20 +74,20 @@ def check_load(img: ElfImage) -> list[Diagnostic]:
 
 
 def _flag_text(flags: int) -> str:
-    return "".join(c if flags & bit else "-" for c, bit in (("R", PF_R), ("W", PF_W),
-                                                             ("X", PF_X)))
+    return "".join(c if flags & bit else "-" for c, bit in (("R", E.PF_R), ("W", E.PF_W),
+                                                             ("X", E.PF_X)))
 
 
 def check_dynamic(img: ElfImage) -> list[Diagnostic]:
-    if not any(p.type == PT_DYNAMIC for p in img.phdrs):
+    if img.segment(E.PT_DYNAMIC) is None:
         return [Diagnostic("no PT_DYNAMIC segment", img.loc(img.e_phoff))]
-    return [Diagnostic(f"dynamic table has {FORBIDDEN_DYNAMIC_TAGS[tag]}: a vDSO is never "
-                       "relocated and has no dependencies", img.loc(at))
-            for tag, _val, at in img.dynamic() if tag in FORBIDDEN_DYNAMIC_TAGS]
+    return [Diagnostic(f"dynamic table has DT_{E.DT_NAMES[d.tag]}: a vDSO is never "
+                       "relocated and has no dependencies", img.loc(d.at))
+            for d in img.dynamic() if d.tag in FORBIDDEN_DYNAMIC_TAGS]
 
 
-def exported_symbols(img: ElfImage) -> list:
-    return [s for s in img.dynsyms() if s.index and s.bind != STB_LOCAL and s.shndx != SHN_UNDEF]
+def exported_symbols(img: ElfImage) -> list[Symbol]:
+    return [s for s in img.dynsyms() if s.exported]
 
 
 def check_hashes(img: ElfImage) -> list[Diagnostic]:
@@ -121,15 +101,12 @@ def check_versions(img: ElfImage) -> list[Diagnostic]:
     if not exported:
         return []
     versyms = img.versyms()
-    dynsym = img.section(".dynsym")
     if versyms is None:
-        return [Diagnostic("exported symbols but no .gnu.version section", img.loc(dynsym.offset))]
-    out = []
-    for s in exported:
-        if s.index >= len(versyms) or (versyms[s.index] & 0x7FFF) <= VER_NDX_GLOBAL:
-            at = dynsym.offset + s.index * dynsym.entsize
-            out.append(Diagnostic(f"exported symbol '{s.name}' is not versioned", img.loc(at)))
-    return out
+        return [Diagnostic("exported symbols but no .gnu.version section",
+                           img.loc(img.dynsym.section.offset))]
+    return [Diagnostic(f"exported symbol '{s.name}' is not versioned", img.loc(s.at))
+            for s in exported
+            if s.index >= len(versyms) or versyms[s.index] & E.VERSYM_VERSION <= E.VER_NDX_GLOBAL]
 
 
 # --- .eh_frame / .eh_frame_hdr ---------------------------------------------------------
@@ -156,7 +133,7 @@ def check_eh_frame(img: ElfImage) -> list[Diagnostic]:
 def read_fdes(img: ElfImage, start: int, addr: int, size: int) -> list[Fde]:
     """Every FDE of an .eh_frame section (offset, pc_begin, pc_range), read by the CFI
     decoder dump uses, without decoding the instructions."""
-    return decode_eh_frame(img.data, start, size, addr, img.little, img.bits // 8, img.path,
+    return decode_eh_frame(img.data, start, size, addr, img.little, img.kind.wordsize, img.path,
                            instructions=False).fdes
 
 
@@ -187,7 +164,7 @@ def _read_hdr_table(img: ElfImage, hdr: Shdr, eh: Shdr,
                     found: list[Diagnostic]) -> list[HdrRow] | None:
     """Version 1: version, three pointer encodings, the .eh_frame pointer, the row count,
     then (initial pc, FDE address) rows. Header defects go to ``found``."""
-    version, ptr_enc, count_enc, table_enc = img.unpack("BBBB", hdr.offset)
+    version, ptr_enc, count_enc, table_enc = img.bytes_at(hdr.offset, 4)
     if version != 1:
         found.append(Diagnostic(f".eh_frame_hdr version {version}, expected 1",
                                 img.loc(hdr.offset)))
@@ -218,7 +195,7 @@ def _read_hdr_table(img: ElfImage, hdr: Shdr, eh: Shdr,
 
 def _hdr_pointer(img: ElfImage, hdr: Shdr, encoding: int, at: int) -> tuple[int, int]:
     """A pointer of .eh_frame_hdr; data-relative ones count from the section's start."""
-    return read_pointer(img.data, at, encoding, img.little, img.bits // 8,
+    return read_pointer(img.data, at, encoding, img.little, img.kind.wordsize,
                         hdr.addr + at - hdr.offset, hdr.addr, img.path)
 
 

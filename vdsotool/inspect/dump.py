@@ -2,8 +2,8 @@
 
 The report is built once as plain JSON-able values (``build_report``) and rendered by
 ``render_text`` or ``json.dumps``; both printers show the same content. Decoding is done
-by our own bounds-checked readers (:mod:`vdsotool.inspect.elfread`,
-:mod:`vdsotool.cfi.decode`), so a hostile image yields a diagnostic, never a traceback.
+by our own bounds-checked readers (:mod:`vdsotool.elf.reader`, parsed once by the caller,
+and :mod:`vdsotool.cfi.decode`), so a hostile image yields a diagnostic, never a traceback.
 Parts that cannot be decoded are reported in the ``problems`` list and the rest is shown.
 """
 
@@ -14,50 +14,24 @@ from functools import lru_cache
 from vdsotool.abi.targets import POWERPC_MACHINES
 from vdsotool.cfi import dwarf as D
 from vdsotool.cfi import model as M
-from vdsotool.errors import ImageLoc, VdsoError
-from vdsotool.inspect.elfread import PT_NOTE
+from vdsotool.elf import constants as E
+from vdsotool.elf.reader import ElfImage
+from vdsotool.errors import VdsoError
 
 FORMAT_VERSION = 1
 PART_NAMES = ("headers", "symbols", "cfi", "disasm", "patches")
-PT_NAMES = {0: "NULL", 1: "LOAD", 2: "DYNAMIC", 3: "INTERP", 4: "NOTE", 6: "PHDR",
-            0x6474E550: "GNU_EH_FRAME", 0x6474E551: "GNU_STACK"}
-STT = {0: "NOTYPE", 1: "OBJECT", 2: "FUNC", 3: "SECTION", 4: "FILE"}
-STB = {0: "LOCAL", 1: "GLOBAL", 2: "WEAK"}
-# ELF gABI dynamic tags (and GNU's), by the names readelf shows; others print as numbers.
-DT_NAMES = {1: "NEEDED", 2: "PLTRELSZ", 3: "PLTGOT", 4: "HASH", 5: "STRTAB", 6: "SYMTAB",
-            7: "RELA", 8: "RELASZ", 9: "RELAENT", 10: "STRSZ", 11: "SYMENT", 12: "INIT",
-            13: "FINI", 14: "SONAME", 15: "RPATH", 16: "SYMBOLIC", 17: "REL", 18: "RELSZ",
-            19: "RELENT", 20: "PLTREL", 21: "DEBUG", 22: "TEXTREL", 23: "JMPREL",
-            29: "RUNPATH", 30: "FLAGS", 0x6FFFFEF5: "GNU_HASH", 0x6FFFFFF0: "VERSYM",
-            0x6FFFFFF9: "RELACOUNT", 0x6FFFFFFA: "RELCOUNT", 0x6FFFFFFB: "FLAGS_1",
-            0x6FFFFFFC: "VERDEF", 0x6FFFFFFD: "VERDEFNUM", 0x6FFFFFFE: "VERNEED",
-            0x6FFFFFFF: "VERNEEDNUM"}
-DT_PROC_NAMES = {  # processor-specific tags: the same numbers mean different things
-    20: {0x70000000: "PPC_GOT", 0x70000001: "PPC_OPT"},
-    21: {0x70000000: "PPC64_GLINK", 0x70000001: "PPC64_OPD", 0x70000002: "PPC64_OPDSZ",
-         0x70000003: "PPC64_OPT"},
-}
-SHF_LETTERS = (("W", 1), ("A", 2), ("X", 4))
-ET_NAMES = {1: "REL", 2: "EXEC", 3: "DYN", 4: "CORE"}
 
 
-def build_report(path: str, parts: tuple[str, ...]) -> dict:
-    return build_report_and_errors(path, parts)[0]
+def build_report(img: ElfImage, parts: tuple[str, ...]) -> dict:
+    return build_report_and_errors(img, parts)[0]
 
 
-def build_report_and_errors(path: str, parts: tuple[str, ...]) -> tuple[dict, list]:
-    """The report, and the diagnostics of the parts that could not be decoded (those parts
-    are ``None`` in the report and their diagnostics are also among its ``problems``)."""
-    from vdsotool.inspect.elfread import read_elf
-
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise VdsoError.at(ImageLoc(path), f"cannot read image: {e.strerror}") from None
-    img = read_elf(data, path)
-    report: dict = {"format_version": FORMAT_VERSION, "image": path,
-                    "class": f"ELF{img.bits}", "endian": "little" if img.little else "big",
+def build_report_and_errors(img: ElfImage, parts: tuple[str, ...]) -> tuple[dict, list]:
+    """The report of the parsed image, and the diagnostics of the parts that could not be
+    decoded (those parts are ``None`` in the report and their diagnostics are also among
+    its ``problems``)."""
+    report: dict = {"format_version": FORMAT_VERSION, "image": img.path,
+                    "class": f"ELF{img.bits}", "endian": img.kind.byteorder,
                     "machine": img.e_machine, "problems": []}
     if img.e_machine not in POWERPC_MACHINES:
         report["problems"].append(f"not a PowerPC image (e_machine {img.e_machine}): disassembly, "
@@ -75,103 +49,50 @@ def build_report_and_errors(path: str, parts: tuple[str, ...]) -> tuple[dict, li
 
 # --- parts -------------------------------------------------------------------------------
 
-def _headers(img) -> dict:
+def _headers(img: ElfImage) -> dict:
     return {
         "elf": {"type": img.e_type, "machine": img.e_machine, "flags": img.e_flags,
                 "phnum": img.e_phnum},
         "program_headers": [
-            {"type": PT_NAMES.get(p.type, hex(p.type)), "offset": p.offset,
+            {"type": E.PT_NAMES.get(p.type, hex(p.type)), "offset": p.offset,
              "vaddr": p.vaddr, "filesz": p.filesz, "memsz": p.memsz, "flags": p.flags}
             for p in img.phdrs],
         "sections": [{"name": s.name, "type": s.type, "addr": s.addr, "offset": s.offset,
                       "size": s.size, "flags": s.flags} for s in img.sections if s.index],
-        "notes": _notes(img),
-        "dynamic": [{"tag": tag, "value": val,
-                     "name": DT_NAMES.get(tag) or DT_PROC_NAMES.get(img.e_machine, {}).get(tag)}
-                    for tag, val, _at in img.dynamic()],
+        "notes": [{"name": n.name, "type": n.type, "desc": n.desc.hex(),
+                   "meaning": _note_meaning(img, n)} for n in img.notes],
+        "dynamic": [{"tag": d.tag, "value": d.value, "name": E.dt_name(d.tag, img.e_machine)}
+                    for d in img.dynamic()],
     }
 
 
-MAX_NOTES = 64  # a hostile PT_NOTE cannot make the list long
-
-
-def _notes(img) -> list[dict]:
-    """The notes of every PT_NOTE segment: 32-bit namesz, descsz, type, then the name and
-    the descriptor, each padded to 4 bytes (the vDSO carries the Linux version note)."""
-    out = []
-    for p in img.phdrs:
-        if p.type != PT_NOTE:
-            continue
-        at, end = p.offset, p.offset + p.filesz
-        while at + 12 <= end and len(out) < MAX_NOTES:
-            namesz, descsz, ntype = img.unpack("III", at)
-            name = img.bytes_at(at + 12, namesz).split(b"\0", 1)[0].decode("latin-1")
-            desc_at = at + 12 + _pad4(namesz)
-            out.append({"name": name, "type": ntype,
-                        "desc": img.bytes_at(desc_at, descsz).hex(),
-                        "meaning": _note_meaning(img, name, ntype, desc_at, descsz)})
-            at = desc_at + _pad4(descsz)
-    return out
-
-
-def _pad4(n: int) -> int:
-    return (n + 3) & ~3
-
-
-def _note_meaning(img, name: str, ntype: int, desc_at: int, descsz: int) -> str | None:
+def _note_meaning(img: ElfImage, note) -> str | None:
     """The Linux note of a vDSO: type 0, one word LINUX_VERSION_CODE (a << 16 | b << 8 | c)."""
-    if name != "Linux" or ntype != 0 or descsz != 4:
+    if note.name != "Linux" or note.type != E.NT_LINUX_VERSION or len(note.desc) != 4:
         return None
-    code = img.unpack("I", desc_at)[0]
+    code = int.from_bytes(note.desc, img.kind.byteorder)
     return f"LINUX_VERSION_CODE {code:#x} = {code >> 16}.{code >> 8 & 0xFF}.{code & 0xFF}"
 
 
-def _symbols(img) -> dict:
-    versions = _version_names(img)
-    vers = img.versyms() or []
-    out = []
-    for s in img.dynsyms():
-        if s.index == 0:
-            continue
-        ver = vers[s.index] & 0x7FFF if s.index < len(vers) else None
-        out.append({"name": s.name, "value": s.value, "size": s.size,
-                    "type": STT.get(s.type, str(s.type)), "bind": STB.get(s.bind, str(s.bind)),
-                    "version": versions.get(ver) if ver is not None else None})
-    symtab = [{"name": s.name, "value": s.value, "size": s.size,
-               "type": STT.get(s.type, str(s.type)), "bind": STB.get(s.bind, str(s.bind))}
-              for s in _read_syms(img, ".symtab") if s.index]
-    return {"dynsym": out, "symtab": symtab}
+def _symbol_row(s) -> dict:
+    return {"name": s.name, "value": s.value, "size": s.size,
+            "type": E.STT_NAMES.get(s.type, str(s.type)),
+            "bind": E.STB_NAMES.get(s.bind, str(s.bind))}
 
 
-def _all_symbols(img):
-    return [*img.dynsyms(), *_read_syms(img, ".symtab")]
+def _symbols(img: ElfImage) -> dict:
+    img.version_names  # noqa: B018 - a malformed .gnu.version_d fails the part first
+    dynsym = [_symbol_row(s) | {"version": img.version_of(s)} for s in img.dynsyms() if s.index]
+    symtab = [_symbol_row(s) for s in _symtab(img) if s.index]
+    return {"dynsym": dynsym, "symtab": symtab}
 
 
-def _read_syms(img, name: str):
-    """Symbols of a symbol-table section (``.symtab`` of a .dbg image), bounds-checked."""
-    sec = img.section(name)
-    if sec is None or sec.entsize == 0 or sec.link >= len(img.sections):
-        return []
-    strtab = img.sections[sec.link]
-    return [img.symbol(i, sec.offset + i * sec.entsize, strtab)
-            for i in range(min(sec.size // sec.entsize, 100_000))]
+def _symtab(img: ElfImage) -> list:
+    return img.symtab.symbols if img.symtab else []
 
 
-def _version_names(img) -> dict[int, str]:
-    """Version index -> name, from .gnu.version_d (bounded by its entry count)."""
-    sec = img.section(".gnu.version_d")
-    if sec is None or sec.link >= len(img.sections):
-        return {}
-    strtab = img.sections[sec.link]
-    names, at = {}, sec.offset
-    for _ in range(min(sec.size // 20 + 1, 256)):
-        _ver, _flags, ndx, cnt, _hash, aux, nxt = img.unpack("HHHHIII", at)
-        if cnt:
-            names[ndx] = img.cstring(strtab.offset + img.unpack("I", at + aux)[0])
-        if not nxt:
-            break
-        at += nxt
-    return names
+def _all_symbols(img: ElfImage) -> list:
+    return [*img.dynsyms(), *_symtab(img)]
 
 
 @lru_cache(maxsize=1)  # per image: --all asks again for the disassembly's CFI column
@@ -184,7 +105,7 @@ def _cfi(img) -> dict:
     sec = img.section(".eh_frame")
     if sec is None:
         return {"records": [], "note": "no .eh_frame section"}
-    word = img.bits // 8
+    word = img.kind.wordsize
     eh = decode_eh_frame(img.data, sec.offset, sec.size, sec.addr, img.little, word, img.path)
     code_symbols = _code_symbols(img)
     image = N.Image(img.data, word, img.little) if img.e_machine in POWERPC_MACHINES else None
@@ -395,7 +316,7 @@ def render_text(report: dict) -> str:
 
 def _text_headers(h: dict) -> list[str]:
     elf = h["elf"]
-    out = [f"ELF header: type {ET_NAMES.get(elf['type'], '?')} ({elf['type']}), "
+    out = [f"ELF header: type {E.ET_NAMES.get(elf['type'], '?')} ({elf['type']}), "
            f"e_flags {elf['flags']:#x}, {elf['phnum']} program headers, "
            f"{len(h['sections'])} sections",
            "Program headers:", "  TYPE          OFFSET     VADDR      FILESZ   MEMSZ    FLG"]
@@ -404,7 +325,7 @@ def _text_headers(h: dict) -> list[str]:
                    f"{p['filesz']:#08x} {p['memsz']:#08x} {p['flags']}")
     out += ["Sections:", "  NAME                ADDR       OFFSET     SIZE     FLG"]
     for s in h["sections"]:
-        flags = "".join(c for c, bit in SHF_LETTERS if s["flags"] & bit)
+        flags = "".join(c for c, bit in E.SHF_LETTERS if s["flags"] & bit)
         out.append(f"  {s['name']:19} {s['addr']:#010x} {s['offset']:#010x} "
                    f"{s['size']:#08x} {flags}".rstrip())
     for n in h.get("notes", []):

@@ -2,7 +2,7 @@
 
 One vDSO image serves every CPU; at boot the kernel redirects or hides exported symbols in
 ``.dynsym`` according to its CPU's features (the rules and the CPU table are data in
-:mod:`vdsotool.abi.cpus`; :func:`vdsotool.emit.patches.patch_tables` replays the kernel's
+:mod:`vdsotool.abi.cpus`; :func:`vdsotool.kernel.patches.patch_tables` replays the kernel's
 procedure and lists the changed fields). This module only *presents* those tables: the
 field changes are grouped per symbol and named by what they mean for a caller:
 
@@ -22,7 +22,7 @@ at the offending offset.
 from __future__ import annotations
 
 from vdsotool.abi.targets import POWERPC_MACHINES
-from vdsotool.inspect.elfread import ElfImage
+from vdsotool.elf.reader import ElfImage, Symbol
 
 PAGE_SIZE = 4096  # the page size the data-page word is shown for (the kernels' default)
 
@@ -32,19 +32,17 @@ def patches_part(img: ElfImage) -> dict:
     if img.e_machine not in POWERPC_MACHINES:
         return {"page_size": PAGE_SIZE, "datapage": None, "cpus": [],
                 "note": "not a PowerPC image: no kernel patches it"}
-    from vdsotool.emit.elfsyms import read_symbols
-    from vdsotool.emit.patches import datapage_fixup, patch_tables
+    from vdsotool.kernel.patches import datapage_fixup, dynsym, patch_tables
 
-    original = read_symbols(img)  # located error first when .dynsym itself is malformed
-    order = "little" if img.little else "big"
-    fix = datapage_fixup(img.data, PAGE_SIZE, img.path)
+    original = dynsym(img).symbols  # located error first when .dynsym itself is malformed
+    order = img.kind.byteorder
+    fix = datapage_fixup(img, PAGE_SIZE)
     return {
         "page_size": PAGE_SIZE,
         "datapage": None if fix is None else {
             "symbol": fix.symbol, "offset": fix.offset, "size": len(fix.old),
             "old": int.from_bytes(fix.old, order), "new": int.from_bytes(fix.new, order)},
-        "cpus": [_cpu_view(table, original.entries, order)
-                 for table in patch_tables(img.data, img.path)],
+        "cpus": [_cpu_view(table, original, order) for table in patch_tables(img)],
     }
 
 
@@ -74,11 +72,11 @@ def _symbol_view(changes, entries, order: str) -> dict:
             "fields": fields}
 
 
-def _entry_with(entries, new: dict[str, int], index: int) -> str | None:
+def _entry_with(entries: list[Symbol], new: dict[str, int], index: int) -> str | None:
     """The name of the unpatched entry that has the new values (the code now reached)."""
     for e in entries:
         if e.index != index and e.name and e.defined \
-                and all(e.fields[f] == v for f, v in new.items()):
+                and all(e.fields()[f] == v for f, v in new.items()):
             return e.name
     return None
 

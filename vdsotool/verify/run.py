@@ -14,13 +14,11 @@ The result is one row per exported symbol: pass/fail/skip and the reason.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from vdsotool.abi import datapage
 from vdsotool.abi.targets import POWERPC_MACHINES, Target, target_for
+from vdsotool.elf.reader import ElfImage
 from vdsotool.errors import ImageLoc, VdsoError
-from vdsotool.inspect.elfread import (ELF_MAGIC, ELFCLASS32, ELFCLASS64, ELFDATA2LSB,
-                                      ELFDATA2MSB, SHN_UNDEF, ElfImage, read_elf)
 from vdsotool.util.records import asdict, field, record
 
 EXPORTS_COMMON = ("__kernel_datapage_offset", "__kernel_get_syscall_map",
@@ -59,22 +57,12 @@ def exports(target: Target) -> tuple[str, ...]:
     return EXPORTS_COMMON + SIGTRAMPS[target.bits]
 
 
-def read_image(path: str, data: bytes) -> ElfImage:
-    """The image through vdsotool's ELF reader (:mod:`vdsotool.inspect.elfread`), with
-    verify's wording for a file that is not an ELF image at all."""
-    if len(data) < 52 or data[:4] != ELF_MAGIC:  # 52: the smallest ELF header (ELF32)
-        raise VdsoError.at(ImageLoc(path, 0), "not an ELF file")
-    if data[4] not in (ELFCLASS32, ELFCLASS64) or data[5] not in (ELFDATA2LSB, ELFDATA2MSB):
-        raise VdsoError.at(ImageLoc(path, 4), "bad ELF class or byte order")
-    return read_elf(data, path)
-
-
 def detect_target(img: ElfImage) -> Target:
     """The target of an image, from its class, byte order and machine."""
     if img.e_machine not in POWERPC_MACHINES:
         raise VdsoError.at(img.loc(18), f"not a PowerPC image (e_machine {img.e_machine})")
     try:
-        return target_for(img.bits, "little" if img.little else "big")
+        return target_for(img.bits, img.kind.byteorder)
     except ValueError as err:
         raise VdsoError.at(img.loc(4), str(err)) from None
 
@@ -83,33 +71,22 @@ def defined_dynsyms(img: ElfImage) -> dict[str, int]:
     """Name -> value of the defined, named .dynsym symbols."""
     if img.section(".dynsym") is None:
         raise VdsoError.at(img.loc(None), "no .dynsym section")
-    return {s.name: s.value for s in img.dynsyms() if s.name and s.shndx != SHN_UNDEF}
-
-
-def dynamic_symbols(path: str) -> dict[str, int]:
-    """:func:`defined_dynsyms` of the image file at ``path`` (for tests and tools)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    return defined_dynsyms(read_image(path, data))
+    return {s.name: s.value for s in img.dynsyms() if s.name and s.defined}
 
 
 def _structure_problems(img: ElfImage) -> list[str]:
     """The image check of ``vdsotool check`` (:mod:`vdsotool.inspect.check`), each defect
     as ``message [+0xOFFSET]``."""
-    from vdsotool.inspect.check import check_elf
+    from vdsotool.inspect.check import check_image
 
     return [d.message + (f" [+{d.loc.offset:#x}]"
                          if isinstance(d.loc, ImageLoc) and d.loc.offset is not None else "")
-            for d in check_elf(img)]
+            for d in check_image(img)]
 
 
-def verify(path: str | Path, run_code: bool = True) -> Report:
-    path = str(path)
-    try:
-        data = Path(path).read_bytes()
-    except OSError as err:
-        raise VdsoError.at(ImageLoc(path), f"cannot read image: {err.strerror}") from None
-    img = read_image(path, data)
+def verify(img: ElfImage, run_code: bool = True) -> Report:
+    """The report of the parsed image ``img`` (the harness runs the file ``img.path``)."""
+    path = img.path
     target = detect_target(img)
     symbols = defined_dynsyms(img)
     report = Report(path, target.name)
@@ -120,7 +97,7 @@ def verify(path: str | Path, run_code: bool = True) -> Report:
     for name in exports(target):
         if name not in symbols:
             report.rows.append(Row(name, "fail", "not exported in .dynsym"))
-    static = _check_sigtramps(target, data, symbols)
+    static = _check_sigtramps(target, img.data, symbols)
     if not run_code:
         report.rows += [static.get(n, Row(n, "skip", "execution not requested"))
                         for n in present]

@@ -84,6 +84,7 @@ def emitted(name: str, page_size: int = 4096) -> Emitted:
 
 @functools.lru_cache(maxsize=None)
 def _emitted(name: str, page_size: int) -> Emitted:
+    from vdsotool.elf import read
     from vdsotool.emit import kernel_outputs
 
     target = TARGETS[name]
@@ -91,7 +92,8 @@ def _emitted(name: str, page_size: int) -> Emitted:
     out.mkdir()
     image, dbg = real_image(name)
     files = {out / f"{target.image}.so": image, out / f"{target.image}.so.dbg": dbg,
-             **kernel_outputs(image, dbg, target, out, page_size)}
+             **kernel_outputs(read(image, f"{target.image}.so"),
+                              read(dbg, f"{target.image}.so.dbg"), target, out, page_size)}
     for path, data in files.items():
         Path(path).write_bytes(data)
     return Emitted(target, out, page_size)
