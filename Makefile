@@ -18,13 +18,29 @@ $(VENV)/.stamp: pyproject.toml
 # compiled): where PYTHONDONTWRITEBYTECODE=1 is set, Python would otherwise compile every
 # module from source in every run (docs/performance.md). Python still checks each .pyc
 # against its source, so an edited module is never run stale.
-bytecode: venv
+bytecode: $(VENV)/.bytecode
+$(VENV)/.bytecode: $(VENV)/.stamp $(shell find vdsotool -name '*.py')
 	$(BIN)/python -m compileall -q vdsotool
+	touch $@
 
-build: venv bytecode
-	$(BIN)/vdsotool build --bits 32 --out $(OUT)
-	$(BIN)/vdsotool build --bits 64 --out $(OUT)
-	$(BIN)/vdsotool build --bits 64 --endian little --out $(OUT)
+# Each image's build writes its depfile (out/vdso64.d), naming every file the build read:
+# images.toml, the sources and their includes, the linker script, vdsotool's own modules.
+# The depfile is the rule's target: vdsotool rewrites it on every build, while an output
+# whose content did not change keeps its timestamp (Kbuild then rebuilds nothing). With
+# nothing changed, `make build` runs no vdsotool at all.
+IMAGES   := vdso32 vdso64 vdso64le
+DEPFILES := $(IMAGES:%=$(OUT)/%.d)
+$(OUT)/vdso32.d:   TARGET := --bits 32
+$(OUT)/vdso64.d:   TARGET := --bits 64
+$(OUT)/vdso64le.d: TARGET := --bits 64 --endian little
+
+build: $(DEPFILES)
+$(DEPFILES): $(VENV)/.bytecode
+	$(BIN)/vdsotool build $(TARGET) --out $(OUT) --depfile $@
+
+ifneq ($(filter build,$(MAKECMDGOALS)),)
+-include $(DEPFILES)
+endif
 
 deps:
 	scripts/install-test-deps.sh

@@ -217,8 +217,13 @@ def includes(a: Args) -> int:
                 "Kernel version the Linux version note carries (LINUX_VERSION_CODE; default: "
                 "the version node's, 2.6.15). Same as -D LINUX_VERSION_CODE=N, which it "
                 "overrides.", "X.Y.Z"),
+         Option("depfile", ("--depfile",), "str", None, "Also write a make depfile there: "
+                "the outputs depend on every file the build read (asm/images.toml, the "
+                "sources and their includes, the linker script, vdsotool's own modules). "
+                "Rewritten on every build; outputs only when their content changes.", "FILE"),
          Option("json_out", ("--json",), "flag", False, "Print a JSON summary (target, files "
-                "whose content changed) to stdout instead of progress lines."))
+                "written: those whose content changed, and the depfile) to stdout instead of "
+                "progress lines."))
 def build(a: Args) -> int:
     """Assemble, link, check and write <out>/vdso32.so | vdso64.so | vdso64le.so, its
     debug twin (.so.dbg) and the kernel outputs (<image>-blob.c/.h, -offsets.h,
@@ -243,7 +248,8 @@ def build(a: Args) -> int:
 
     log = (lambda line: None) if a.json_out else (lambda line: sys.stderr.write(line + "\n"))
     try:
-        written = pipeline.build(target, a.src, a.out, defines, log, kinds, page_size)
+        written = pipeline.build(target, a.src, a.out, defines, log, kinds, page_size,
+                                 a.depfile)
     except VdsoError as err:
         return failed(err)
     if a.json_out:

@@ -74,9 +74,12 @@ def image_sources(root: str | os.PathLike, target: Target) -> list[str]:
 def build_outputs(target: Target, root: str | os.PathLike, out_dir: str | os.PathLike,
                   defines: dict[str, int] | None,
                   log: Callable[[str], None] = lambda line: None,
-                  emit: frozenset[str] = frozenset(), page_size: int = 4096) -> dict[str, bytes]:
+                  emit: frozenset[str] = frozenset(), page_size: int = 4096,
+                  read: list[str] | None = None) -> dict[str, bytes]:
     """Every output file of the build, in memory, by path (``out_dir`` joined with the file
-    name); raises VdsoError with all diagnostics."""
+    name); raises VdsoError with all diagnostics. ``read``, when given, receives the path of
+    every input file the build read: ``asm/images.toml``, each source and the files it
+    included, the linker script."""
     from vdsotool.assemble.includes import asm_includes
     from vdsotool.assemble import assemble_file
     from vdsotool.errors import DiagnosticSink
@@ -88,6 +91,8 @@ def build_outputs(target: Target, root: str | os.PathLike, out_dir: str | os.Pat
     tag = f"VDSO{target.bits}"
     includes = asm_includes(target)
     sink, objects = DiagnosticSink(), []
+    if read is not None:
+        read.append(os.path.join(root, "asm", "images.toml"))
     for path in image_sources(root, target):
         log(f"  {tag}A {os.path.relpath(path, root)}")
         try:
@@ -97,6 +102,8 @@ def build_outputs(target: Target, root: str | os.PathLike, out_dir: str | os.Pat
             sink.extend(err)
     sink.raise_if_failed()
     script_path = os.path.join(root, "linker_scripts", target.linker_script)
+    if read is not None:
+        read += [p for obj in objects for p in obj.inputs] + [script_path]
     script = read_script(script_path)
     log(f"  {tag}L {image_path(out_dir, target)}")
     linked = link_image(objects, script, target, debug=True)
@@ -138,10 +145,40 @@ def build_debug_image(target: Target, src: str | os.PathLike | None = None,
 
 def build(target: Target, src: str | os.PathLike | None, out_dir: str | os.PathLike,
           defines: dict[str, int] | None = None, log: Callable[[str], None] = lambda l: None,
-          emit: frozenset[str] = frozenset(), page_size: int = 4096) -> list[str]:
-    """Build and write atomically; returns the written paths (those whose content changed)."""
+          emit: frozenset[str] = frozenset(), page_size: int = 4096,
+          depfile: str | os.PathLike | None = None) -> list[str]:
+    """Build and write every output, all visible together; returns the paths written (those
+    whose content changed, and the depfile). ``depfile``: also write a make depfile there
+    (:func:`make_depfile`), on every build: it is the build's time stamp for make."""
     from vdsotool.util.atomic import write_outputs
 
     root = find_source_root(src)
-    outputs = build_outputs(target, root, out_dir, defines, log, emit, page_size)
-    return write_outputs(outputs)
+    read: list[str] = []
+    outputs = build_outputs(target, root, out_dir, defines, log, emit, page_size, read)
+    if depfile is None:
+        return write_outputs(outputs)
+    depfile = os.fspath(depfile)
+    outputs[depfile] = make_depfile([depfile, *outputs], read + tool_files())
+    return write_outputs(outputs, always=(depfile,))
+
+
+def tool_files() -> list[str]:
+    """Every file of vdsotool's own package (its modules, compiled templates and data; not
+    bytecode), sorted: a build's outputs depend on the tool as much as on the sources."""
+    files = []
+    for directory, subdirectories, names in os.walk(os.path.dirname(os.path.abspath(__file__))):
+        subdirectories[:] = sorted(d for d in subdirectories if d != "__pycache__")
+        files += [os.path.join(directory, n) for n in names if not n.endswith(".pyc")]
+    return sorted(files)
+
+
+def make_depfile(targets: list[str], inputs: list[str]) -> str:
+    """A make rule: ``targets`` depend on ``inputs`` (each named once, in order), and an
+    empty rule per input, so that make rebuilds, rather than fails, once one is deleted
+    (gcc -MP). Spaces, ``#`` and ``$`` are escaped for make."""
+    def word(path: str) -> str:
+        return path.replace("$", "$$").replace("#", "\\#").replace(" ", "\\ ")
+
+    inputs = [word(p) for p in dict.fromkeys(inputs)]
+    head = " ".join(word(t) for t in targets) + ":"
+    return " \\\n  ".join([head, *inputs]) + "\n" + "".join(f"\n{p}:\n" for p in inputs)
