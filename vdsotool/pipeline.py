@@ -75,9 +75,9 @@ def build_outputs(target: Target, root: str | os.PathLike, out_dir: str | os.Pat
                   defines: dict[str, int] | None,
                   log: Callable[[str], None] = lambda line: None,
                   emit: frozenset[str] = frozenset(), page_size: int = 4096,
-                  read: list[str] | None = None) -> dict[str, bytes]:
+                  inputs: list[str] | None = None) -> dict[str, bytes]:
     """Every output file of the build, in memory, by path (``out_dir`` joined with the file
-    name); raises VdsoError with all diagnostics. ``read``, when given, receives the path of
+    name); raises VdsoError with all diagnostics. ``inputs``, when given, receives the path of
     every input file the build read: ``asm/images.toml``, each source and the files it
     included, the linker script."""
     from vdsotool.assemble.includes import asm_includes
@@ -91,8 +91,8 @@ def build_outputs(target: Target, root: str | os.PathLike, out_dir: str | os.Pat
     tag = f"VDSO{target.bits}"
     includes = asm_includes(target)
     sink, objects = DiagnosticSink(), []
-    if read is not None:
-        read.append(os.path.join(root, "asm", "images.toml"))
+    if inputs is not None:
+        inputs.append(os.path.join(root, "asm", "images.toml"))
     for path in image_sources(root, target):
         log(f"  {tag}A {os.path.relpath(path, root)}")
         try:
@@ -102,8 +102,8 @@ def build_outputs(target: Target, root: str | os.PathLike, out_dir: str | os.Pat
             sink.extend(err)
     sink.raise_if_failed()
     script_path = os.path.join(root, "linker_scripts", target.linker_script)
-    if read is not None:
-        read += [p for obj in objects for p in obj.inputs] + [script_path]
+    if inputs is not None:
+        inputs += [p for obj in objects for p in obj.inputs] + [script_path]
     script = read_script(script_path)
     log(f"  {tag}L {image_path(out_dir, target)}")
     linked = link_image(objects, script, target, debug=True)
@@ -153,12 +153,12 @@ def build(target: Target, src: str | os.PathLike | None, out_dir: str | os.PathL
     from vdsotool.util.atomic import write_outputs
 
     root = find_source_root(src)
-    read: list[str] = []
-    outputs = build_outputs(target, root, out_dir, defines, log, emit, page_size, read)
+    inputs: list[str] = []
+    outputs = build_outputs(target, root, out_dir, defines, log, emit, page_size, inputs)
     if depfile is None:
         return write_outputs(outputs)
     depfile = os.fspath(depfile)
-    outputs[depfile] = make_depfile([depfile, *outputs], read + tool_files())
+    outputs[depfile] = make_depfile([depfile, *outputs], inputs + tool_files())
     return write_outputs(outputs, always=(depfile,))
 
 
