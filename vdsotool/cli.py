@@ -94,6 +94,13 @@ def _page_size(what: str) -> Option:
     return Option("page_size", ("--page-size",), "int", 4096, what)
 
 
+def _cpus() -> Option:
+    return Option("cpu_files", ("--cpus",), "list", help=(
+        "A CPU table file (TOML, the format of vdsotool/abi/cpus.toml) read over the packaged "
+        "one: adds CPUs, replaces those of the same name (repeatable; docs/kernel-outputs.md, "
+        "'Adding a CPU')."), metavar="FILE")
+
+
 # --- what commands share ---------------------------------------------------------------------
 
 def target_of(a: Args):
@@ -221,6 +228,7 @@ def includes(a: Args) -> int:
                 "the outputs depend on every file the build read (asm/images.toml, the "
                 "sources and their includes, the linker script, vdsotool's own modules). "
                 "Rewritten on every build; outputs only when their content changes.", "FILE"),
+         _cpus(),
          Option("json_out", ("--json",), "flag", False, "Print a JSON summary (target, files "
                 "written: those whose content changed, and the depfile) to stdout instead of "
                 "progress lines."))
@@ -249,7 +257,7 @@ def build(a: Args) -> int:
     log = (lambda line: None) if a.json_out else (lambda line: sys.stderr.write(line + "\n"))
     try:
         written = pipeline.build(target, a.src, a.out, defines, log, kinds, page_size,
-                                 a.depfile)
+                                 a.depfile, tuple(a.cpu_files))
     except VdsoError as err:
         return failed(err)
     if a.json_out:
@@ -317,43 +325,53 @@ def verify(a: Args) -> int:
          Option("cpu", ("--cpu",), "str", REQUIRED, "CPU name (see 'vdsotool cpus')."),
          Option("out", ("--out", "-o"), "str", REQUIRED,
                 "Where to write the patched image.", "FILE"),
-         _page_size("Page size for the data-page word."))
+         _page_size("Page size for the data-page word."), _cpus())
 def patch(a: Args) -> int:
     """Write IMAGE as CPU's kernel maps it: its .dynsym patches and the data-page word."""
-    from vdsotool.abi.cpus import CPUS, cpu_named
+    from vdsotool.abi.cpus import load_table
+    from vdsotool.errors import VdsoError
 
-    cpu = cpu_named(a.cpu)
+    try:
+        table = load_table(a.cpu_files)
+    except VdsoError as err:
+        return failed(err)
+    cpu = table.named(a.cpu)
     if cpu is None:
-        names = ", ".join(c.name for c in CPUS)
+        names = ", ".join(c.name for c in table.cpus)
         raise UsageError("--cpu", f"unknown CPU '{a.cpu}'; known CPUs: {names}")
     page_size = page_size_of(a.page_size)
     from vdsotool.elf import load
-    from vdsotool.errors import VdsoError
     from vdsotool.kernel.patches import patched_image
     from vdsotool.util.atomic import write_outputs
 
     try:
-        write_outputs({a.out: patched_image(load(a.image), cpu, page_size)})
+        write_outputs({a.out: patched_image(load(a.image), cpu, page_size, table.patches)})
     except VdsoError as err:
         return failed(err)
     return 0
 
 
-@command("cpus", _json("the tables"))
+@command("cpus", _json("the tables"), _cpus())
 def cpus(a: Args) -> int:
     """List the CPUs (PVR, kernel feature bits) and the .dynsym patches their kernels apply."""
+    from vdsotool.abi.cpus import load_table
     from vdsotool.emit.cpu_list import cpu_tables, cpus_document
+    from vdsotool.errors import VdsoError
 
+    try:
+        table = load_table(a.cpu_files)
+    except VdsoError as err:
+        return failed(err)
     if a.json_out:
         import json
 
-        out(json.dumps(cpus_document(), indent=2) + "\n")
+        out(json.dumps(cpus_document(table), indent=2) + "\n")
         return 0
     from rich.console import Console
 
     console = Console(highlight=False)
-    for table in cpu_tables():
-        console.print(table)
+    for rendered in cpu_tables(table):
+        console.print(rendered)
     return 0
 
 
@@ -373,7 +391,8 @@ def cpus(a: Args) -> int:
          Option("patches", ("--patches",), "flag", False,
                 "Per CPU: the .dynsym symbols its kernel redirects or hides at boot."),
          Option("all_parts", ("--all",), "flag", False, "Everything."),
-         Option("json_out", ("--json",), "flag", False, "The same content as JSON."))
+         Option("json_out", ("--json",), "flag", False, "The same content as JSON."),
+         _page_size("Page size the data-page word of --patches is computed for."), _cpus())
 def dump(a: Args) -> int:
     """Show an image's headers, symbols, CFI, disassembly and per-CPU patches (default:
     headers, symbols, CFI). A part that cannot be decoded is reported, the rest is shown,
@@ -383,9 +402,16 @@ def dump(a: Args) -> int:
     from vdsotool.inspect.dump import PART_NAMES, build_report_and_errors, render_text
 
     parts = tuple(p for p in PART_NAMES if a.all_parts or getattr(a, p))
+    page_size = page_size_of(a.page_size)
     try:
+        table = None
+        if a.cpu_files:
+            from vdsotool.abi.cpus import load_table
+
+            table = load_table(a.cpu_files)
         report, errors = build_report_and_errors(load(a.image),
-                                                 parts or ("headers", "symbols", "cfi"))
+                                                 parts or ("headers", "symbols", "cfi"),
+                                                 table, page_size)
     except VdsoError as err:
         return failed(err)
     if a.json_out:

@@ -75,11 +75,12 @@ def build_outputs(target: Target, root: str | os.PathLike, out_dir: str | os.Pat
                   defines: dict[str, int] | None,
                   log: Callable[[str], None] = lambda line: None,
                   emit: frozenset[str] = frozenset(), page_size: int = 4096,
-                  inputs: list[str] | None = None) -> dict[str, bytes]:
+                  inputs: list[str] | None = None, cpus=None) -> dict[str, bytes]:
     """Every output file of the build, in memory, by path (``out_dir`` joined with the file
     name); raises VdsoError with all diagnostics. ``inputs``, when given, receives the path of
     every input file the build read: ``asm/images.toml``, each source and the files it
-    included, the linker script."""
+    included, the linker script. ``cpus``: the CPU table of the kernel outputs (a
+    :class:`vdsotool.abi.cpus.CpuTable`; default: the packaged one)."""
     from vdsotool.assemble.includes import asm_includes
     from vdsotool.assemble import assemble_file
     from vdsotool.errors import DiagnosticSink
@@ -117,7 +118,7 @@ def build_outputs(target: Target, root: str | os.PathLike, out_dir: str | os.Pat
         from vdsotool.emit import kernel_outputs
 
         dbg_img = read(dbg, debug_path(out_dir, target)) if "offsets" in emit else None
-        outputs |= kernel_outputs(img, dbg_img, target, out_dir, page_size, emit)
+        outputs |= kernel_outputs(img, dbg_img, target, out_dir, page_size, emit, cpus)
     return outputs
 
 
@@ -146,15 +147,23 @@ def build_debug_image(target: Target, src: str | os.PathLike | None = None,
 def build(target: Target, src: str | os.PathLike | None, out_dir: str | os.PathLike,
           defines: dict[str, int] | None = None, log: Callable[[str], None] = lambda l: None,
           emit: frozenset[str] = frozenset(), page_size: int = 4096,
-          depfile: str | os.PathLike | None = None) -> list[str]:
+          depfile: str | os.PathLike | None = None,
+          cpu_files: tuple[str | os.PathLike, ...] = ()) -> list[str]:
     """Build and write every output, all visible together; returns the paths written (those
     whose content changed, and the depfile). ``depfile``: also write a make depfile there
-    (:func:`make_depfile`), on every build: it is the build's time stamp for make."""
+    (:func:`make_depfile`), on every build: it is the build's time stamp for make.
+    ``cpu_files``: ``--cpus`` files read over the packaged CPU table (inputs too)."""
     from vdsotool.util.atomic import write_outputs
 
+    cpus = None
+    if cpu_files:
+        from vdsotool.abi.cpus import load_table
+
+        cpus = load_table(cpu_files)  # checked even when no kernel output uses it
     root = find_source_root(src)
-    inputs: list[str] = []
-    outputs = build_outputs(target, root, out_dir, defines, log, emit, page_size, inputs)
+    inputs: list[str] = [os.fspath(f) for f in cpu_files]
+    outputs = build_outputs(target, root, out_dir, defines, log, emit, page_size, inputs,
+                            cpus)
     if depfile is None:
         return write_outputs(outputs)
     depfile = os.fspath(depfile)

@@ -349,17 +349,18 @@ def test_patches_redirect_and_hide_as_pyelftools_sees_them(gnu_images, target):
     """Each CPU's changes, written at their offsets, make pyelftools see the kernel's
     patched .dynsym: sync_dicache takes _p5's value and size on coherent-icache CPUs,
     gettimeofday loses its name on the 601, nothing else changes."""
-    from vdsotool.abi.cpus import CPUS
+    from vdsotool.abi.cpus import default_table
 
+    table = default_table()
     data = gnu_images[target.name].read_bytes()
     syms = _pyelftools_dynsym(data)
     part = build_report(load(str(gnu_images[target.name])), ("patches",))["patches"]
     cpus = {c["name"]: c for c in part["cpus"]}
     # the kernels mapping the image: ppc64le ones for an LE image, else any as wide
     if target.little:
-        maps = [c.name for c in CPUS if c.little_endian]
+        maps = [c.name for c in table.cpus if c.little_endian]
     else:
-        maps = [c.name for c in CPUS if target.bits <= c.bits]
+        maps = [c.name for c in table.cpus if target.bits <= c.bits]
     assert list(cpus) == maps
     p5, gen = syms["__kernel_sync_dicache_p5"], syms["__kernel_sync_dicache"]
     for name, cpu in cpus.items():
@@ -370,7 +371,7 @@ def test_patches_redirect_and_hide_as_pyelftools_sees_them(gnu_images, target):
         assert (patched["__kernel_sync_dicache"]["st_value"],
                 patched["__kernel_sync_dicache"]["st_size"]) == \
             (want["st_value"], want["st_size"]), name
-        assert ("__kernel_gettimeofday" in patched) == (name != "601"), name
+        assert ("__kernel_gettimeofday" in patched) == ("USE_TB" in cpu["features"]), name
         actions = {s["symbol"]: (s["action"], s["to"]) for s in cpu["symbols"]}
         assert actions.get("__kernel_sync_dicache") == \
             (("redirect", "__kernel_sync_dicache_p5") if coherent else None)
@@ -558,3 +559,23 @@ def test_fde_names_the_functions_it_covers(gnu_images, target):
         assert holders[0]["pc_begin"] <= value < holders[0]["pc_end"]
     assert len(funcs) >= 5
     assert next(r for r in fdes if tramp in r["functions"])["pc_begin"] == funcs[tramp] - 4
+
+
+@pytest.mark.parametrize("page_size", [4096, 65536])
+def test_patches_show_the_data_page_word_for_the_page_size_asked(gnu_images, tmp_path, page_size):
+    """dump --patches --page-size N shows the word a kernel with N-byte pages stores: on an
+    image that vdsotool patch wrote for N, the stored word is already that value; for the
+    other page size it is not."""
+    patched = tmp_path / "patched.so"
+    proc = run_vdsotool(["patch", gnu_images["ppc32"], "--cpu", "601", "-o", patched,
+                         "--page-size", page_size])
+    assert proc.returncode == 0, proc.stderr
+    for asked in (4096, 65536):
+        proc = run_vdsotool(["dump", "--patches", "--json", "--page-size", asked, patched])
+        assert proc.returncode == 0, proc.stderr
+        part = json.loads(proc.stdout)["patches"]
+        assert part["page_size"] == asked
+        fix = part["datapage"]
+        assert (fix["old"] == fix["new"]) == (asked == page_size), (asked, fix)
+    proc = run_vdsotool(["dump", "--patches", "--page-size", "1000", patched])
+    assert proc.returncode == 2 and "--page-size" in proc.stderr

@@ -20,7 +20,7 @@ from conftest import check_golden, need_tool, run_vdsotool
 from emit.support import dynsym_of, real_image  # real_image: vdsotool's build, once per process
 from gnu import built_image, kernel_offsets_sed
 
-from vdsotool.abi.cpus import COHERENT_ICACHE, Cpu, Patch, cpu_named
+from vdsotool.abi.cpus import Cpu, Patch, cpu_named, default_table
 from vdsotool.abi.targets import TARGETS, Target
 from vdsotool.emit import ALL_KINDS, parse_kinds
 from vdsotool.emit import kernel_outputs as emitted_files
@@ -125,7 +125,7 @@ def test_coherent_icache_cpus_get_the_p5_code(name):
     for table in patch_tables(read(image)):
         after = dynsym_of(apply_changes(image, table.changes))
         sym = after["__kernel_sync_dicache"]
-        if table.cpu.features & COHERENT_ICACHE:
+        if table.cpu.features & default_table().bit("COHERENT_ICACHE"):
             for field in ("st_value", "st_size", "st_info", "st_other", "st_shndx"):
                 assert sym[field] == fix[field], (table.cpu.name, field)
         else:
@@ -137,10 +137,15 @@ def test_coherent_icache_cpus_get_the_p5_code(name):
 
 
 def test_cpus_of_each_image():
-    names = {n: [t.cpu.name for t in patch_tables(read(real_image(n)[0]))] for n in TARGET_NAMES}
-    assert {"POWER4", "POWER5", "601", "generic32"} <= set(names["ppc32"])
-    assert "601" not in names["ppc64"] and {"POWER4", "POWER5", "POWER9"} <= set(names["ppc64"])
-    assert names["ppc64le"] == ["POWER7", "POWER8", "POWER9"]
+    """Each image has the tables of the CPUs whose kernels map it, in table order: every
+    CPU at least as wide for a big-endian image, the little-endian ones for ppc64le."""
+    cpus = default_table().cpus
+    for name in TARGET_NAMES:
+        target = TARGETS[name]
+        names = [t.cpu.name for t in patch_tables(read(real_image(name)[0]))]
+        assert names == [c.name for c in cpus if (c.little_endian if target.little
+                                                  else c.bits >= target.bits)]
+        assert names, f"no CPU maps {name}"
 
 
 def test_601_hides_gettimeofday():
@@ -153,7 +158,7 @@ def test_601_hides_gettimeofday():
 
 def test_a_cpu_without_timebase_hides_gettimeofday_in_64_bit_images_too():
     image, _ = real_image("ppc64le")
-    no_tb = Cpu("test-no-tb", 0, 0, COHERENT_ICACHE, 64, True)
+    no_tb = Cpu("test-no-tb", 0, 0, default_table().bit("COHERENT_ICACHE"), 64, True)
     table = table_for(read(image), no_tb)
     after = dynsym_of(apply_changes(image, table.changes))
     assert "__kernel_gettimeofday" not in after
@@ -322,12 +327,11 @@ def test_build_does_not_import_heavy_libraries(tmp_path):
 def test_cpus_json_is_the_cpu_table():
     import json
 
-    from vdsotool.abi.cpus import CPUS, PATCHES
-
+    table = default_table()
     proc = run_vdsotool(["cpus", "--json"])
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert [c["name"] for c in doc["cpus"]] == [c.name for c in CPUS]
+    assert [c["name"] for c in doc["cpus"]] == [c.name for c in table.cpus]
     by_name = {c["name"]: c for c in doc["cpus"]}
     assert by_name["POWER5"]["pvr_value"] == "0x003a0000"
     assert "COHERENT_ICACHE" in by_name["POWER5"]["feature_names"]
@@ -335,7 +339,7 @@ def test_cpus_json_is_the_cpu_table():
     assert by_name["POWER9"]["maps"] == ["vdso32", "vdso64", "vdso64le"]
     assert by_name["601"]["maps"] == ["vdso32"]
     assert [(p["gen_name"], p["fix_name"]) for p in doc["patches"]] == \
-        [(p.gen_name, p.fix_name) for p in PATCHES]
+        [(p.gen_name, p.fix_name) for p in table.patches]
 
 
 
@@ -360,23 +364,62 @@ def test_page_size_must_be_a_power_of_two():
             kernel_outputs(image, None, TARGETS["ppc64"], Path("o"), bad, frozenset({"patches"}))
 
 
-def test_adding_a_cpu_is_a_data_change(monkeypatch):
-    """A CPU appended to vdsotool/abi/cpus.py's table gets its patch table, its C array
-    and its entry in patches.json with no other change."""
+POWER10 = """\
+[[cpu]]
+name = "POWER10"
+pvr_value = 0x00800000
+pvr_mask = 0xFFFF0000
+features = ["USE_TB", "COHERENT_ICACHE", "ALTIVEC"]
+bits = 64
+little_endian = true
+"""
+
+
+def test_adding_a_cpu_with_a_cpus_file(tmp_path):
+    """A CPU added with --cpus (no change to vdsotool) is listed by cpus, gets its patch
+    table, its C array and its patches.json entry from build, and patch uses it."""
     import json
 
-    from vdsotool.abi import cpus
+    from vdsotool.abi.cpus import default_table, load_table
 
-    image, dbg = real_image("ppc64le")
-    power10 = Cpu("POWER10", 0x00800000, 0xFFFF0000,
-                  cpus.USE_TB | COHERENT_ICACHE | cpus.ALTIVEC, 64, True)
-    monkeypatch.setattr(cpus, "CPUS", (*cpus.CPUS, power10))
-    assert [t.cpu.name for t in patch_tables(read(image))][-1] == "POWER10"
-    outputs = kernel_outputs(image, dbg, TARGETS["ppc64le"], Path("o"))
-    assert "vdso64_patches_POWER10[2]" in outputs[Path("o/vdso64le-blob.c")].decode()
-    doc = json.loads(outputs[Path("o/vdso64le-patches.json")])
-    assert doc["cpus"][-1]["name"] == "POWER10"
-    assert doc["cpus"][-1]["changes"] == doc["cpus"][0]["changes"]  # as POWER7
+    my = tmp_path / "my.toml"
+    my.write_text(POWER10)
+    proc = run_vdsotool(["cpus", "--json", "--cpus", my])
+    assert proc.returncode == 0, proc.stderr
+    listed = [c["name"] for c in json.loads(proc.stdout)["cpus"]]
+    assert "POWER10" in listed and listed[-1] == default_table().cpus[-1].name
+    proc = run_vdsotool(["build", "--bits", "64", "--endian", "little", "--cpus", my,
+                         "--out", "o"], cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "vdso64_patches_POWER10[2]" in (tmp_path / "o" / "vdso64le-blob.c").read_text()
+    doc = json.loads((tmp_path / "o" / "vdso64le-patches.json").read_text())
+    power10 = next(c for c in doc["cpus"] if c["name"] == "POWER10")
+    assert power10["changes"] == doc["cpus"][0]["changes"]  # as POWER7
+    image = (tmp_path / "o" / "vdso64le.so").read_bytes()
+    proc = run_vdsotool(["patch", tmp_path / "o" / "vdso64le.so", "--cpu", "power10",
+                         "--cpus", my, "-o", tmp_path / "p10.so"])
+    assert proc.returncode == 0, proc.stderr
+    table = load_table([my])
+    assert (tmp_path / "p10.so").read_bytes() == patched_image(
+        read(image), table.named("POWER10"), patches=table.patches)
+    proc = run_vdsotool(["patch", tmp_path / "o" / "vdso64le.so", "--cpu", "POWER10",
+                         "-o", tmp_path / "no.so"])  # without the file: no such CPU
+    assert proc.returncode == 2 and "unknown CPU 'POWER10'" in proc.stderr
+
+
+def test_a_bad_cpus_file_is_a_located_error_on_every_command(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[[cpu]]\nname = \"X\"\npvr_value = 0\npvr_mask = 0\nfeatures = [\"NOPE\"]\n"
+                   "bits = 32\n")
+    image = tmp_path / "o" / "vdso32.so"
+    assert run_vdsotool(["build", "--bits", "32", "--emit", "none", "--out", "o"],
+                        cwd=tmp_path).returncode == 0
+    for command in (["cpus"], ["build", "--bits", "32", "--out", "o2"],
+                    ["patch", image, "--cpu", "601", "-o", "p.so"], ["dump", "--patches", image]):
+        proc = run_vdsotool([*command, "--cpus", bad], cwd=tmp_path)
+        assert proc.returncode == 1, (command, proc.stderr)
+        assert proc.stderr.startswith(f"{bad}:1: error: CPU X: features: unknown feature 'NOPE'")
+        assert "Traceback" not in proc.stderr and not (tmp_path / "o2").exists()
 
 
 # --- patches.json follows its documented schema (docs/patches.schema.json) ------------------
@@ -428,21 +471,12 @@ def test_patches_json_follows_the_documented_schema(name):
 
 
 def test_each_cpu_is_identified_by_its_own_pvr_first_match_as_the_kernel_does():
-    from vdsotool.abi.cpus import CPUS, cpu_for_pvr
+    from vdsotool.abi.cpus import cpu_for_pvr
 
-    for cpu in CPUS:
+    cpus = default_table().cpus
+    for cpu in cpus:
         assert cpu_for_pvr(cpu.pvr_value | (0x1234 & ~cpu.pvr_mask)) is cpu, cpu.name
-    assert cpu_for_pvr(0x12340201).name == "generic32"  # the catch-all, last
-    catch_all_first = (CPUS[-1], *CPUS[:-1])
-    assert cpu_for_pvr(0x00010000, catch_all_first).name == "generic32"  # would shadow the 601
-
-
-def test_cpu_table_names_are_unique_and_make_c_identifiers():
-    """--cpu is case-insensitive and each CPU with changes names a C array."""
-    import re
-
-    from vdsotool.abi.cpus import CPUS
-
-    assert len({c.name.lower() for c in CPUS}) == len(CPUS)
-    assert len({c.c_name for c in CPUS}) == len(CPUS)
-    assert all(re.fullmatch(r"[A-Za-z0-9_]+", c.c_name) for c in CPUS)
+    catch_all = cpus[-1]
+    assert catch_all.pvr_mask == 0 and cpu_for_pvr(0x12340201) is catch_all  # last
+    catch_all_first = (catch_all, *cpus[:-1])
+    assert all(cpu_for_pvr(c.pvr_value, catch_all_first) is catch_all for c in cpus)

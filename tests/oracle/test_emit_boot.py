@@ -10,7 +10,7 @@ code and finds the data page through ``__kernel_get_syscall_map``. It writes eac
 image out; ``vdsotool patch IMAGE --cpu NAME -o OUT`` must write the same bytes.
 
 Expected values come from pyelftools' reading of the unpatched image and from the CPU
-table's feature bits (``vdsotool/abi/cpus.py``), not from the patch tables under test.
+table's feature bits (``vdsotool/abi/cpus.toml``), not from the patch tables under test.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from emit.support import (C_DIR, Emitted, compile_c, dynsym_of, emitted, run_pro
                           scratch_dir)
 
 from vdsotool.abi import datapage
-from vdsotool.abi.cpus import COHERENT_ICACHE, USE_TB, cpu_named, cpus_for
+from vdsotool.abi.cpus import cpu_named, cpus_for, default_table
 from vdsotool.abi.targets import TARGETS
 from vdsotool.verify.harness import SOURCE as HARNESS_SOURCE
 from vdsotool.verify.harness import harness_defines, parse_line
@@ -94,9 +94,10 @@ def test_every_cpu_boots_with_its_patch_table(name):
         cpu = cpu_named(cpu_name)
         boot, icache, syscall_map = lines["boot"], lines["icache"], lines["map"]
         assert boot["stale"] == "0", cpu_name  # every old byte was where the table says
-        sync = p5 if cpu.features & COHERENT_ICACHE else generic
+        sync = p5 if cpu.features & default_table().bit("COHERENT_ICACHE") else generic
         assert boot["sync"] == boot["sync_sysv"] == str(sync), cpu_name
-        gtod = before["__kernel_gettimeofday"] if cpu.features & USE_TB else -1
+        gtod = before["__kernel_gettimeofday"] if cpu.features & default_table().bit("USE_TB") \
+            else -1
         assert boot["gtod"] == boot["gtod_sysv"] == str(gtod), cpu_name
         # the resolved sync_dicache runs: new code is seen after each flush, rc 0, SO clear
         assert (icache["rc"], icache["so"]) == ("0,0,0", "0,0,0"), cpu_name
@@ -126,12 +127,13 @@ def test_a_601_no_longer_finds_gettimeofday():
     assert all(r["boot"]["gtod"] == found for cpu, r in results.items() if cpu != "601")
 
 
-def cli_patch(image: Path, cpu: str, out: Path) -> None:
+def cli_patch(image: Path, cpu: str, out: Path, *extra: str) -> None:
     from typer.testing import CliRunner
 
     from vdsotool.cli import typer_app
 
-    result = CliRunner().invoke(typer_app(), ["patch", str(image), "--cpu", cpu, "-o", str(out)])
+    result = CliRunner().invoke(typer_app(), ["patch", str(image), "--cpu", cpu, "-o", str(out),
+                                              *extra])
     assert result.exit_code == 0, result.output
 
 
@@ -186,20 +188,22 @@ def test_boot_check_notices_stale_old_bytes():
 
 
 @pytest.mark.parametrize("name", ["ppc64", "ppc64le"])
-def test_a_64_bit_cpu_without_timebase_added_as_data_hides_gettimeofday(name, monkeypatch):
+def test_a_64_bit_cpu_without_timebase_added_with_a_cpus_file_hides_gettimeofday(name):
     """No 64-bit CPU of the table lacks a timebase, so hiding in the 64-bit images is shown
-    with one appended to the table (adding a CPU is a data change): its kernel no longer
-    finds gettimeofday, still redirects sync_dicache, and vdsotool patch agrees."""
-    from vdsotool.abi import cpus
+    with one added by a --cpus file (adding a CPU needs no change to vdsotool): its kernel
+    no longer finds gettimeofday, still redirects sync_dicache, and vdsotool patch agrees."""
+    from vdsotool.abi.cpus import load_table
     from vdsotool.elf import read
     from vdsotool.emit import kernel_outputs
 
     e = emitted(name)
-    monkeypatch.setattr(cpus, "CPUS", (*cpus.CPUS, cpus.Cpu(
-        "NO_TB", 0x7FFF0000, 0xFFFF0000, COHERENT_ICACHE, 64, little_endian=True)))
     directory = scratch_dir() / f"no-tb-{name}"
     directory.mkdir()
-    blob = kernel_outputs(read(e.image, "image"), None, e.target, directory, kinds=frozenset({"c"}))
+    no_tb = directory / "no-tb.toml"
+    no_tb.write_text('[[cpu]]\nname = "NO_TB"\npvr_value = 0x7FFF0000\npvr_mask = 0xFFFF0000\n'
+                     'features = ["COHERENT_ICACHE"]\nbits = 64\nlittle_endian = true\n')
+    blob = kernel_outputs(read(e.image, "image"), None, e.target, directory, kinds=frozenset({"c"}),
+                          cpus=load_table([no_tb]))
     for path, data in blob.items():
         Path(path).write_bytes(data)
     with_no_tb = Emitted(e.target, directory, e.page_size)
@@ -213,5 +217,5 @@ def test_a_64_bit_cpu_without_timebase_added_as_data_hides_gettimeofday(name, mo
     assert results["NO_TB"]["icache"]["second"] == "222"
     assert all(r["boot"]["gtod"] == str(before["__kernel_gettimeofday"])
                for cpu, r in results.items() if cpu != "NO_TB")
-    cli_patch(e.file(".so"), "NO_TB", directory / "cli.so")
+    cli_patch(e.file(".so"), "NO_TB", directory / "cli.so", "--cpus", str(no_tb))
     assert (directory / "cli.so").read_bytes() == (directory / "images" / "NO_TB.so").read_bytes()

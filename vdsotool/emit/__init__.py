@@ -45,9 +45,11 @@ def parse_kinds(text: str) -> frozenset[str]:
 
 def kernel_outputs(img: ElfImage, dbg: ElfImage | None, target: Target,
                    out_dir: str | os.PathLike, page_size: int = 4096,
-                   kinds: frozenset[str] = ALL_KINDS) -> dict[str, bytes]:
+                   kinds: frozenset[str] = ALL_KINDS, cpus=None) -> dict[str, bytes]:
     """The kernel outputs of the parsed image ``img`` (its parsed debug twin ``dbg`` feeds
-    the offsets header), by path: ``out_dir`` joined with each file name. Each kind's module
+    the offsets header), by path: ``out_dir`` joined with each file name. ``cpus``: the CPU
+    table of the patch tables (a :class:`vdsotool.abi.cpus.CpuTable`; default: the packaged
+    one). Each kind's module
     is imported only when that kind is asked for (the C blob's pulls in jinja2)."""
     check_page_size(page_size)
     stem = target.image
@@ -60,7 +62,7 @@ def kernel_outputs(img: ElfImage, dbg: ElfImage | None, target: Target,
     if "c" in kinds or "patches" in kinds:
         from vdsotool.kernel.patches import patch_tables
 
-        tables = patch_tables(img)
+        tables = patch_tables(img, cpus)
     if "c" in kinds:
         from vdsotool.emit import blob
 
@@ -78,7 +80,7 @@ def kernel_outputs(img: ElfImage, dbg: ElfImage | None, target: Target,
         from vdsotool.emit import patches
 
         outputs[out(f"{stem}-patches.json")] = patches.patches_json(
-            img, stem, page_size, tables).encode()
+            img, stem, page_size, tables, cpus).encode()
     if "incbin" in kinds:
         from vdsotool.emit import blob
 

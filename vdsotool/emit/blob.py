@@ -93,7 +93,7 @@ def _values(img: ElfImage, target: Target, page_size: int,
     symbols = exported_symbols(img)
     tables = patch_tables(img) if tables is None else tables
     if not tables:
-        raise VdsoError.at(None, f"no CPU in vdsotool/abi/cpus.py maps a {target.name} image")
+        raise VdsoError.at(None, f"no CPU of the CPU table maps a {target.name} image")
     pages = image_pages(len(img.data), page_size)
     datapage = next((s.value for s in symbols if s.name == "__kernel_datapage_offset"), -1)
     prefix = c_prefix(target)

@@ -22,14 +22,17 @@ FORMAT_VERSION = 1
 PART_NAMES = ("headers", "symbols", "cfi", "disasm", "patches")
 
 
-def build_report(img: ElfImage, parts: tuple[str, ...]) -> dict:
-    return build_report_and_errors(img, parts)[0]
+def build_report(img: ElfImage, parts: tuple[str, ...], cpus=None,
+                 page_size: int = 4096) -> dict:
+    return build_report_and_errors(img, parts, cpus, page_size)[0]
 
 
-def build_report_and_errors(img: ElfImage, parts: tuple[str, ...]) -> tuple[dict, list]:
+def build_report_and_errors(img: ElfImage, parts: tuple[str, ...], cpus=None,
+                            page_size: int = 4096) -> tuple[dict, list]:
     """The report of the parsed image, and the diagnostics of the parts that could not be
     decoded (those parts are ``None`` in the report and their diagnostics are also among
-    its ``problems``)."""
+    its ``problems``). ``cpus`` (a :class:`vdsotool.abi.cpus.CpuTable`, default: the
+    packaged one) and ``page_size`` are what the ``patches`` part is computed for."""
     report: dict = {"format_version": FORMAT_VERSION, "image": img.path,
                     "class": f"ELF{img.bits}", "endian": img.kind.byteorder,
                     "machine": img.e_machine, "problems": []}
@@ -37,9 +40,10 @@ def build_report_and_errors(img: ElfImage, parts: tuple[str, ...]) -> tuple[dict
         report["problems"].append(f"not a PowerPC image (e_machine {img.e_machine}): disassembly, "
                                   "signal-frame notes and patch tables unavailable")
     errors = []
+    options = {"patches": {"cpus": cpus, "page_size": page_size}}
     for part in parts:
         try:
-            report[part] = _PARTS[part](img)
+            report[part] = _PARTS[part](img, **options.get(part, {}))
         except VdsoError as err:
             report[part] = None
             report["problems"].extend(d.render() for d in err.diagnostics)
@@ -258,10 +262,10 @@ def _cfi_changes(img) -> dict[int, str]:
     return out
 
 
-def _patches(img) -> dict:
+def _patches(img, cpus=None, page_size: int = 4096) -> dict:
     from vdsotool.inspect.patch_view import patches_part
 
-    return patches_part(img)
+    return patches_part(img, cpus, page_size)
 
 
 _PARTS = {"headers": _headers, "symbols": _symbols, "cfi": _cfi, "disasm": _disasm,

@@ -12,7 +12,7 @@ field changes are grouped per symbol and named by what they mean for a caller:
 
 Independently of the CPU, the kernel stores the distance to the data page into the 32-bit
 word ``__kernel_datapage_offset`` (old images only); it depends on the page size, so it is
-shown for :data:`PAGE_SIZE`.
+shown for the page size asked for (``dump --page-size``, default :data:`PAGE_SIZE`).
 
 Values are integers read in the image's byte order. Works on any image the tables can be
 computed for (ours, GNU's, a kernel's); a malformed ``.dynsym`` raises :class:`VdsoError`
@@ -27,34 +27,36 @@ from vdsotool.elf.reader import ElfImage, Symbol
 PAGE_SIZE = 4096  # the page size the data-page word is shown for (the kernels' default)
 
 
-def patches_part(img: ElfImage) -> dict:
-    """The JSON-able ``patches`` part of the dump report."""
+def patches_part(img: ElfImage, cpus=None, page_size: int = PAGE_SIZE) -> dict:
+    """The JSON-able ``patches`` part of the dump report, for the CPU table ``cpus`` (a
+    :class:`vdsotool.abi.cpus.CpuTable`; default: the packaged one) and ``page_size``."""
     if img.e_machine not in POWERPC_MACHINES:
-        return {"page_size": PAGE_SIZE, "datapage": None, "cpus": [],
+        return {"page_size": page_size, "datapage": None, "cpus": [],
                 "note": "not a PowerPC image: no kernel patches it"}
     from vdsotool.kernel.patches import datapage_fixup, dynsym, patch_tables
 
     original = dynsym(img).symbols  # located error first when .dynsym itself is malformed
     order = img.kind.byteorder
-    fix = datapage_fixup(img, PAGE_SIZE)
+    from vdsotool.abi.cpus import default_table
+
+    cpus = cpus or default_table()
+    fix = datapage_fixup(img, page_size)
     return {
-        "page_size": PAGE_SIZE,
+        "page_size": page_size,
         "datapage": None if fix is None else {
             "symbol": fix.symbol, "offset": fix.offset, "size": len(fix.old),
             "old": int.from_bytes(fix.old, order), "new": int.from_bytes(fix.new, order)},
-        "cpus": [_cpu_view(table, original, order) for table in patch_tables(img)],
+        "cpus": [_cpu_view(table, original, order, cpus) for table in patch_tables(img, cpus)],
     }
 
 
-def _cpu_view(table, entries, order: str) -> dict:
-    from vdsotool.abi.cpus import feature_list
-
+def _cpu_view(table, entries, order: str, cpus) -> dict:
     cpu = table.cpu
     by_symbol: dict[int, list] = {}
     for change in table.changes:
         by_symbol.setdefault(change.index, []).append(change)
     return {"name": cpu.name, "pvr_value": cpu.pvr_value, "pvr_mask": cpu.pvr_mask,
-            "features": feature_list(cpu.features),
+            "features": cpus.feature_list(cpu.features),
             "symbols": [_symbol_view(changes, entries, order)
                         for _index, changes in sorted(by_symbol.items())],
             "notes": list(table.notes)}

@@ -19,7 +19,7 @@ applies both, giving the image as the CPU's processes see it.
 
 from __future__ import annotations
 
-from vdsotool.abi.cpus import PATCHES, Cpu, Patch, cpus_for
+from vdsotool.abi.cpus import Cpu, CpuTable, Patch, default_table
 from vdsotool.elf.reader import ElfImage, SymbolTable
 from vdsotool.errors import VdsoError
 from vdsotool.util.records import field, record
@@ -73,8 +73,10 @@ def _kernel_name(name: str) -> str:
     return name[:KERNEL_MAX_SYMNAME - 1].split("@", 1)[0]
 
 
-def table_for(img: ElfImage, cpu: Cpu, patches: tuple[Patch, ...] = PATCHES) -> CpuPatchTable:
-    """What ``cpu``'s kernel changes in ``img`` (any CPU, even one that would not map it)."""
+def table_for(img: ElfImage, cpu: Cpu, patches: tuple[Patch, ...] | None = None) -> CpuPatchTable:
+    """What ``cpu``'s kernel changes in ``img`` (any CPU, even one that would not map it)
+    with ``patches`` (default: the packaged CPU table's)."""
+    patches = default_table().patches if patches is None else patches
     symbols = dynsym(img).symbols
     layout = img.kind.sym
     fields = [s.fields() for s in symbols]
@@ -104,10 +106,12 @@ def table_for(img: ElfImage, cpu: Cpu, patches: tuple[Patch, ...] = PATCHES) -> 
     return CpuPatchTable(cpu, tuple(sorted(changes, key=lambda c: c.offset)), tuple(notes))
 
 
-def patch_tables(img: ElfImage) -> list[CpuPatchTable]:
-    """The table of every CPU whose kernel maps this image, in CPU-table order."""
+def patch_tables(img: ElfImage, cpus: CpuTable | None = None) -> list[CpuPatchTable]:
+    """The table of every CPU of ``cpus`` (default: the packaged CPU table) whose kernel
+    maps this image, in CPU-table order."""
     dynsym(img)  # a located error first, even when no CPU maps the image
-    return [table_for(img, cpu) for cpu in cpus_for(img.bits, img.little)]
+    cpus = cpus or default_table()
+    return [table_for(img, cpu, cpus.patches) for cpu in cpus.mapping(img.bits, img.little)]
 
 
 def image_pages(size: int, page_size: int) -> int:
@@ -139,10 +143,12 @@ def apply_changes(image: bytes, changes: list[FieldChange] | tuple[FieldChange, 
     return bytes(data)
 
 
-def patched_image(img: ElfImage, cpu: Cpu, page_size: int = 4096) -> bytes:
-    """The image as ``cpu``'s kernel maps it: its symbol patches and the data-page word."""
+def patched_image(img: ElfImage, cpu: Cpu, page_size: int = 4096,
+                  patches: tuple[Patch, ...] | None = None) -> bytes:
+    """The image as ``cpu``'s kernel maps it: its symbol patches (``patches``, default: the
+    packaged CPU table's) and the data-page word."""
     if not cpu.maps(img.bits, img.little):
         raise VdsoError.at(img.loc(0), f"a {cpu.name} kernel does not map a {img.kind} image")
-    changes = table_for(img, cpu).changes
+    changes = table_for(img, cpu, patches).changes
     fix = datapage_fixup(img, page_size)
     return apply_changes(img.data, [*changes, *([fix] if fix else [])])
