@@ -25,16 +25,21 @@ ASM = ROOT / "asm"
 SCRIPTS = ROOT / "linker_scripts"
 
 
-def image_sources(target: Target) -> list[Path]:
-    """The ordered source list of ``target``'s image, from asm/images.toml."""
-    table = tomllib.loads((ASM / "images.toml").read_text())
-    return [ASM / name for name in table[target.name]["sources"]]
+def image_sources(target: Target, abi=None) -> list[Path]:
+    """The ordered source list of ``target``'s image, from the ABI's images.toml."""
+    asm = ROOT / abi.asm_dir if abi is not None else ASM
+    table = tomllib.loads((asm / "images.toml").read_text())
+    return [asm / name for name in table[target.name]["sources"]]
 
 
-def write_includes(target: Target, directory: Path) -> None:
-    from vdsotool.assemble import includes as generated
+def write_includes(target: Target, directory: Path, abi=None, page_size: int = 4096) -> None:
+    if abi is None:
+        from vdsotool.assemble import includes as generated
 
-    generated.write_asm_includes(target, directory)
+        generated.write_asm_includes(target, directory)
+        return
+    for name, text in abi.asm_includes(target, page_size).items():
+        (Path(directory) / name).write_text(text)
 
 
 def _run(cmd: list[str]) -> None:
@@ -44,30 +49,38 @@ def _run(cmd: list[str]) -> None:
 
 
 def gnu_commands(target: Target, workdir: str | Path, defines: dict[str, int] | None = None,
-                 tools: dict[str, str] | None = None) -> list[list[str]]:
+                 tools: dict[str, str] | None = None, abi=None,
+                 page_size: int = 4096) -> list[list[str]]:
     """The GNU reference build of ``target`` as the command lines steps 2-4 run, in order
     (the includes of step 1 must be in ``workdir/include``: :func:`write_includes`).
-    ``tools`` maps "as"/"ld"/"objcopy" to the programs to run (default: the cross tools)."""
+    ``tools`` maps "as"/"ld"/"objcopy" to the programs to run (default: the cross tools).
+    ``abi`` (vdsotool.abi.abis; default the 2005 one) picks sources and linker script; its
+    link symbols become ``--defsym`` options of ld."""
     workdir = Path(workdir)
+    asm = ROOT / abi.asm_dir if abi is not None else ASM
+    script = Path(abi.linker_script(ROOT, target)) if abi is not None \
+        else SCRIPTS / target.linker_script
+    link_defsyms = [f"--defsym={name}={value:#x}"
+                    for name, value in (abi.link_symbols(page_size) if abi else {}).items()]
     tools = tools or {t: target.gnu_tool(t) for t in ("as", "ld", "objcopy")}
     include = workdir / "include"
     defsyms = [f"--defsym={name}={value}" for name, value in sorted((defines or {}).items())]
     commands, objects = [], []
-    for src in image_sources(target):
+    for src in image_sources(target, abi):
         obj = workdir / (src.stem + ".o")
-        commands.append([tools["as"], *target.gnu_as_flags, "-I", str(ASM), "-I", str(include),
+        commands.append([tools["as"], *target.gnu_as_flags, "-I", str(asm), "-I", str(include),
                          *defsyms, "-o", str(obj), str(src)])
         objects.append(str(obj))
     dbg = workdir / f"{target.image}.so.dbg"
     commands.append([tools["ld"], "-shared", f"-soname={target.soname}", "--hash-style=both",
-                     "--eh-frame-hdr", "-T", str(SCRIPTS / target.linker_script), "-o", str(dbg),
+                     "--eh-frame-hdr", *link_defsyms, "-T", str(script), "-o", str(dbg),
                      *objects])
     commands.append([tools["objcopy"], "-S", str(dbg), str(workdir / f"{target.image}.so")])
     return commands
 
 
-def gnu_build(target: Target, workdir: str | Path,
-              defines: dict[str, int] | None = None) -> Path:
+def gnu_build(target: Target, workdir: str | Path, defines: dict[str, int] | None = None,
+              abi=None, page_size: int = 4096) -> Path:
     """Build ``target``'s image with GNU tools in ``workdir``; returns the stripped .so
     (``<image>.so.dbg`` lies beside it). A missing tool skips the test (fails under CI)."""
     from conftest import need_tool
@@ -76,8 +89,8 @@ def gnu_build(target: Target, workdir: str | Path,
     tools = {t: need_tool(target.gnu_tool(t)) for t in ("as", "ld", "objcopy")}
     include = workdir / "include"
     include.mkdir(parents=True, exist_ok=True)
-    write_includes(target, include)
-    for cmd in gnu_commands(target, workdir, defines, tools):
+    write_includes(target, include, abi, page_size)
+    for cmd in gnu_commands(target, workdir, defines, tools, abi, page_size):
         _run(cmd)
     return workdir / f"{target.image}.so"
 

@@ -22,7 +22,7 @@ def test_asm_include_assembles_to_the_offsets(name, page_size, tmp_path):
     for file, text in abis.ABI_6_1.asm_includes(target, page_size).items():
         (tmp_path / file).write_text(text)
     names = ["VDSO_DATA", "VDSO_CLOCKMODE_OFFSET", "VDSO_SYSCALL_MAP", "VD_BASETIME",
-             "VVAR_SIZE", "PAGE_SHIFT", "LINUX_VERSION_CODE"]
+             "VVAR_SIZE", "PAGE_SHIFT", "VDSO_ABI_VERSION_CODE"]
     src = tmp_path / "t.S"
     src.write_text('.include "vdso_datapage.inc"\n.include "vdso_abi.inc"\n' +
                    "".join(f".globl {n}\n" for n in names))
@@ -37,7 +37,7 @@ def test_asm_include_assembles_to_the_offsets(name, page_size, tmp_path):
                    "VDSO_CLOCKMODE_OFFSET": 252 if ppc64 else 76,
                    "VDSO_SYSCALL_MAP": 128 if ppc64 else 8, "VD_BASETIME": 32,
                    "VVAR_SIZE": 2 * page_size, "PAGE_SHIFT": page_size.bit_length() - 1,
-                   "LINUX_VERSION_CODE": 0x060100}
+                   "VDSO_ABI_VERSION_CODE": 0x060100}
 
 
 @pytest.mark.parametrize("gcc", ["gcc", "powerpc-linux-gnu-gcc", "powerpc64-linux-gnu-gcc",

@@ -33,6 +33,9 @@ NSEC_PER_SEC = 1_000_000_000
 LOW_RES_NSEC = (NSEC_PER_SEC + HZ // 2) // HZ
 VVAR_PAGES = 2  # data page + time-namespace page (5.13 .. 6.12)
 PAGE_SIZES = (4096, 65536)
+# ppc32 has no cache geometry in its data page: sync_dicache uses the 32-bit kernel's
+# L1_CACHE_BYTES (32 on the pmac32 configuration, §3.2).
+L1_CACHE_SHIFT_32 = 5
 
 # Clock ids and the masks the generic code dispatches on (§3.4).
 CLOCKS: dict[str, int] = {
@@ -212,6 +215,8 @@ def asm_constants(target: Target, page_size: int) -> dict[str, int]:
     consts.update(SYSCALLS)
     consts["__NR_syscalls"] = NR_SYSCALLS
     consts.update(USER_STRUCTS)
+    if target.bits == 32:
+        consts.update(L1_CACHE_BYTES=1 << L1_CACHE_SHIFT_32, L1_CACHE_SHIFT=L1_CACHE_SHIFT_32)
     consts.update(PAGE_SIZE=page_size, PAGE_SHIFT=page_size.bit_length() - 1,
                   VVAR_SIZE=VVAR_PAGES * page_size)
     return consts

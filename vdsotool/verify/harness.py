@@ -48,37 +48,41 @@ def compiler_identity(gcc: str) -> str:
     return f"{path}:{st.st_size}:{st.st_mtime_ns}"
 
 
-def harness_prefix(target: Target) -> tuple[str, list[str]]:
-    """(``harness-<target>-<key>-``, the compiler's flags): ``key`` hashes every input of
-    the binary (source, flags with the data-page offsets, compiler identity); the file's
-    name ends with the SHA-256 of its own content (:mod:`vdsotool.verify.private`)."""
-    defines = [f"-D{k}={v:#x}" for k, v in sorted(harness_defines().items())]
-    flags = ["-static", "-O2", "-pthread", "-Wall", *defines]
+def harness_prefix(target: Target, source: Path = SOURCE,
+                   defines: dict[str, int] | None = None) -> tuple[str, list[str]]:
+    """(``<source stem>-<target>-<key>-``, the compiler's flags): ``key`` hashes every
+    input of the binary (source, flags with the data-page offsets, compiler identity); the
+    file's name ends with the SHA-256 of its own content (:mod:`vdsotool.verify.private`).
+    ``source``/``defines``: another harness (harness61.c) and its -D values."""
+    values = harness_defines() if defines is None else defines
+    flags = ["-static", "-O2", "-pthread", "-Wall",
+             *(f"-D{k}={v:#x}" for k, v in sorted(values.items()))]
     gcc = target.gnu_tool("gcc")
-    key = hashlib.sha256(SOURCE.read_bytes() +
+    key = hashlib.sha256(source.read_bytes() +
                          repr((compiler_identity(gcc), flags)).encode()).hexdigest()[:32]
-    return f"harness-{target.name}-{key}-", flags
+    return f"{source.stem}-{target.name}-{key}-", flags
 
 
-def compile_harness(target: Target) -> int:
+def compile_harness(target: Target, source: Path = SOURCE,
+                    defines: dict[str, int] | None = None) -> int:
     """A read-only descriptor of the harness binary for ``target``, its content verified
     (:func:`vdsotool.verify.private.find_verified`), compiled when the harness directory
     has no good one. The caller closes it."""
     from vdsotool.verify import private
 
-    prefix, flags = harness_prefix(target)
+    prefix, flags = harness_prefix(target, source, defines)
     dir_fd, _ = private.harness_dir()
     try:
         found = private.find_verified(dir_fd, prefix)
         if found is not None:
             return found
-        binary = _compile(target.gnu_tool("gcc"), flags)
+        binary = _compile(target.gnu_tool("gcc"), flags, source)
         try:
             installed = private.install(dir_fd, prefix, binary)
         except OSError:
             pass  # a full or read-only cache: this process's own directory will do
         else:
-            private.remove_others(dir_fd, f"harness-{target.name}-", prefix)
+            private.remove_others(dir_fd, f"{source.stem}-{target.name}-", prefix)
             return installed
     finally:
         os.close(dir_fd)
@@ -89,11 +93,11 @@ def compile_harness(target: Target) -> int:
         os.close(dir_fd)
 
 
-def _compile(gcc: str, flags: list[str]) -> bytes:
+def _compile(gcc: str, flags: list[str], source: Path = SOURCE) -> bytes:
     """The harness binary compiled in a new temporary directory of ours."""
     with tempfile.TemporaryDirectory(prefix="vdsotool-cc-") as build:
         out = os.path.join(build, "harness")
-        proc = subprocess.run([gcc, *flags, "-o", out, str(SOURCE)],
+        proc = subprocess.run([gcc, *flags, "-o", out, str(source)],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise HarnessError(f"compiling the harness with {gcc} failed:\n{proc.stderr}")
