@@ -27,7 +27,7 @@ V_FUNCTION_BEGIN __kernel_sync_dicache
 	andc	r6,r3,r5		# first line
 	subf	r8,r6,r4
 	add	r8,r8,r5
-.if VDSO_BITS == 64
+.if TARGET_BITS == 64
 	srdi	r8,r8,LINE_SHIFT	# number of lines
 .else
 	srwi	r8,r8,LINE_SHIFT

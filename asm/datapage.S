@@ -17,7 +17,7 @@
 	.text
 	.globl	__get_datapage
 	.hidden	__get_datapage
-.if VDSO_BITS == 32
+.if TARGET_BITS == 32
 	.type	__get_datapage,@function
 .endif
 __get_datapage:

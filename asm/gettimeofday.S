@@ -26,7 +26,7 @@
 	.include "vdso_macros.inc"
 
 	.text
-.if VDSO_BITS == 64
+.if TARGET_BITS == 64
 
 # TB into \rt (64-bit); \rp = data page.
 .macro READ_TB rt, rp

@@ -104,6 +104,31 @@ def test_offsets_header_equals_kernel_pipeline_on_gnu_dbg(name):
     assert offsets_header(read(real_image(name)[1])).encode() == expected
 
 
+@pytest.mark.parametrize("name", TARGET_NAMES)
+def test_offsets_headers_hold_offsets_only(name):
+    """Every #define of every offsets header - vdsotool's, and the kernel pipeline's on
+    GNU's .dbg - names an exported symbol of the image with that value
+    (vdsoNN_offset_<name> = __kernel_<name>), once: no assembler constant looks like an
+    offset."""
+    import re
+
+    target = TARGETS[name]
+    so = built_image("gnu", target)
+    headers = {
+        "gnu": (kernel_offsets_pipeline(target, so.parent / f"{target.image}.so.dbg").decode(),
+                so.read_bytes()),
+        "vdsotool": (offsets_header(read(real_image(name)[1])), real_image(name)[0]),
+    }
+    for builder, (header, image) in headers.items():
+        exports = {n: s["st_value"] for n, s in dynsym_of(image).items()}
+        lines = header.splitlines()
+        assert lines and len(set(lines)) == len(lines), (builder, header)
+        for line in lines:
+            m = re.fullmatch(rf"#define vdso{target.bits}_offset_(\w+)\t0x([0-9a-f]+)", line)
+            assert m, (builder, line)
+            assert exports.get(f"__kernel_{m[1]}") == int(m[2], 16), (builder, line)
+
+
 def test_offsets_value_format_follows_the_sed_script():
     """nm's zero-padded value with the leading run of zeros squeezed to one '0'."""
     from vdsotool.emit.offsets import _nm_value

@@ -1,14 +1,2 @@
-#define vdso32_offset_BITS	0x020
-#define vdso32_offset_BITS	0x020
-#define vdso32_offset_BITS	0x020
-#define vdso32_offset_BITS	0x020
-#define vdso32_offset_LITTLE_ENDIAN	0x0
-#define vdso32_offset_LITTLE_ENDIAN	0x0
-#define vdso32_offset_LITTLE_ENDIAN	0x0
-#define vdso32_offset_LITTLE_ENDIAN	0x0
-#define vdso32_offset_WORDSIZE	0x04
-#define vdso32_offset_WORDSIZE	0x04
-#define vdso32_offset_WORDSIZE	0x04
-#define vdso32_offset_WORDSIZE	0x04
 #define vdso32_offset_sigtramp32	0x02f4
 #define vdso32_offset_sigtramp_rt32	0x0300

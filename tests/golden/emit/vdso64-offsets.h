@@ -1,13 +1,1 @@
-#define vdso64_offset_BITS	0x040
-#define vdso64_offset_BITS	0x040
-#define vdso64_offset_BITS	0x040
-#define vdso64_offset_BITS	0x040
-#define vdso64_offset_LITTLE_ENDIAN	0x0
-#define vdso64_offset_LITTLE_ENDIAN	0x0
-#define vdso64_offset_LITTLE_ENDIAN	0x0
-#define vdso64_offset_LITTLE_ENDIAN	0x0
-#define vdso64_offset_WORDSIZE	0x08
-#define vdso64_offset_WORDSIZE	0x08
-#define vdso64_offset_WORDSIZE	0x08
-#define vdso64_offset_WORDSIZE	0x08
 #define vdso64_offset_sigtramp_rt64	0x0378
