@@ -16,6 +16,7 @@ from __future__ import annotations
 from vdsotool.abi.targets import Target
 from vdsotool.elf.constants import (SHT_GNU_HASH, SHT_GNU_VERDEF, SHT_GNU_VERSYM, SHT_HASH,
                                     SHT_STRTAB)
+from vdsotool.errors import Diagnostic, SourceLoc, VdsoError
 from vdsotool.link.chunk import Blob, Chunk
 from vdsotool.link.dynamic import Dynamic
 from vdsotool.link.dynsym import DynSym
@@ -62,6 +63,12 @@ class Image:
         self.layout = lay_out(script, self.chunks, sizeof_headers(kind, len(script.phdrs)),
                               bits=kind.bits)
         self.address = {p.name: p.address for p in self.layout.sections}
+        unplaced = [name for name in self.chunks if name not in self.address]
+        if unplaced:  # only the linker's own sections can be: gather placed every input
+            raise VdsoError([Diagnostic(f"section '{name}' (made by the linker) has no output "
+                                        f"section in {script.path} (orphan sections are not "
+                                        "supported)", SourceLoc(script.path, 0))
+                             for name in unplaced])
         self.index = {p.name: i for i, p in enumerate(self.layout.sections, start=1)}
         # filled in by the caller once the layout is known, before writing
         self.exports: dict[str, OutSymbol] = {}  # name -> its .dynsym entry
