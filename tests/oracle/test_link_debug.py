@@ -125,3 +125,21 @@ def test_hand_built_twin_lists_locals_linker_symbols_and_globals():
                      if s["sh_flags"] & 2)
     start = elf["e_ehsize"]
     assert dbg[start:loaded_end] == image[start:loaded_end]
+
+
+
+def test_a_name_ending_several_others_shares_the_tail_gnu_ld_picks(tmp_path):
+    """``-D C_LO``: a local symbol of every object, the tail of ``CFG_STAMP_XSEC_LO`` and of
+    the longer ``CFG_TB_TICKS_PER_SEC_LO``. GNU's string table sorts names by their
+    reversed text and puts ``C_LO`` inside the first name after it in that order, the
+    shorter one; the twins must agree."""
+    from gnu import gnu_build
+
+    from vdsotool import pipeline
+
+    gnu = gnu_build(PPC32, tmp_path / "gnu", {"C_LO": 1})
+    ours = pipeline.build_outputs(PPC32, pipeline.find_source_root(None), tmp_path / "ours",
+                                  {"C_LO": 1})
+    dbg = (gnu.parent / "vdso32.so.dbg").read_bytes()
+    assert b"\0C_LO\0" not in dbg and b"CFG_TB_TICKS_PER_SEC_LO\0" in dbg
+    assert ours[str(tmp_path / "ours" / "vdso32.so.dbg")] == dbg
