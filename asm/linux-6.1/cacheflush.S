@@ -15,7 +15,7 @@
 	.text
 V_FUNCTION_BEGIN __kernel_sync_dicache
 	.cfi_startproc
-.if VDSO_BITS == 64
+.if TARGET_BITS == 64
 	cmpld	r4,r3
 	ble-	3f			# empty range
 	mflr	r12
@@ -23,8 +23,8 @@ V_FUNCTION_BEGIN __kernel_sync_dicache
 	GET_REALDATAPAGE r10, r11
 	mtlr	r12
 	.cfi_restore lr
-	lwz	r7,VDSO_DCACHE_BLOCK_SIZE(r10)
-	lwz	r9,VDSO_DCACHE_LOG_BLOCK_SIZE(r10)
+	lwz	r7,CFG_DCACHE_BLOCKSZ(r10)
+	lwz	r9,CFG_DCACHE_LOGBLOCKSZ(r10)
 	addi	r5,r7,-1
 	andc	r6,r3,r5		# first block
 	subf	r8,r6,r4
@@ -35,8 +35,8 @@ V_FUNCTION_BEGIN __kernel_sync_dicache
 	add	r6,r6,r7
 	bdnz	1b
 	sync
-	lwz	r7,VDSO_ICACHE_BLOCK_SIZE(r10)
-	lwz	r9,VDSO_ICACHE_LOG_BLOCK_SIZE(r10)
+	lwz	r7,CFG_ICACHE_BLOCKSZ(r10)
+	lwz	r9,CFG_ICACHE_LOGBLOCKSZ(r10)
 	addi	r5,r7,-1
 	andc	r6,r3,r5
 	subf	r8,r6,r4

@@ -20,7 +20,7 @@ V_FUNCTION_BEGIN __kernel_get_syscall_map
 	GET_REALDATAPAGE r3, r11
 	mtlr	r12
 	.cfi_restore lr
-	addi	r3,r3,VDSO_SYSCALL_MAP
+	addi	r3,r3,CFG_SYSCALL_MAP
 	PTR_CMPLI r4,0
 	beq-	1f
 	li	r0,__NR_syscalls
@@ -37,11 +37,11 @@ V_FUNCTION_BEGIN __kernel_get_tbfreq
 	GET_REALDATAPAGE r3, r11
 	mtlr	r12
 	.cfi_restore lr
-.if VDSO_BITS == 64
-	ld	r3,VDSO_TB_TICKS_PER_SEC(r3)
+.if TARGET_BITS == 64
+	ld	r3,CFG_TB_TICKS_PER_SEC(r3)
 .else
-	lwz	r4,VDSO_TB_TICKS_PER_SEC+4(r3)
-	lwz	r3,VDSO_TB_TICKS_PER_SEC(r3)
+	lwz	r4,CFG_TB_TICKS_PER_SEC+4(r3)
+	lwz	r3,CFG_TB_TICKS_PER_SEC(r3)
 .endif
 	crclr	CR0_SO
 	blr

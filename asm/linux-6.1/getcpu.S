@@ -12,7 +12,7 @@
 	.text
 V_FUNCTION_BEGIN __kernel_getcpu
 	.cfi_startproc
-.if VDSO_BITS == 64
+.if TARGET_BITS == 64
 	mfspr	r5,259
 	cmpldi	r3,0
 	beq-	1f

@@ -26,7 +26,7 @@
 	.include "vdso_macros.inc"
 
 	.text
-.if VDSO_BITS == 64
+.if TARGET_BITS == 64
 
 # The seqlock read of a high-resolution clock. In: r5 = element (page 0), r7 = r5 + clk*16,
 # cr1.gt clear. Out, at .L<p>_done: r0 = tv_sec, r9 = tv_nsec. Keeps r3 and r4; clobbers
@@ -119,11 +119,11 @@ V_FUNCTION_BEGIN __kernel_clock_gettime
 	slw	r0,r0,r3		# the clock's bit (valid when clk < MAX_CLOCKS)
 	mflr	r12
 	.cfi_register lr,r12
-	GET_DATAPAGE r5, VDSO_DATA
+	GET_DATAPAGE r5, CFG_DATA
 	mtlr	r12
 	.cfi_restore lr
 	bgt-	cr1,.Lcgt_syscall
-	andi.	r6,r0,VDSO_HRES
+	andi.	r6,r0,CLOCKS_HRES
 	beq-	.Lcgt_other
 .Lcgt_hres:
 	rlwinm	r7,r3,4,24,27		# clk * 16
@@ -135,9 +135,9 @@ V_FUNCTION_BEGIN __kernel_clock_gettime
 	crclr	CR0_SO
 	blr
 .Lcgt_other:
-	andi.	r6,r0,VDSO_COARSE
+	andi.	r6,r0,CLOCKS_COARSE
 	bne-	.Lcgt_coarse
-	andi.	r6,r0,VDSO_RAW
+	andi.	r6,r0,CLOCKS_RAW
 	beq-	.Lcgt_syscall
 	addi	r5,r5,VD_SIZE		# MONOTONIC_RAW: data[1]
 	b	.Lcgt_hres
@@ -159,7 +159,7 @@ V_FUNCTION_BEGIN __kernel_gettimeofday
 	.cfi_startproc
 	mflr	r12
 	.cfi_register lr,r12
-	GET_DATAPAGE r5, VDSO_DATA
+	GET_DATAPAGE r5, CFG_DATA
 	mtlr	r12
 	.cfi_restore lr
 	cmpldi	r3,0
@@ -193,7 +193,7 @@ V_FUNCTION_BEGIN __kernel_gettimeofday
 	.cfi_endproc
 V_FUNCTION_END __kernel_gettimeofday
 
-.else	# VDSO_BITS == 32
+.else	# TARGET_BITS == 32
 
 # ppc32 is big-endian only (vdsotool/abi/targets.py): the high word of a u64 comes first.
 .set HI, 0
@@ -320,11 +320,11 @@ V_FUNCTION_BEGIN \name
 	slw	r0,r0,r3
 	mflr	r12
 	.cfi_register lr,r12
-	GET_DATAPAGE r5, VDSO_DATA
+	GET_DATAPAGE r5, CFG_DATA
 	mtlr	r12
 	.cfi_restore lr
 	bgt-	cr1,.L\p\()_syscall
-	andi.	r6,r0,VDSO_HRES
+	andi.	r6,r0,CLOCKS_HRES
 	beq-	.L\p\()_other
 .L\p\()_hres:
 	rlwinm	r7,r3,4,24,27		# clk * 16
@@ -343,9 +343,9 @@ V_FUNCTION_BEGIN \name
 	crclr	CR0_SO
 	blr
 .L\p\()_other:
-	andi.	r6,r0,VDSO_COARSE
+	andi.	r6,r0,CLOCKS_COARSE
 	bne-	.L\p\()_coarse
-	andi.	r6,r0,VDSO_RAW
+	andi.	r6,r0,CLOCKS_RAW
 	beq-	.L\p\()_syscall
 	addi	r5,r5,VD_SIZE		# MONOTONIC_RAW: data[1]
 	b	.L\p\()_hres
@@ -371,7 +371,7 @@ V_FUNCTION_BEGIN __kernel_gettimeofday
 	.cfi_startproc
 	mflr	r12
 	.cfi_register lr,r12
-	GET_DATAPAGE r5, VDSO_DATA
+	GET_DATAPAGE r5, CFG_DATA
 	mtlr	r12
 	.cfi_restore lr
 	cmplwi	r3,0
@@ -405,7 +405,7 @@ V_FUNCTION_BEGIN __kernel_gettimeofday
 	.cfi_endproc
 V_FUNCTION_END __kernel_gettimeofday
 
-.endif	# VDSO_BITS
+.endif	# TARGET_BITS
 
 V_FUNCTION_BEGIN __kernel_clock_getres
 	.cfi_startproc
@@ -413,9 +413,9 @@ V_FUNCTION_BEGIN __kernel_clock_getres
 	li	r0,1
 	slw	r0,r0,r3
 	bgt-	cr1,.Lres_syscall
-	andi.	r6,r0,VDSO_HRES | VDSO_RAW
+	andi.	r6,r0,CLOCKS_HRES | CLOCKS_RAW
 	bne+	.Lres_hres
-	andi.	r6,r0,VDSO_COARSE
+	andi.	r6,r0,CLOCKS_COARSE
 	beq-	.Lres_syscall
 	lis	r6,LOW_RES_NSEC >> 16
 	ori	r6,r6,LOW_RES_NSEC & 0xffff
@@ -423,7 +423,7 @@ V_FUNCTION_BEGIN __kernel_clock_getres
 	PTR_CMPLI r4,0
 	beq-	1f
 	li	r0,0
-.if VDSO_BITS == 64
+.if TARGET_BITS == 64
 	std	r0,0(r4)
 	std	r6,8(r4)
 .else
@@ -436,7 +436,7 @@ V_FUNCTION_BEGIN __kernel_clock_getres
 .Lres_hres:
 	mflr	r12
 	.cfi_register lr,r12
-	GET_DATAPAGE r5, VDSO_DATA
+	GET_DATAPAGE r5, CFG_DATA
 	mtlr	r12
 	.cfi_restore lr
 	IS_TIMENS r6, r5, VD_CLOCK_MODE
@@ -455,13 +455,13 @@ V_FUNCTION_BEGIN __kernel_time
 	.cfi_startproc
 	mflr	r12
 	.cfi_register lr,r12
-	GET_DATAPAGE r4, VDSO_DATA
+	GET_DATAPAGE r4, CFG_DATA
 	mtlr	r12
 	.cfi_restore lr
 	IS_TIMENS r5, r4, VD_CLOCK_MODE
 	beq-	2f
 1:
-.if VDSO_BITS == 64
+.if TARGET_BITS == 64
 	ld	r5,VD_BASETIME(r4)	# basetime[CLOCK_REALTIME].sec
 	cmpldi	r3,0
 	beq	3f

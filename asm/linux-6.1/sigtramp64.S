@@ -14,7 +14,7 @@
 
 # The ELF ABI of the 64-bit image: ELFv2 for ppc64le (e_flags 2), ELFv1 for ppc64 as 6.1's
 # ppc64_defconfig builds it (e_flags 1). No code depends on it: nothing uses r2 or r12.
-.if VDSO_LITTLE_ENDIAN
+.if TARGET_LITTLE_ENDIAN
 	.abiversion 2
 .else
 	.abiversion 1

@@ -21,8 +21,8 @@ def test_asm_include_assembles_to_the_offsets(name, page_size, tmp_path):
     nm = need_tool(target.gnu_tool("nm"))
     for file, text in abis.ABI_6_1.asm_includes(target, page_size).items():
         (tmp_path / file).write_text(text)
-    names = ["VDSO_DATA", "VDSO_CLOCKMODE_OFFSET", "VDSO_SYSCALL_MAP", "VD_BASETIME",
-             "VVAR_SIZE", "PAGE_SHIFT", "VDSO_ABI_VERSION_CODE"]
+    names = ["CFG_DATA", "CFG_CLOCKMODE", "CFG_SYSCALL_MAP", "VD_BASETIME",
+             "VVAR_SIZE", "PAGE_SHIFT", "ABI_VERSION_CODE"]
     src = tmp_path / "t.S"
     src.write_text('.include "vdso_datapage.inc"\n.include "vdso_abi.inc"\n' +
                    "".join(f".globl {n}\n" for n in names))
@@ -33,11 +33,11 @@ def test_asm_include_assembles_to_the_offsets(name, page_size, tmp_path):
     got = {line.split()[2]: int(line.split()[0], 16) for line in out.splitlines()
            if line.split()[2] in names}
     ppc64 = target.bits == 64
-    assert got == {"VDSO_DATA": 248 if ppc64 else 72,
-                   "VDSO_CLOCKMODE_OFFSET": 252 if ppc64 else 76,
-                   "VDSO_SYSCALL_MAP": 128 if ppc64 else 8, "VD_BASETIME": 32,
+    assert got == {"CFG_DATA": 248 if ppc64 else 72,
+                   "CFG_CLOCKMODE": 252 if ppc64 else 76,
+                   "CFG_SYSCALL_MAP": 128 if ppc64 else 8, "VD_BASETIME": 32,
                    "VVAR_SIZE": 2 * page_size, "PAGE_SHIFT": page_size.bit_length() - 1,
-                   "VDSO_ABI_VERSION_CODE": 0x060100}
+                   "ABI_VERSION_CODE": 0x060100}
 
 
 @pytest.mark.parametrize("gcc", ["gcc", "powerpc-linux-gnu-gcc", "powerpc64-linux-gnu-gcc",

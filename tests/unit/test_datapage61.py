@@ -39,10 +39,10 @@ def test_slot_offsets(name):
     column = 0 if target.bits == 64 else 1
     for clk, offsets in REF_SLOTS.items():
         element = dp.CS_RAW if clk == 4 else 0
-        at = consts["VDSO_DATA"] + element * consts["VD_SIZE"] + consts["VD_BASETIME"] \
+        at = consts["CFG_DATA"] + element * consts["VD_SIZE"] + consts["VD_BASETIME"] \
             + clk * consts["VD_BASETIME_SIZE"]
         assert at == offsets[column], clk
-    assert consts["VDSO_CLOCKMODE_OFFSET"] == (252 if target.bits == 64 else 76)
+    assert consts["CFG_CLOCKMODE"] == (252 if target.bits == 64 else 76)
 
 
 @pytest.mark.parametrize("name", list(TARGETS))

@@ -109,7 +109,7 @@ ARCH64_FIELDS: tuple[Field, ...] = (
     Field("processorCount", 0x20, 8, "u64"),
     Field("physicalMemorySize", 0x28, 8, "u64"),
     Field("tb_orig_stamp", 0x30, 8, "u64"),
-    Field("tb_ticks_per_sec", 0x38, 8, "u64", asm="VDSO_TB_TICKS_PER_SEC"),
+    Field("tb_ticks_per_sec", 0x38, 8, "u64", asm="CFG_TB_TICKS_PER_SEC"),
     Field("tb_to_xs", 0x40, 8, "u64"),
     Field("stamp_xsec", 0x48, 8, "u64"),
     Field("tb_update_count", 0x50, 8, "u64"),
@@ -119,19 +119,19 @@ ARCH64_FIELDS: tuple[Field, ...] = (
     Field("dcache_line_size", 0x64, 4, "u32"),
     Field("icache_size", 0x68, 4, "u32"),
     Field("icache_line_size", 0x6C, 4, "u32"),
-    Field("dcache_block_size", 0x70, 4, "u32", asm="VDSO_DCACHE_BLOCK_SIZE"),
-    Field("icache_block_size", 0x74, 4, "u32", asm="VDSO_ICACHE_BLOCK_SIZE"),
-    Field("dcache_log_block_size", 0x78, 4, "u32", asm="VDSO_DCACHE_LOG_BLOCK_SIZE"),
-    Field("icache_log_block_size", 0x7C, 4, "u32", asm="VDSO_ICACHE_LOG_BLOCK_SIZE"),
-    Field("syscall_map", 0x80, 4 * N, "u32", N, asm="VDSO_SYSCALL_MAP"),
-    Field("compat_syscall_map", 0x80 + 4 * N, 4 * N, "u32", N, asm="VDSO_COMPAT_SYSCALL_MAP"),
-    Field("data", 0xF8, CS_BASES * VDSO_DATA_SIZE, "vdso_data", CS_BASES, asm="VDSO_DATA"),
+    Field("dcache_block_size", 0x70, 4, "u32", asm="CFG_DCACHE_BLOCKSZ"),
+    Field("icache_block_size", 0x74, 4, "u32", asm="CFG_ICACHE_BLOCKSZ"),
+    Field("dcache_log_block_size", 0x78, 4, "u32", asm="CFG_DCACHE_LOGBLOCKSZ"),
+    Field("icache_log_block_size", 0x7C, 4, "u32", asm="CFG_ICACHE_LOGBLOCKSZ"),
+    Field("syscall_map", 0x80, 4 * N, "u32", N, asm="CFG_SYSCALL_MAP"),
+    Field("compat_syscall_map", 0x80 + 4 * N, 4 * N, "u32", N, asm="CFG_COMPAT_SYSCALL_MAP"),
+    Field("data", 0xF8, CS_BASES * VDSO_DATA_SIZE, "vdso_data", CS_BASES, asm="CFG_DATA"),
 )
 ARCH32_FIELDS: tuple[Field, ...] = (
-    Field("tb_ticks_per_sec", 0x00, 8, "u64", asm="VDSO_TB_TICKS_PER_SEC"),
-    Field("syscall_map", 0x08, 4 * N, "u32", N, asm="VDSO_SYSCALL_MAP"),
+    Field("tb_ticks_per_sec", 0x00, 8, "u64", asm="CFG_TB_TICKS_PER_SEC"),
+    Field("syscall_map", 0x08, 4 * N, "u32", N, asm="CFG_SYSCALL_MAP"),
     Field("compat_syscall_map", 0x08 + 4 * N, 0, "u32", 0),
-    Field("data", 0x48, CS_BASES * VDSO_DATA_SIZE, "vdso_data", CS_BASES, asm="VDSO_DATA"),
+    Field("data", 0x48, CS_BASES * VDSO_DATA_SIZE, "vdso_data", CS_BASES, asm="CFG_DATA"),
 )
 
 _ALIGN = {"char": 1, "u32": 4, "s32": 4, "u64": 8, "vdso_data": 8, "timespec": 8}
@@ -193,7 +193,9 @@ def basetime_offset(clock: int) -> int:
 # --- asm include -----------------------------------------------------------------------------
 
 def asm_constants(target: Target, page_size: int) -> dict[str, int]:
-    """Every constant the 6.1 vDSO sources use, by name (the include's content)."""
+    """Every constant the 6.1 vDSO sources use, by name (the include's content). No name
+    starts with ``VDSO_``: each becomes a local absolute symbol of every object, and the
+    kernel's offsets header takes every ``VDSO_<name>`` symbol of the image for an offset."""
     if page_size not in PAGE_SIZES:
         raise ValueError(f"page size {page_size} is not one of {PAGE_SIZES}")
     layout = layout_for(target)
@@ -206,11 +208,11 @@ def asm_constants(target: Target, page_size: int) -> dict[str, int]:
             consts[f.asm] = f.offset
     consts["VD_SIZE"] = VDSO_DATA_SIZE
     consts["VD_BASETIME_SIZE"] = TIMESPEC_SIZE
-    consts["VDSO_CLOCKMODE_OFFSET"] = layout.data_offset + VDSO_DATA_FIELDS[1].offset
-    consts["VDSO_RAW_DATA"] = layout.data_offset + CS_RAW * VDSO_DATA_SIZE
+    consts["CFG_CLOCKMODE"] = layout.data_offset + VDSO_DATA_FIELDS[1].offset
+    consts["CFG_RAW_DATA"] = layout.data_offset + CS_RAW * VDSO_DATA_SIZE
     consts.update(CLOCKS)
-    consts.update(MAX_CLOCKS=MAX_CLOCKS, VDSO_HRES=VDSO_HRES, VDSO_COARSE=VDSO_COARSE,
-                  VDSO_RAW=VDSO_RAW, VDSO_CLOCKMODE_TIMENS=CLOCKMODE_TIMENS,
+    consts.update(MAX_CLOCKS=MAX_CLOCKS, CLOCKS_HRES=VDSO_HRES, CLOCKS_COARSE=VDSO_COARSE,
+                  CLOCKS_RAW=VDSO_RAW, CLOCKMODE_TIMENS=CLOCKMODE_TIMENS,
                   NSEC_PER_SEC=NSEC_PER_SEC, LOW_RES_NSEC=LOW_RES_NSEC)
     consts.update(SYSCALLS)
     consts["__NR_syscalls"] = NR_SYSCALLS
