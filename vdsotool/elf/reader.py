@@ -22,6 +22,7 @@ reads and parses one.
 from __future__ import annotations
 
 import os
+import stat
 from functools import cached_property
 
 from vdsotool.elf.constants import (ELFMAG, PT_DYNAMIC, PT_LOAD, PT_NOTE, SHN_UNDEF, DT_NULL,
@@ -131,10 +132,9 @@ class Note:
 def read_file(path: str) -> bytes:
     """The bytes of the image file ``path``: a regular file of at most
     :data:`MAX_IMAGE_SIZE` bytes."""
-    try:
-        with open(path, "rb", buffering=0) as f:
-            st = os.fstat(f.fileno())
-            if not _is_regular(st.st_mode):
+    try:  # O_NONBLOCK: opening a FIFO must not wait for a writer
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb", buffering=0) as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
                 raise VdsoError.at(ImageLoc(path), "cannot read image: not a regular file")
             data = f.read(MAX_IMAGE_SIZE + 1)
     except OSError as e:
@@ -143,12 +143,6 @@ def read_file(path: str) -> bytes:
         raise VdsoError.at(ImageLoc(path), f"cannot read image: larger than "
                                            f"{MAX_IMAGE_SIZE >> 20} MiB")
     return data
-
-
-def _is_regular(mode: int) -> bool:
-    import stat
-
-    return stat.S_ISREG(mode)
 
 
 def read(data: bytes, path: str = "<image>") -> "ElfImage":

@@ -15,9 +15,10 @@ from vdsotool.errors import ImageLoc, VdsoError
 from vdsotool.util.records import record
 
 MAX_STATE_DEPTH = 64
-# A hostile FDE can set thousands of registers and advance thousands of times; the table
-# would grow as their product. Real vDSO tables hold a few hundred cells.
-MAX_CELLS = 200_000
+# A hostile .eh_frame can set thousands of registers and advance thousands of times; the
+# tables would grow as their product. One FDE's rows, and dump's tables and instructions of
+# all records together (rows x columns), stay below this; a vDSO's hold a few hundred.
+MAX_CELLS = 100_000
 
 
 @record(frozen=True)

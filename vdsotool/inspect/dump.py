@@ -20,6 +20,7 @@ from vdsotool.errors import VdsoError
 
 FORMAT_VERSION = 1
 PART_NAMES = ("headers", "symbols", "cfi", "disasm", "patches")
+MAX_EH_FRAME = 64 << 10  # bytes of .eh_frame decoded for --cfi (a vDSO's: a few KiB)
 
 
 def build_report(img: ElfImage, parts: tuple[str, ...], cpus=None,
@@ -104,32 +105,38 @@ def _cfi(img) -> dict:
     from vdsotool.abi.dwarf_regs import column_name
     from vdsotool.cfi.decode import Cie, decode_eh_frame
     from vdsotool.inspect import sigframe_notes as N
-    from vdsotool.inspect.cfi_rows import cie_rows, columns, fde_rows, reg_label
+    from vdsotool.inspect.cfi_rows import MAX_CELLS, cie_rows, columns, fde_rows, reg_label
 
     sec = img.section(".eh_frame")
     if sec is None:
         return {"records": [], "note": "no .eh_frame section"}
+    if sec.size > MAX_EH_FRAME:
+        raise VdsoError.at(img.loc(sec.offset), f".eh_frame of {sec.size} bytes: dump shows "
+                                                f"the CFI of at most {MAX_EH_FRAME} bytes")
     word = img.kind.wordsize
     eh = decode_eh_frame(img.data, sec.offset, sec.size, sec.addr, img.little, word, img.path)
     code_symbols = _code_symbols(img)
     image = N.Image(img.data, word, img.little) if img.e_machine in POWERPC_MACHINES else None
-    records = []
+    records, cells = [], sum(len(rec.instrs) for rec in eh.records)
     for rec in eh.records:
         bounds = (rec.offset, rec.offset + 4 + rec.length)
-        if isinstance(rec, Cie):
-            cie, rows = rec, cie_rows(rec)
+        cie = rec if isinstance(rec, Cie) else eh.cies[rec.cie_offset]
+        rows = cie_rows(rec) if rec is cie else fde_rows(cie, rec, img.path)
+        cols = columns(cie, rows)
+        cells += len(rows) * (len(cols) + 1)  # with the instructions: what the report holds
+        if cells > MAX_CELLS:
+            raise VdsoError.at(img.loc(rec.offset), f"CFI row tables and instructions larger "
+                                                    f"than {MAX_CELLS} cells in all")
+        if rec is cie:
             head = {"kind": "CIE", "augmentation": rec.augmentation,
                     "code_align": rec.code_align, "data_align": rec.data_align,
                     "ra": rec.ra_reg, "signal_frame": rec.signal_frame}
         else:
-            cie = eh.cies[rec.cie_offset]
-            rows = fde_rows(cie, rec, img.path)
             end = rec.pc_begin + rec.pc_range
             head = {"kind": "FDE", "cie": rec.cie_offset - sec.offset,
                     "pc_begin": rec.pc_begin, "pc_end": end,
                     "functions": _symbols_in(code_symbols, rec.pc_begin, end),
                     "summary": _summary(image, cie, rec, code_symbols, bounds)}
-        cols = columns(cie, rows)
         notes = _notes_of(image, cie, rec, bounds)
         records.append({
             **head, "offset": rec.offset - sec.offset, "length": rec.length,
