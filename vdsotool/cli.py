@@ -116,15 +116,18 @@ def target_of(a: Args):
 
 
 def defines_of(items: list[str]) -> dict[str, int]:
-    """-D NAME[=VALUE] (VALUE an integer in any C form, 1 when absent), as GNU as --defsym
-    reads it, or a usage error."""
+    """-D NAME[=VALUE] (VALUE an integer in one of GNU's forms, ASCII digits, optionally
+    negative, at most 64 bits; 1 when absent), as GNU as --defsym reads it, or a usage
+    error."""
+    from vdsotool.assemble.expr import define_value
+
     out = {}
     for item in items:
         name, eq, value = item.partition("=")
         try:
-            if not name.isidentifier():
+            if not (name.isascii() and name.isidentifier()):
                 raise ValueError
-            out[name] = int(value, 0) if eq else 1
+            out[name] = define_value(value) if eq else 1
         except ValueError:
             raise UsageError("-D", f"'{item}' is not NAME or NAME=INTEGER") from None
     return out

@@ -273,3 +273,51 @@ def test_the_assembler_modules_import_only_lower_layers():
             elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("vdsotool.assemble."):
                 imported.add(node.module.split(".")[2])
         assert imported <= set(ASSEMBLER_LAYERS[:rank]), (name, imported)
+
+
+def test_the_listing_is_one_row_per_statement_however_long():
+    """Issue 13 item 14: a 64 KB .byte line was listed once per value (16 s, 2 GB)."""
+    from vdsotool.assemble import assemble_with_listing
+    from vdsotool.assemble.listing import listing_text
+
+    values = ",".join(["1"] * 20000)
+    obj, rows = assemble_with_listing(f".byte {values}\n.byte 2\n", "t.S", PPC64)
+    assert [(r.offset, len(r.data)) for r in rows] == [(0, 20000), (20000, 1)]
+    assert len(listing_text(obj, rows).splitlines()) == 3
+
+
+def test_non_utf8_bytes_in_a_source_are_kept_as_bytes(tmp_path):
+    """Bytes that are not UTF-8 are themselves in strings and character literals (as GNU as
+    reads bytes) and shown as U+FFFD under a diagnostic."""
+    from vdsotool.assemble import assemble_file
+
+    src = tmp_path / "b.S"
+    src.write_bytes(b'.ascii "\xff\xc3\xa9"\n.byte \'\xfe\n.byte \'\xc3\xa9\n')
+    assert bytes(assemble_file(src, PPC64).sections[".text"].data) == b"\xff\xc3\xa9\xfe\xc3"
+    src.write_bytes(b"lii\xff r3\n")
+    with pytest.raises(VdsoError) as info:
+        assemble_file(src, PPC64)
+    assert "\ufffd" in info.value.diagnostics[0].render()
+
+
+@pytest.mark.parametrize("special", ["/dev/zero", "fifo", "dir"])
+def test_only_regular_files_are_read(special, tmp_path):
+    """A FIFO would block and /dev/zero never end (issue 13 item 17): neither is opened."""
+    import os
+
+    from vdsotool.assemble import assemble_file
+
+    path = tmp_path / special
+    if special == "fifo":
+        os.mkfifo(path)
+    elif special == "dir":
+        path.mkdir()
+    else:
+        path = Path(special)
+    with pytest.raises(VdsoError) as info:
+        assemble_file(path, PPC64)
+    assert "cannot read source" in str(info.value)
+    src = tmp_path / "inc.S"
+    src.write_text(f'.include "{path}"\n')
+    with pytest.raises(VdsoError):
+        assemble_file(src, PPC64)

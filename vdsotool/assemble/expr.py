@@ -177,6 +177,16 @@ def parse_integer(text: str) -> int:
     return s64(int(digits, base))
 
 
+def define_value(text: str) -> int:
+    """The value of ``-D NAME=VALUE``: an integer literal, optionally negative; ValueError
+    for anything else (a usage error)."""
+    try:
+        n = parse_integer(text[1:] if text.startswith("-") else text)
+    except ExprError as err:
+        raise ValueError(err.message) from None
+    return s64(-n) if text.startswith("-") else n
+
+
 def apply_unary(op: str, v: Value) -> Value:
     if op == "+":
         return v

@@ -7,7 +7,7 @@ import re
 
 from vdsotool.assemble import isa, keystone_backend
 from vdsotool.assemble.isa import MODIFIER, MODIFIER_KIND, apply_modifier
-from vdsotool.assemble.source import AsmError
+from vdsotool.assemble.source import AsmError, printable
 from vdsotool.assemble.state import Pass
 from vdsotool.objfile import Relocation
 
@@ -16,7 +16,10 @@ _MEM = re.compile(r"^(.*)\(([^()]*)\)$")
 _BRANCH = re.compile(r"^b(dnz|dz|lt|gt|eq|so|un|ge|nl|le|ng|ne|ns|nu)?(lr|ctr)?(l)?(a)?([+-])?$")
 
 
-def operand_number(p, text: str, reloc: list, field: int = 2) -> int:
+def operand_number(p: Pass, text: str, reloc: list, signed16: bool = False) -> int:
+    """The number an operand stands for: a register's, an expression's, or the 16 bits a
+    modifier selects (sign-extended for a signed field, as GNU as does); for a modifier on
+    a relocatable value, 0 and a relocation noted in ``reloc``."""
     t = text.strip()
     m = _REGISTER.match(t)
     if m:
@@ -30,8 +33,9 @@ def operand_number(p, text: str, reloc: list, field: int = 2) -> int:
     v = p.value(t)
     if mod:
         if v.absolute:
-            return apply_modifier(mod.group(1), v.const)
-        reloc.append((MODIFIER_KIND[mod.group(1).lower()], v, field))
+            n = apply_modifier(mod.group(1), v.const)
+            return n - 0x10000 if signed16 and n & 0x8000 else n
+        reloc.append((MODIFIER_KIND[mod.group(1).lower()], v))
         return 0
     if not v.absolute:
         if not p.final:
@@ -48,40 +52,49 @@ def encode(p: Pass, line, mnemonic: str, operands: list[str]) -> bytes:
     word = own_encoding(p, line, mnemonic, operands)
     if word is not None:
         return p.word(word, 4)
-    if mnemonic not in isa.KEYSTONE_MNEMONICS:
-        raise AsmError(f"unknown or unsupported instruction '{mnemonic}'")
-    want = isa.KEYSTONE_MNEMONICS[mnemonic]
-    if len(operands) != want and not (mnemonic in isa.OPTIONAL_CR and len(operands) == want + 1):
-        raise AsmError(f"'{mnemonic}' takes {want} operands, got {len(operands)}")
+    if mnemonic not in isa.KEYSTONE_FORMS:
+        raise AsmError(f"unknown or unsupported instruction '{printable(mnemonic)}'")
+    kinds = isa.operand_kinds(mnemonic, len(operands))
+    if kinds is None:
+        raise AsmError(f"'{mnemonic}' takes {len(isa.KEYSTONE_FORMS[mnemonic])} operands, "
+                       f"got {len(operands)}")
     if not p.final:
         return bytes(4)  # label passes: 4 bytes whatever the operands; the final pass checks them
     relocs: list = []
-    texts = []
-    for index, op in enumerate(operands):
-        m = _MEM.match(op.strip())
-        if m and m.group(1).strip() and not MODIFIER.search(op):
-            disp = operand_number(p, m.group(1), relocs)
-            base = operand_number(p, m.group(2), relocs)
-            check_range(disp, -0x8000, 0xFFFF, op)
-            texts.append(f"{keystone_backend.hexnum(disp)}({keystone_backend.hexnum(base)})")
-        else:
-            n = operand_number(p, op, relocs)
-            check_range(n, *isa.operand_range(mnemonic, index, len(operands)), op)
-            texts.append(keystone_backend.hexnum(n))
+    texts = [checked_operand(p, kind, op, relocs) for kind, op in zip(kinds, operands)]
     if mnemonic in ("hwsync",):
         mnemonic = "sync"
     result = keystone_backend.encode(p.target, mnemonic, texts)
     if isinstance(result, str):
         raise AsmError(result)
     offset = p.here()
-    for kind, v, _ in relocs:
+    for kind, v in relocs:
         add_reloc(p, line, offset + (2 if not p.target.little else 0), kind, v)
     return result
 
 
-def check_range(n: int, lo: int, hi: int, text: str) -> None:
+def checked_operand(p: Pass, kind: str, text: str, relocs: list) -> str:
+    """Operand ``text`` of ``kind`` (isa.OPERAND_KINDS) as the ``0x`` text keystone gets,
+    after checking it fits its field (as GNU as checks it)."""
+    if kind in isa.MEMORY_KINDS:
+        m = _MEM.match(text.strip())
+        if not m or not m.group(1).strip():
+            raise AsmError(f"expected D(RA), got '{printable(text.strip())}'")
+        disp = fits(operand_number(p, m.group(1), relocs, True), isa.MEMORY_KINDS[kind], m.group(1))
+        base = fits(operand_number(p, m.group(2), relocs), "r", m.group(2))
+        return f"{keystone_backend.hexnum(disp)}({keystone_backend.hexnum(base)})"
+    signed = isa.OPERAND_KINDS[kind][0] < 0
+    return keystone_backend.hexnum(fits(operand_number(p, text, relocs, signed), kind, text))
+
+
+def fits(n: int, kind: str, text: str) -> int:
+    lo, hi, multiple = isa.OPERAND_KINDS[kind]
     if not lo <= n <= hi:
-        raise AsmError(f"operand '{text.strip()}' out of range")
+        raise AsmError(f"operand '{printable(text.strip())}' out of range "
+                       f"({n} is not between {lo} and {hi})")
+    if n % multiple:
+        raise AsmError(f"operand '{printable(text.strip())}' is not a multiple of {multiple}")
+    return n
 
 
 def add_reloc(p, line, offset: int, kind: str, v) -> None:
@@ -101,7 +114,7 @@ def own_encoding(p, line, mnemonic: str, ops: list[str]) -> int | None:
 
     if mnemonic in isa.SPR_ALIASES:
         need(1)
-        return isa.mfspr(num(0), isa.SPR_ALIASES[mnemonic])
+        return isa.mfspr(fits(num(0), "r", ops[0]), isa.SPR_ALIASES[mnemonic])
     if mnemonic in isa.CR_LOGIC:
         need(3)
         return isa.cr_logic(isa.CR_LOGIC[mnemonic], *(crbit(num(i)) for i in range(3)))
@@ -116,7 +129,7 @@ def own_encoding(p, line, mnemonic: str, ops: list[str]) -> int | None:
         if not 0 <= fxm <= 255:
             raise AsmError(f"field mask '{ops[0]}' out of range")
         if fxm and fxm & (fxm - 1) == 0 and fxm < 256:
-            return isa.mtocrf(fxm, num(1))
+            return isa.mtocrf(fxm, fits(num(1), "r", ops[1]))
         return None
     if mnemonic in ("b", "ba", "bl", "bla"):
         need(1)
@@ -132,7 +145,7 @@ def own_encoding(p, line, mnemonic: str, ops: list[str]) -> int | None:
         m = re.fullmatch(r"bc(lr|ctr)(l)?", mnemonic)
         if len(ops) not in (2, 3):
             raise AsmError(f"'{mnemonic}' takes 2 or 3 operands")
-        bh = num(2) if len(ops) == 3 else 0
+        bh = fits(num(2), "bh", ops[2]) if len(ops) == 3 else 0
         return isa.xl_branch(field5(num(0), ops[0]), crbit(num(1)), 16 if m.group(1) == "lr" else 528, int(bool(m.group(2))), bh)
     m = _BRANCH.match(mnemonic)
     if not m or mnemonic in ("b",):
@@ -164,7 +177,7 @@ def own_encoding(p, line, mnemonic: str, ops: list[str]) -> int | None:
             return None
         if len(target_ops) not in (0, 1):
             raise AsmError(f"'{mnemonic}' takes at most one hint operand")
-        bh = operand_number(p, target_ops[0], []) if target_ops else 0
+        bh = fits(operand_number(p, target_ops[0], []), "bh", target_ops[0]) if target_ops else 0
         return isa.xl_branch(bo, bi, 16 if reg == "lr" else 528, lk, bh)
     if len(target_ops) != 1:
         raise AsmError(f"'{mnemonic}' needs a branch target")

@@ -16,8 +16,10 @@ keystone's radix caveat applies unchanged: no ``ks_option`` is ever called, ever
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
+import sys
 
 # keystone.h's constants for what we open (also in the wheel's keystone_const.py; the test
 # compares them): the API version this binding speaks, the PowerPC architecture and modes.
@@ -80,6 +82,22 @@ def version() -> tuple[int, int]:
     return major.value, minor.value
 
 
+@contextlib.contextmanager
+def _stderr_silenced():
+    """File descriptor 2 points at /dev/null meanwhile: keystone's own messages (LLVM's
+    "error: ..." with a caret) never reach the user; ours come as diagnostics instead."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    null = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(null)
+        os.close(saved)
+
+
 class Engine:
     """One keystone engine for one architecture and mode (never closed: it lives as long as
     the process, as the assembler's engines do)."""
@@ -98,8 +116,9 @@ class Engine:
         lib = _library()
         encoding = ctypes.POINTER(ctypes.c_ubyte)()
         size, count = ctypes.c_size_t(), ctypes.c_size_t()
-        status = lib.ks_asm(self.handle, text.encode("ascii"), 0, ctypes.byref(encoding),
-                            ctypes.byref(size), ctypes.byref(count))
+        with _stderr_silenced():  # keystone prints LLVM's diagnostics there itself
+            status = lib.ks_asm(self.handle, text.encode("ascii"), 0, ctypes.byref(encoding),
+                                ctypes.byref(size), ctypes.byref(count))
         if status != 0:
             raise KeystoneError(_message(lib.ks_errno(self.handle)))
         try:

@@ -121,7 +121,7 @@ class Pass:
             raise AsmError(f"cannot set '{name}' to an undefined symbol")
         self.symbols[name] = v
         sym = self.obj.symbols.get(name) or Symbol(name, None, 0)
-        sym.section, sym.value, sym.defined = v.section, v.const, True
+        sym.section, sym.value, sym.defined = v.section, address(v.const, self.target), True
         self.obj.symbols[name] = sym
 
     def symbol(self, name: str) -> Symbol:
@@ -198,6 +198,12 @@ class Pass:
         return v.const
 
 
+def address(value: int, target: Target) -> int:
+    """A symbol's value as its ELF ``st_value`` holds it: the address-wide two's complement
+    (``-D X=-1`` is 0xffffffffffffffff in an ELF64 object, as with GNU as --defsym)."""
+    return value & ((1 << (8 * target.wordsize)) - 1)
+
+
 def named(v: Value, name: str) -> Value:
     if v.section is None or v.symbol is not None:
         return v
@@ -211,7 +217,7 @@ def new_pass(target: Target, labels: dict[str, Value], global_names: set[str], f
     for name, value in defines.items():
         p.symbols[name] = Value(value)
         # like GNU as --defsym: a local absolute symbol, first in the object's table
-        p.obj.symbols[name] = Symbol(name, None, value)
+        p.obj.symbols[name] = Symbol(name, None, address(value, target))
     p.section_of(".text")
     return p
 
