@@ -1,5 +1,6 @@
-"""Fuzz the front-end: token soups and mutated corpus lines only ever raise VdsoError
-(never another exception, abort or hang). Hostile operands in a fresh process, where a keystone
+"""Fuzz the front-end: token soups, mutated corpus lines and arbitrary bytes (not UTF-8)
+only ever raise VdsoError (never another exception, abort or hang); resource bombs:
+tests/cli/test_asm_bombs.py; against GNU as: tests/oracle/test_asm_fuzz_gnu.py. Hostile operands in a fresh process, where a keystone
 abort would show: tests/cli/cases/asm-hostile-operands.case."""
 
 from __future__ import annotations
@@ -41,3 +42,22 @@ def test_token_soup(tokens, target):
 @given(st.sampled_from(CORPUS_LINES), st.integers(0, 80), st.text(max_size=4), st.sampled_from(TARGETS))
 def test_mutated_corpus_line(line, pos, insert, target):
     must_not_crash(line[:pos] + insert + line[pos + len(insert):], target)
+
+
+BYTES = [b".ascii \"", b"\"", b"\\", b"\xff", b"\xc3\xa9", b"\x80", b"'", b".include ",
+         b".section .x,", b".error ", b"\n", b"li r3,", b".byte ", b"\\377", b"#", b"\x00"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(st.sampled_from(BYTES), st.binary(max_size=6)), max_size=20),
+       st.sampled_from(TARGETS))
+def test_bytes_that_are_not_utf8(tmp_path_factory, chunks, target):
+    from vdsotool.assemble import assemble_file
+
+    path = tmp_path_factory.mktemp("bytes") / "b.S"
+    path.write_bytes(b"".join(chunks))
+    try:
+        assemble_file(path, target)
+    except VdsoError as err:
+        for d in err.diagnostics:
+            d.render().encode("utf-8")  # printable as the CLI prints it

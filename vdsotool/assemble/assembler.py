@@ -46,6 +46,8 @@ class Assembler:
         labels: dict[str, Value] = {}
         for _ in range(MAX_PASSES):
             p = self.run_pass(text, path, labels, final=False)
+            if p.stopped:
+                break  # the final pass stops there too, and reports it
             new = dict(p.symbols)
             globals_before = self.global_names
             self.global_names = {n for n, y in p.obj.symbols.items() if y.binding != "local"}
@@ -73,7 +75,7 @@ class Assembler:
         try:
             Interpreter(p, self.include_dirs, self.virtual).run(read_lines(text, path))
         except Fatal:
-            pass  # reported at its statement; the pass stops there
+            p.stopped = True  # reported at its statement; the pass ends there
         else:
             if p.frame is not None:
                 p.errors.append(Diagnostic("unterminated .cfi_startproc at end of file", p.frame.loc))

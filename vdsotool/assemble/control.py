@@ -2,9 +2,10 @@
 ``.if*``, ``.include`` expanded as they are met; every other statement goes to its handler.
 
 Budgets (GNU as has limits of the same kind): at most :data:`MAX_STATEMENTS` statements
-per pass from macros, repetitions and includes together; macros and includes nest at most
-:data:`MAX_DEPTH` deep (a file that includes itself stops there, and the statement budget
-stops one that includes itself twice long before its expansion doubles out of reach).
+run per pass, counting those of macros, repetitions and includes; macros, includes and
+blocks nest at most :data:`MAX_DEPTH` deep (a file that includes itself stops there, long
+before one that includes itself twice could double its work); the pass stops after
+:data:`MAX_ERRORS` errors. Exceeding a budget stops the pass with an error at the statement.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from vdsotool.assemble.state import Pass
 from vdsotool.errors import Diagnostic
 from vdsotool.util.records import record
 
-MAX_STATEMENTS = 200_000
+MAX_STATEMENTS = 100_000
 MAX_DEPTH = 50
 MAX_ERRORS = 200  # then the pass stops: the first ones are what a reader needs
 COMPARISONS = {".if": lambda v: v != 0, ".elseif": lambda v: v != 0, ".ifne": lambda v: v != 0,
@@ -47,12 +48,15 @@ class Interpreter:
     def run(self, lines: Sequence[Line], depth: int = 0) -> None:
         if depth > MAX_DEPTH:
             raise Fatal(f"macros and includes nested more than {MAX_DEPTH} deep")
-        self.count(len(lines))
         i = 0
         while i < len(lines):
             line = lines[i]
             word, rest = head(line.text)
             try:
+                self.statements += 1
+                if self.statements > MAX_STATEMENTS:
+                    raise Fatal(f"more than {MAX_STATEMENTS} statements in one pass "
+                                "(with those of macros, .rept and .include)")
                 if word == ".macro":
                     i = self.define_macro(lines, i)
                     continue
@@ -72,19 +76,14 @@ class Interpreter:
                     self.statement(line)
             except Fatal as err:
                 if not err.reported:  # at the innermost statement; the pass stops
-                    self.p.errors.append(Diagnostic(err.message, line.loc))
+                    self.p.errors.append(Diagnostic(printable(err.message), line.loc))
                     err.reported = True
                 raise
             except AsmError as err:
-                self.p.errors.append(Diagnostic(err.message, line.loc))
+                self.p.errors.append(Diagnostic(printable(err.message), line.loc))
                 if len(self.p.errors) >= MAX_ERRORS:
                     raise Fatal(f"too many errors (stopped after {MAX_ERRORS})") from None
             i += 1
-
-    def count(self, n: int) -> None:
-        self.statements += n
-        if self.statements > MAX_STATEMENTS:
-            raise Fatal(f"more than {MAX_STATEMENTS} statements from macros, .rept and .include")
 
     def statement(self, line: Line) -> None:
         self.p.statement += 1

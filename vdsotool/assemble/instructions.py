@@ -62,8 +62,9 @@ def encode(p: Pass, line, mnemonic: str, operands: list[str]) -> bytes:
         return bytes(4)  # label passes: 4 bytes whatever the operands; the final pass checks them
     relocs: list = []
     texts = [checked_operand(p, kind, op, relocs) for kind, op in zip(kinds, operands)]
-    if mnemonic in ("hwsync",):
-        mnemonic = "sync"
+    if kinds and kinds[-1] in ("mem_u", "mem_ds_u"):
+        check_update_form(mnemonic, texts)
+    mnemonic, texts = isa.KEYSTONE_SPELLING.get(mnemonic, lambda m, t: (m, t))(mnemonic, texts)
     result = keystone_backend.encode(p.target, mnemonic, texts)
     if isinstance(result, str):
         raise AsmError(result)
@@ -71,6 +72,14 @@ def encode(p: Pass, line, mnemonic: str, operands: list[str]) -> bytes:
     for kind, v in relocs:
         add_reloc(p, line, offset + (2 if not p.target.little else 0), kind, v)
     return result
+
+
+def check_update_form(mnemonic: str, texts: list[str]) -> None:
+    """A load or store with update needs a base register other than r0, and a load one
+    other than its target (GNU as refuses both: the update would be lost)."""
+    base = int(texts[-1].split("(")[1].rstrip(")"), 16)
+    if base == 0 or (mnemonic.startswith("l") and base == int(texts[0], 16)):
+        raise AsmError(f"invalid register r{base} as the base of '{mnemonic}' (it is updated)")
 
 
 def checked_operand(p: Pass, kind: str, text: str, relocs: list) -> str:
@@ -139,14 +148,14 @@ def own_encoding(p, line, mnemonic: str, ops: list[str]) -> int | None:
         m = re.fullmatch(r"bc(l)?(a)?([+-])?", mnemonic)
         need(3)
         aa, lk = int(bool(m.group(2))), int(bool(m.group(1)))
-        bo = isa.hint_bo(field5(num(0), ops[0]), m.group(3) or "")
+        bo = isa.hint_bo(valid_bo(num(0), ops[0]), m.group(3) or "")
         return isa.b_form(bo, crbit(num(1)), branch_target(p, line, ops[2], aa, 16, "rel14"), aa, lk)
     if re.fullmatch(r"bc(lr|ctr)(l)?", mnemonic):
         m = re.fullmatch(r"bc(lr|ctr)(l)?", mnemonic)
         if len(ops) not in (2, 3):
             raise AsmError(f"'{mnemonic}' takes 2 or 3 operands")
         bh = fits(num(2), "bh", ops[2]) if len(ops) == 3 else 0
-        return isa.xl_branch(field5(num(0), ops[0]), crbit(num(1)), 16 if m.group(1) == "lr" else 528, int(bool(m.group(2))), bh)
+        return isa.xl_branch(valid_bo(num(0), ops[0], ctr=m.group(1) == "ctr"), crbit(num(1)), 16 if m.group(1) == "lr" else 528, int(bool(m.group(2))), bh)
     m = _BRANCH.match(mnemonic)
     if not m or mnemonic in ("b",):
         return None
@@ -187,6 +196,16 @@ def own_encoding(p, line, mnemonic: str, ops: list[str]) -> int | None:
 def field5(n: int, text: str) -> int:
     if not 0 <= n <= 31:
         raise AsmError(f"operand '{text.strip()}' out of range")
+    return n
+
+
+def valid_bo(n: int, text: str, ctr: bool = False) -> int:
+    """A BO field GNU as -mpower4 accepts (its valid_bo_post_v2): with neither the CTR nor
+    the condition tested the "z" bit must be clear, with both ignored BO is exactly 20, and
+    bcctr cannot decrement the CTR it branches to."""
+    field5(n, text)
+    if (n & 0x14 == 0 and n & 1) or (n & 0x14 == 0x14 and n != 20) or (ctr and not n & 4):
+        raise AsmError(f"invalid conditional option {n} in '{printable(text.strip())}'")
     return n
 
 

@@ -48,7 +48,7 @@ OPERAND_KINDS = {
     "spr": (0, 1023, 1), "fxm": (0, 255, 1), "crf": (0, 7, 1), "l": (0, 1, 1),
     "n5": (0, 31, 1), "n6": (0, 63, 1), "bh": (0, 3, 1),
 }
-MEMORY_KINDS = {"mem": "d", "mem_ds": "ds"}
+MEMORY_KINDS = {"mem": "d", "mem_ds": "ds", "mem_u": "d", "mem_ds_u": "ds"}  # _u: with update
 
 # mnemonic -> operand kinds; anything else is refused before keystone sees it
 KEYSTONE_FORMS: dict[str, tuple[str, ...]] = {
@@ -58,8 +58,10 @@ KEYSTONE_FORMS: dict[str, tuple[str, ...]] = {
                      "extsw", "extsh", "extsb", "cntlzw", "cntlzd"), ("r", "r")),
     **dict.fromkeys(("mflr", "mtlr", "mfctr", "mtctr", "mfcr", "mfxer", "mtxer"), ("r",)),
     "mfspr": ("r", "spr"), "mtspr": ("spr", "r"), "mtcrf": ("fxm", "r"),
-    **dict.fromkeys(("lwz", "lwzu", "lhz", "lha", "lbz", "stw", "stwu", "sth", "stb"), ("r", "mem")),
-    **dict.fromkeys(("ld", "ldu", "lwa", "std", "stdu"), ("r", "mem_ds")),
+    **dict.fromkeys(("lwz", "lhz", "lha", "lbz", "stw", "sth", "stb"), ("r", "mem")),
+    **dict.fromkeys(("lwzu", "stwu"), ("r", "mem_u")),
+    **dict.fromkeys(("ld", "lwa", "std"), ("r", "mem_ds")),
+    **dict.fromkeys(("ldu", "stdu"), ("r", "mem_ds_u")),
     **dict.fromkeys(("lwzx", "ldx", "stwx", "stdx", "lwarx", "stwcx.", "ldarx", "stdcx."),
                     ("r", "r", "r")),
     **dict.fromkeys(("dcbst", "dcbf", "icbi", "dcbz", "dcbt"), ("r", "r")),
@@ -87,6 +89,19 @@ for _op in ("add", "addc", "adde", "subf", "subfc", "subfe", "sub", "subc", "mul
             "andc", "or", "orc", "xor", "nand", "nor", "eqv", "slw", "srw", "sraw", "sld",
             "srd", "srad"):
     KEYSTONE_FORMS[_op] = KEYSTONE_FORMS[_op + "."] = ("r", "r", "r")
+# what keystone gets instead: subi/subis as addi/addis of the negated value (keystone checks
+# subi's value against addi's range before negating it), hwsync as sync
+KEYSTONE_SPELLING = {
+    "subi": lambda m, t: ("addi", [*t[:2], _negated(t[2])]),
+    "subis": lambda m, t: ("addis", [*t[:2], _negated(t[2])]),
+    "hwsync": lambda m, t: ("sync", t),
+}
+
+
+def _negated(hex_text: str) -> str:
+    return hex_text[1:] if hex_text.startswith("-") else "-" + hex_text
+
+
 # compare forms also take an optional leading CR field
 OPTIONAL_CR = {"cmpwi", "cmplwi", "cmpdi", "cmpldi", "cmpw", "cmplw", "cmpd", "cmpld"}
 

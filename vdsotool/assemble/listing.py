@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from vdsotool.assemble.source import printable
 from vdsotool.objfile import ObjectFile
 
 
@@ -11,7 +12,7 @@ def listing_text(obj: ObjectFile, listing) -> str:
     lines = [f"# {obj.path} ({obj.target.name})"]
     for row in listing:
         loc = row.loc
-        src = (loc.text or "").strip() if loc.path == obj.path else f"{loc.path}:{loc.line}"
+        src = (loc.text or "").strip() if loc.path == obj.path else f"{printable(loc.path)}:{loc.line}"
         hexes = row.data[:8].hex(" ") + (" ..." if len(row.data) > 8 else "")
         lines.append(f"{row.section:<12} {row.offset:06x}  {hexes:<27} {loc.line:>4}  {src}")
     for name, sec in obj.sections.items():

@@ -20,7 +20,7 @@ from functools import lru_cache
 from vdsotool.errors import Diagnostic, SourceLoc, VdsoError
 from vdsotool.util.records import record
 
-MAX_SOURCE_BYTES = 4 << 20  # a source or include file larger than this is refused
+MAX_SOURCE_BYTES = 1 << 20  # a source or include file larger than this is refused
 
 
 class AsmError(Exception):

@@ -57,6 +57,7 @@ class Pass:
     abiversion: int | None = None
     listing: list[ListingRow] = field(default_factory=list)
     statement: int = 0  # how many statements the pass has started (control.py counts)
+    stopped: bool = False  # by a Fatal error (a budget)
     listed: int = -1  # the statement the last listing row belongs to
     # names whose answer came from the previous pass (assembler.py's next_pass_repeats)
     asked_labels: set[str] = field(default_factory=set)
