@@ -579,3 +579,24 @@ def test_patches_show_the_data_page_word_for_the_page_size_asked(gnu_images, tmp
         assert (fix["old"] == fix["new"]) == (asked == page_size), (asked, fix)
     proc = run_vdsotool(["dump", "--patches", "--page-size", "1000", patched])
     assert proc.returncode == 2 and "--page-size" in proc.stderr
+
+
+@pytest.mark.parametrize("version", ["6.1", "6.12"])
+def test_notes_of_todays_images_are_decoded_and_the_machine_named(version, debian_vdso):
+    """Debian's vDSOs carry a build-id, the version and the build salt: the dump decodes
+    each (the build-id as readelf -n reads it, the salt as the string the bytes hold), names
+    the machine, and writes no empty part in parentheses anywhere."""
+    image = debian_vdso(version)
+    proc = run_vdsotool(["dump", "--all", "--json", image])
+    assert proc.returncode == 0, proc.stderr
+    notes = {(n["name"], n["type"]): n for n in json.loads(proc.stdout)["headers"]["notes"]}
+    readelf = subprocess.run(["readelf", "-n", str(image)], capture_output=True, text=True,
+                             check=True).stdout
+    build_id = re.search(r"Build ID: ([0-9a-f]+)", readelf)[1]
+    assert notes[("GNU", 3)]["desc"] == build_id and notes[("GNU", 3)]["meaning"] == "build-id"
+    salt = bytes.fromhex(notes[("Linux", 256)]["desc"]).rstrip(b"\0").decode()
+    assert salt.startswith(version) and notes[("Linux", 256)]["meaning"] == f"build-salt {salt!r}"
+    assert notes[("Linux", 0)]["meaning"].startswith("LINUX_VERSION_CODE 0x")
+    text = run_vdsotool(["dump", "--all", image]).stdout
+    assert "machine EM_PPC64 (21)" in text.splitlines()[0]
+    assert not re.search(r"\(\s*\)|, \)", text)

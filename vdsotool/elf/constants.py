@@ -164,6 +164,7 @@ NT_GNU_BUILD_ID = 3
 NT_GNU_GOLD_VERSION = 4
 NT_GNU_PROPERTY_TYPE_0 = 5
 NT_LINUX_VERSION = 0  # owner "Linux": one word, LINUX_VERSION_CODE (the vDSO's note)
+NT_LINUX_BUILD_SALT = 0x100  # owner "Linux": CONFIG_BUILD_SALT, a NUL-terminated string
 
 
 # --- names -----------------------------------------------------------------------------

@@ -72,11 +72,21 @@ def _headers(img: ElfImage) -> dict:
 
 
 def _note_meaning(img: ElfImage, note) -> str | None:
-    """The Linux note of a vDSO: type 0, one word LINUX_VERSION_CODE (a << 16 | b << 8 | c)."""
-    if note.name != "Linux" or note.type != E.NT_LINUX_VERSION or len(note.desc) != 4:
-        return None
-    code = int.from_bytes(note.desc, img.kind.byteorder)
-    return f"LINUX_VERSION_CODE {code:#x} = {code >> 16}.{code >> 8 & 0xFF}.{code & 0xFF}"
+    """What a note of a vDSO says, for the notes kernels put there: the Linux version
+    (type 0, one word LINUX_VERSION_CODE, a << 16 | b << 8 | c), the build salt (Linux type
+    0x100, CONFIG_BUILD_SALT as a NUL-terminated string) and GNU's build-id (type 3, its
+descriptor);
+    None for any other, which the dump shows as its hex bytes only."""
+    if note.name == "Linux" and note.type == E.NT_LINUX_VERSION and len(note.desc) == 4:
+        code = int.from_bytes(note.desc, img.kind.byteorder)
+        return f"LINUX_VERSION_CODE {code:#x} = {code >> 16}.{code >> 8 & 0xFF}.{code & 0xFF}"
+    if note.name == "Linux" and note.type == E.NT_LINUX_BUILD_SALT:
+        salt = note.desc.split(b"\0", 1)[0]
+        if salt.isascii() and salt.decode().isprintable():
+            return f"build-salt {salt.decode()!r}"
+    if note.name == "GNU" and note.type == E.NT_GNU_BUILD_ID and note.desc:
+        return "build-id"  # the identifier is the descriptor itself
+    return None
 
 
 def _symbol_row(s) -> dict:
@@ -228,21 +238,17 @@ def _disasm(img) -> dict:
     sec = img.section(".text")
     if sec is None or img.e_machine not in POWERPC_MACHINES:
         return {"lines": [], "note": "no PowerPC .text to disassemble"}
-    import capstone
+    from vdsotool.inspect.disasm import Disassembler
 
-    mode = capstone.CS_MODE_64 if img.bits == 64 else capstone.CS_MODE_32
-    mode |= capstone.CS_MODE_LITTLE_ENDIAN if img.little else capstone.CS_MODE_BIG_ENDIAN
-    cs = capstone.Cs(capstone.CS_ARCH_PPC, mode)
+    dis = Disassembler(img.bits, img.little)  # capstone, corrected to read as objdump
     labels = {s.value: s.name for s in _all_symbols(img) if s.name and s.type in (0, 2)}
     changes = _cfi_changes(img)
     code = img.bytes_at(sec.offset, sec.size)
     lines = []
     for addr in range(sec.addr, sec.addr + len(code) - 3, 4):
         chunk = code[addr - sec.addr:addr - sec.addr + 4]
-        insn = next(cs.disasm(chunk, addr), None)
-        text = f"{insn.mnemonic} {insn.op_str}".strip() if insn else ".long 0x" + chunk.hex()
         lines.append({"addr": addr, "label": labels.get(addr), "bytes": chunk.hex(),
-                      "text": text, "cfi": changes.get(addr)})
+                      "text": dis.text(chunk, addr), "cfi": changes.get(addr)})
     return {"lines": lines}
 
 
@@ -314,7 +320,10 @@ def instr_text(instr: M.Instr, expr=(), base: int = 0, ra_column: int | None = N
 # --- text printer --------------------------------------------------------------------------
 
 def render_text(report: dict) -> str:
+    machine = E.EM_NAMES.get(report["machine"])
     out = [f"{report['image']}: {report['class']} {report['endian']}-endian, "
+           f"machine EM_{machine} ({report['machine']})" if machine else
+           f"{report['image']}: {report['class']} {report['endian']}-endian, "
            f"machine {report['machine']}"]
     for part in PART_NAMES:
         if part in report and report[part] is not None:

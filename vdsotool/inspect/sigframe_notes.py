@@ -160,10 +160,11 @@ def _pointed_place(pointer_off: int, off: int, ptr: int, frame: Frame) -> Place:
 
 def _vmx_place(off: int, how: str, frame: Frame) -> Place:
     lay = frame.layout
+    detail = f"vmx+{off}, {how}" if how else f"vmx+{off}"  # no empty part in the text
     if off == lay.vscr:
-        return Place("vmx.vscr", None, 0, f"vmx+{off}, {how}", "vmx", off)
+        return Place("vmx.vscr", None, 0, detail, "vmx", off)
     if off == lay.vrsave:
-        return Place("vmx.vrsave", None, 0, f"vmx+{off}, {how}", "vmx", off)
+        return Place("vmx.vrsave", None, 0, detail, "vmx", off)
     vr, extra = divmod(off, S.VR_SIZE)
     if vr < S.VR_COUNT:
         return Place("vmx.vr", vr, extra, how, "vmx", off)
