@@ -135,3 +135,42 @@ def test_dump_symbols_and_cfi_match_readelf(version, debian_vdso):
     hdr = dump["cfi"]["eh_frame_hdr"]
     assert hdr["present"] and hdr["problems"] == []
     assert sorted(e["pc"] for e in hdr["table"]) == sorted(int(pc, 16) for pc in fdes)
+
+
+def _fetch(dest, *versions, mirror="http://127.0.0.1:9/debian"):
+    """The fetch script with a mirror that refuses every connection."""
+    import os
+    import sys
+
+    from debian_images import SCRIPT
+
+    env = dict(os.environ, VDSOTOOL_DEBIAN_MIRROR=mirror)
+    return subprocess.run([sys.executable, str(SCRIPT), "--dest", str(dest), *versions],
+                          env=env, capture_output=True, text=True, timeout=600)
+
+
+def test_fetch_without_a_mirror_says_it_cannot(tmp_path):
+    """No reachable archive: exit 3 (the fixture's "skip here, fail in CI"), a message
+    saying why, no image and no leftover work directory."""
+    res = _fetch(tmp_path, "6.1")
+    assert res.returncode == 3, res.stderr
+    assert "fetch-debian-vdso: cannot fetch:" in res.stderr and "Traceback" not in res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".lock"]
+
+
+def test_fetch_uses_the_cache_and_distrusts_a_damaged_one(debian_vdso, tmp_path):
+    """Images whose hashes match their manifests need no network (the unreachable mirror is
+    never asked); a damaged image is fetched again (here: cannot be, so exit 3)."""
+    import shutil
+
+    for version in VERSIONS:
+        for suffix in (".so", ".json"):
+            src = debian_vdso(version).with_suffix(suffix)
+            shutil.copy(src, tmp_path / src.name)
+    assert _fetch(tmp_path).returncode == 0
+    damaged = tmp_path / debian_vdso("6.12").name
+    data = bytearray(damaged.read_bytes())
+    data[100] ^= 1
+    damaged.write_bytes(bytes(data))
+    assert _fetch(tmp_path, "6.1").returncode == 0
+    assert _fetch(tmp_path, "6.12").returncode == 3
