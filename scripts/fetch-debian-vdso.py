@@ -66,8 +66,6 @@ PACKAGES = {
 }
 SUITE = "bookworm"  # the Debian release that carries both 6.1 and (backports, security) 6.12
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
-DEFAULT_MIRROR = "http://deb.debian.org/debian"
-DEFAULT_SECURITY = "http://deb.debian.org/debian-security"
 MAX_VMLINUX = 512 << 20  # a ppc64el vmlinux is ~50 MB; refuse to unpack anything absurd
 MAX_IMAGE = 1 << 20  # a vDSO is a few pages
 
@@ -110,10 +108,13 @@ def cached(dest: Path, version: str) -> bool:
 
 # --- apt, privately ------------------------------------------------------------------------
 
-def mirrors() -> tuple[str, str]:
-    """The Debian archive and security sites the machine's apt is configured with."""
+def mirrors() -> tuple[str, str | None]:
+    """The Debian archive and security sites the machine's apt is configured with
+    (``$VDSOTOOL_DEBIAN_MIRROR``/``$VDSOTOOL_DEBIAN_SECURITY`` override them). No site is
+    built in: a machine whose apt knows no Debian archive cannot fetch (exit 3); the
+    security site is optional (the 6.12 packages are in backports too)."""
     mirror = os.environ.get("VDSOTOOL_DEBIAN_MIRROR")
-    security = None
+    security = os.environ.get("VDSOTOOL_DEBIAN_SECURITY")
     try:
         out = subprocess.run(["apt-get", "indextargets", "--format", "$(SITE)|$(LABEL)"],
                              capture_output=True, text=True, timeout=60).stdout
@@ -125,7 +126,10 @@ def mirrors() -> tuple[str, str]:
             mirror = site
         elif label == "Debian-Security" and security is None:
             security = site
-    return (mirror or DEFAULT_MIRROR).rstrip("/"), (security or DEFAULT_SECURITY).rstrip("/")
+    if not mirror:
+        raise CannotFetch("apt is configured with no Debian archive "
+                          "(set VDSOTOOL_DEBIAN_MIRROR to one)")
+    return mirror.rstrip("/"), security.rstrip("/") if security else None
 
 
 class Apt:
@@ -143,7 +147,7 @@ class Apt:
             f"deb {opts} {mirror} {SUITE} main\n"
             f"deb {opts} {mirror} {SUITE}-updates main\n"
             f"deb {opts} {mirror} {SUITE}-backports main\n"
-            f"deb {opts} {security} {SUITE}-security main\n")
+            + (f"deb {opts} {security} {SUITE}-security main\n" if security else ""))
         # Read after the system's configuration: the machine's proxies and the like still
         # apply, its hooks (e.g. a Post-Invoke that cleans /var/cache/apt) do not.
         (root / "apt.conf").write_text(f"""\
