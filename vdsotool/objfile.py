@@ -22,6 +22,7 @@ class Relocation:
     ``kind`` names how the value is stored, in the spirit of the ELF PowerPC relocation
     types: ``"addr32"``, ``"addr64"``, ``"addr16"``, ``"addr16_lo"``, ``"addr16_hi"``,
     ``"addr16_ha"``, ``"addr16_high"``, ``"addr16_higha"``, ``"rel32"``, ``"rel64"``,
+    ``"rel16_lo"``, ``"rel16_hi"``, ``"rel16_ha"`` (the @l/@h/@ha of a PC-relative value),
     ``"rel24"`` (I-form branch), ``"rel14"`` (B-form branch).
     ``pcrel`` kinds subtract the address of the field.
     """
@@ -86,3 +87,4 @@ class ObjectFile:
     # every file the assembler read for it, in order, once each: the source (when it was
     # read from a file) and each ``.include`` it opened (for a make depfile)
     inputs: list[str] = field(default_factory=list)
+    abiversion: int = 0  # ``.abiversion N`` of a 64-bit source (ELFv1 1, ELFv2 2), else 0

@@ -60,6 +60,7 @@ class Assembler:
         p = self.run_pass(text, path, labels, final=True)
         if p.errors:
             raise VdsoError(p.errors)
+        p.obj.abiversion = p.abiversion or 0
         return p.obj, p.listing
 
     def next_pass_repeats(self, p: Pass, labels: dict[str, Value], new: dict[str, Value],

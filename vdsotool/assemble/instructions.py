@@ -106,10 +106,20 @@ def fits(n: int, kind: str, text: str) -> int:
     return n
 
 
+# @l/@h/@ha of ``sym - label`` (label in this section): GNU as's PC-relative REL16 forms
+_PCREL_KIND = {"addr16_lo": "rel16_lo", "addr16_hi": "rel16_hi", "addr16_ha": "rel16_ha"}
+
+
 def add_reloc(p, line, offset: int, kind: str, v) -> None:
     if not p.final:
         return
     symbol, addend = p.reloc_target(v)
+    if v.minus is not None:
+        # a difference with a label of this section is PC-relative: S + A - P, with the
+        # field's own place P folded into the addend (R_PPC_REL16_* as GNU as emits them)
+        if v.minus != p.section or kind not in _PCREL_KIND:
+            raise AsmError("difference with a label of another section is not computable here")
+        kind, addend = _PCREL_KIND[kind], addend + offset
     p.obj.sections[p.section].relocations.append(Relocation(offset, kind, symbol, addend, line.loc))
 
 

@@ -113,15 +113,23 @@ def _linker_defined(objects, script, layout, known: list[OutSymbol]) -> list[Out
     defined = {s.name for s in known}
     referenced = {r.symbol for o in objects for s in o.sections.values() for r in s.relocations}
     section = None
+    # before any output section, a value computed from "." belongs to the first one
+    first = next((i.name for i in script.sections
+                  if isinstance(i, OutputSection) and i.name in placed), None)
     for item in script.sections:
         if isinstance(item, OutputSection):
             section = item.name if item.name in placed else section
         elif item.symbol != "." and item.symbol in layout.symbols and item.symbol not in defined \
                 and (not item.provide or item.symbol in referenced):
+            owner = section if section is not None or not _uses_dot(item.expr) else first
             out.append(OutSymbol(item.symbol, layout.symbols[item.symbol], 0, "notype",
-                                 section, loc=item.loc))
+                                 owner, loc=item.loc))
             defined.add(item.symbol)
     return out + _top_level(script, known + out)
+
+
+def _uses_dot(expr: tuple) -> bool:
+    return expr[0] == "dot" or any(isinstance(e, tuple) and _uses_dot(e) for e in expr[1:])
 
 
 def _top_level(script: LinkerScript, known: list[OutSymbol]) -> list[OutSymbol]:

@@ -66,11 +66,13 @@ def link_image(objects: list[ObjectFile], script: LinkerScript, target: Target, 
     if got is not None:
         chunks[".got"] = got
     exports = _exports(objects, script)
-    image = Image(target, script, chunks, [s.name for _, s in exports])
+    image = Image(target, script, chunks, [s.name for _, s in exports],
+                  _e_flags(objects, target))
 
     image.input_address = {key: image.address[out] + at for out, keys in groups.items()
                            for key, at in chunks[out].offsets.items()}
-    image.relocated = apply_relocations(objects, image.input_address, target.elf)
+    image.relocated = apply_relocations(objects, image.input_address, target.elf,
+                                        image.layout.symbols)
     placement = {key: (out, image.input_address[key]) for out, keys in groups.items()
                  for key in keys}
     image.exports = {s.name: _out_symbol(s, i, placement) for i, s in exports}
@@ -99,6 +101,16 @@ def _out_symbol(sym, index, placement) -> OutSymbol:
     return OutSymbol(sym.name, address + sym.value, sym.size or 0,
                      sym.type if sym.type in ("func", "object") else "notype", out, "global",
                      sym.loc)
+
+
+def _e_flags(objects, target) -> int:
+    """The ELF ABI version the 64-bit inputs declare (``.abiversion``), as GNU ld sets it;
+    inputs declaring different ones cannot be linked together."""
+    versions = {o.abiversion for o in objects if o.abiversion} if target.bits == 64 else set()
+    if len(versions) > 1:
+        raise VdsoError.at(SourceLoc(objects[0].path, 0),
+                           f"inputs declare different .abiversion values {sorted(versions)}")
+    return versions.pop() if versions else 0
 
 
 def _exports(objects, script):

@@ -31,27 +31,31 @@ ADDRESS_OF = {DT_HASH: ".hash", DT_GNU_HASH: ".gnu.hash", DT_STRTAB: ".dynstr",
               DT_SYMTAB: ".dynsym", DT_VERDEF: ".gnu.version_d", DT_VERSYM: ".gnu.version"}
 
 
-def dynamic_tags(kind: ElfKind) -> list[int]:
+def dynamic_tags(kind: ElfKind, e_flags: int = 0) -> list[int]:
+    """The tags in GNU ld's order; no DT_PPC64_OPT in an ELFv1 image (``e_flags`` 1)."""
     return ([DT_SONAME, DT_HASH, DT_GNU_HASH, DT_STRTAB, DT_SYMTAB, DT_STRSZ, DT_SYMENT]
-            + [DT_PPC64_OPT] * (kind.bits == 64) + [DT_VERDEF, DT_VERDEFNUM, DT_VERSYM]
-            + [DT_NULL] * (1 + SPARE_DYNAMIC_TAGS))
+            + [DT_PPC64_OPT] * (kind.bits == 64 and e_flags != 1)
+            + [DT_VERDEF, DT_VERDEFNUM, DT_VERSYM] + [DT_NULL] * (1 + SPARE_DYNAMIC_TAGS))
 
 
-def build_dynamic(kind: ElfKind, values: dict[int, int]) -> bytes:
+def build_dynamic(kind: ElfKind, values: dict[int, int], e_flags: int = 0) -> bytes:
     """The entries, each tag with ``values[tag]`` (0 when absent)."""
-    return b"".join(kind.dyn.pack(tag, values.get(tag, 0)) for tag in dynamic_tags(kind))
+    return b"".join(kind.dyn.pack(tag, values.get(tag, 0))
+                    for tag in dynamic_tags(kind, e_flags))
 
 
 class Dynamic(Chunk):
-    def __init__(self, kind: ElfKind, soname_offset: int, verdef_count: int) -> None:
-        super().__init__(".dynamic", len(dynamic_tags(kind)) * kind.dyn.size, kind.wordsize,
+    def __init__(self, kind: ElfKind, soname_offset: int, verdef_count: int,
+                 e_flags: int = 0) -> None:
+        super().__init__(".dynamic", len(dynamic_tags(kind, e_flags)) * kind.dyn.size,
+                         kind.wordsize,
                          SHF_ALLOC | SHF_WRITE, sh_type=SHT_DYNAMIC, link=".dynstr",
                          entsize=kind.dyn.size)
-        self.kind = kind
+        self.kind, self.e_flags = kind, e_flags
         self.values = {DT_SONAME: soname_offset, DT_VERDEFNUM: verdef_count,
                        DT_SYMENT: kind.sym.size}
 
     def write(self, image) -> bytes:
         values = {tag: image.address[name] for tag, name in ADDRESS_OF.items()}
         values[DT_STRSZ] = image.chunks[".dynstr"].size
-        return build_dynamic(self.kind, self.values | values)
+        return build_dynamic(self.kind, self.values | values, self.e_flags)

@@ -2,8 +2,8 @@
 
 ELF header: ``e_ident`` (class 32/64, data LSB/MSB, version 1, OS ABI 0), ``ET_DYN``,
 ``e_machine`` from the target, ``e_entry`` 0, program headers right after the ELF header,
-``e_flags`` 0 — GNU ld writes 0 for all three targets here (the sources declare no
-``.abiversion``, so even ppc64le carries no ELFv2 flag; measured on GNU ld's images).
+``e_flags`` the inputs' ``.abiversion`` on 64-bit (as GNU ld: 0 when no source declares one,
+so the 2005 images carry none, even ppc64le; 1 ELFv1, 2 ELFv2), 0 on 32-bit.
 
 Program headers come from the script's ``PHDRS``, in that order. A segment spans the
 output sections that name it (a section without a ``:phdr`` list inherits the previous
@@ -40,10 +40,10 @@ def sizeof_headers(kind: ElfKind, phnum: int) -> int:
 
 
 def build_elf_header(target: Target, phnum: int, shoff: int, shnum: int,
-                     shstrndx: int) -> bytes:
+                     shstrndx: int, e_flags: int = 0) -> bytes:
     kind = target.elf
     return kind.ehdr.pack(kind.ident(), ET_DYN, target.elf_machine, EV_CURRENT, 0,
-                          kind.ehdr.size, shoff, 0, kind.ehdr.size, kind.phdr.size, phnum,
+                          kind.ehdr.size, shoff, e_flags, kind.ehdr.size, kind.phdr.size, phnum,
                           kind.shdr.size, shnum, shstrndx)
 
 

@@ -38,9 +38,9 @@ class Image:
     order."""
 
     def __init__(self, target: Target, script: LinkerScript, chunks: dict[str, Chunk],
-                 export_names: list[str]) -> None:
+                 export_names: list[str], e_flags: int = 0) -> None:
         kind = self.kind = target.elf
-        self.target, self.script = target, script
+        self.target, self.script, self.e_flags = target, script, e_flags
         nodes = [v.name for v in script.versions]
         dynstr, offsets = build_strtab(export_names + [target.soname] + nodes)
         names = [""] + gnu_ld_dynsym_order(export_names + nodes)
@@ -57,7 +57,7 @@ class Image:
             Blob(".gnu.version_d", build_verdef(kind, [target.soname] + nodes, offsets), word,
                  sh_type=SHT_GNU_VERDEF, link=".dynstr", info=1 + len(nodes)),
             EhFrameHdr(kind, chunks[".eh_frame"]),
-            Dynamic(kind, offsets[target.soname], 1 + len(nodes)),
+            Dynamic(kind, offsets[target.soname], 1 + len(nodes), e_flags),
         ]
         self.chunks = {c.name: c for c in synthesized} | chunks
         self.layout = lay_out(script, self.chunks, sizeof_headers(kind, len(script.phdrs)),
@@ -104,7 +104,7 @@ class Image:
         data += build_section_headers(kind, rows, name_offsets)
         flags = {c.name: c.flags for c, _, _ in rows}
         header = build_elf_header(self.target, len(script.phdrs), shoff, len(rows) + 1,
-                                  len(rows))
+                                  len(rows), self.e_flags)
         header += build_phdrs(kind, segments(script.phdrs, self.layout.sections, flags))
         data[:len(header)] = header
         return bytes(data)

@@ -21,10 +21,10 @@ from vdsotool.errors import DiagnosticSink, SourceLoc
 from vdsotool.objfile import ObjectFile, Relocation, Symbol
 from vdsotool.util.records import record
 
-PCREL_KINDS = {"rel24", "rel14", "rel32", "rel64"}
+PCREL_KINDS = {"rel24", "rel14", "rel32", "rel64", "rel16_lo", "rel16_hi", "rel16_ha"}
 FIELD_SIZE = {"addr32": 4, "addr64": 8, "addr16": 2, "addr16_lo": 2, "addr16_hi": 2,
               "addr16_ha": 2, "addr16_high": 2, "addr16_higha": 2, "rel32": 4, "rel64": 8,
-              "rel24": 4, "rel14": 4}
+              "rel24": 4, "rel14": 4, "rel16_lo": 2, "rel16_hi": 2, "rel16_ha": 2}
 
 
 @record(frozen=True)
@@ -77,14 +77,20 @@ def resolve_reference(rel: Relocation, obj: ObjectFile, index: int,
 
 
 def apply_relocations(objects: list[ObjectFile], addresses: dict[tuple[int, str], int],
-                      kind: ElfKind) -> dict[tuple[int, str], bytes]:
+                      kind: ElfKind,
+                      script_symbols: dict[str, int] | None = None) -> dict[tuple[int, str], bytes]:
     """Every allocated input section's bytes with its relocations applied.
+    ``script_symbols``: symbols the linker script defines (``_vdso_datapage``), which
+    references no object defines resolve to (as addresses: PC-relative use only).
 
     Raises VdsoError listing every duplicate, undefined symbol, dynamic-relocation need and
     out-of-range branch.
     """
     sink = DiagnosticSink()
     globals_ = global_symbols(objects, addresses, sink)
+    for name, value in (script_symbols or {}).items():
+        if name not in globals_:
+            globals_[name] = Resolved(value, Symbol(name, None, value, binding="global"), False)
     order = kind.byteorder
     out: dict[tuple[int, str], bytes] = {}
     for index, obj in enumerate(objects):
@@ -136,11 +142,11 @@ def patch_field(data: bytearray, rel: Relocation, value: int, place: int,
         return None
     if kind == "addr16" and not -0x8000 <= value <= 0xFFFF:
         return f"value {value:#x} does not fit 16 bits"
-    if kind == "addr16_lo" or kind == "addr16":
+    if kind in ("addr16_lo", "addr16", "rel16_lo"):
         value &= 0xFFFF
-    elif kind in ("addr16_hi", "addr16_high"):
+    elif kind in ("addr16_hi", "addr16_high", "rel16_hi"):
         value = (value >> 16) & 0xFFFF
-    elif kind in ("addr16_ha", "addr16_higha"):
+    elif kind in ("addr16_ha", "addr16_higha", "rel16_ha"):
         value = ((value + 0x8000) >> 16) & 0xFFFF
     elif size == 4 and not -(1 << 31) <= value < (1 << 32):
         return f"value {value:#x} does not fit 32 bits"
