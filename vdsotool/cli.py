@@ -159,6 +159,22 @@ def page_size_of(page_size: int) -> int:
     return page_size
 
 
+def abi_of(name: str, page_size: int):
+    """--abi NAME as a vdsotool.abi.abis.Abi that can be built for ``page_size``, or a usage
+    error."""
+    from vdsotool.abi.abis import abi_named
+
+    try:
+        abi = abi_named(name)
+    except ValueError as e:
+        raise UsageError("--abi", str(e)) from None
+    if abi.page_sizes and page_size not in abi.page_sizes:
+        sizes = " or ".join(str(p) for p in abi.page_sizes)
+        raise UsageError("--abi", f"the {abi.name} ABI is built for a page size of {sizes}, "
+                                  f"not {page_size}")
+    return abi
+
+
 def failed(err: Exception) -> int:
     """Render a VdsoError's diagnostics to stderr; the exit status of bad input."""
     sys.stderr.write(str(err) + "\n")
@@ -222,10 +238,14 @@ def includes(a: Args) -> int:
                                                 "(VALUE defaults to 1; repeatable)."),
          Option("emit", ("--emit",), "str", "all", "Kernel outputs to write beside the "
                 "image: comma-separated c,offsets,patches,incbin, or all, or none.", "KINDS"),
-         _page_size("Page size the C blob, wrapper and patch tables assume."),
+         _page_size("Page size the C blob, wrapper and patch tables assume (and, for "
+                    "--abi 6.1, the image itself: 4096 or 65536)."),
+         Option("abi", ("--abi",), "str", "2.6.15", "Kernel ABI: 2.6.15 (data page after "
+                "the text, patched at boot) or 6.1 (vvar pages before the text, the clock "
+                "family; kernels 5.13-6.12). See docs/abis.md.", "ABI"),
          Option("linux_version", ("--linux-version",), "str", None,
                 "Kernel version the Linux version note carries (LINUX_VERSION_CODE; default: "
-                "the version node's, 2.6.15). Same as -D LINUX_VERSION_CODE=N, which it "
+                "the ABI's, 2.6.15 or 6.1.0). Same as -D LINUX_VERSION_CODE=N, which it "
                 "overrides.", "X.Y.Z"),
          Option("depfile", ("--depfile",), "str", None, "Also write a make depfile there: "
                 "the outputs depend on every file the build read (asm/images.toml, the "
@@ -243,6 +263,7 @@ def build(a: Args) -> int:
     if a.linux_version is not None:
         defines["LINUX_VERSION_CODE"] = linux_version_code(a.linux_version)
     page_size = page_size_of(a.page_size)
+    abi = abi_of(a.abi, page_size)
     from vdsotool.emit import parse_kinds
 
     try:
@@ -260,7 +281,7 @@ def build(a: Args) -> int:
     log = (lambda line: None) if a.json_out else (lambda line: sys.stderr.write(line + "\n"))
     try:
         written = pipeline.build(target, a.src, a.out, defines, log, kinds, page_size,
-                                 a.depfile, tuple(a.cpu_files))
+                                 a.depfile, tuple(a.cpu_files), abi)
     except VdsoError as err:
         return failed(err)
     if a.json_out:

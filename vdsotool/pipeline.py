@@ -1,11 +1,12 @@
 """The build driver behind ``vdsotool build``: sources -> objects -> image -> checks -> files.
 
-For a target it reads ``asm/images.toml`` (ordered sources), assembles each source with
-the generated includes (vdsotool.assemble.includes) and ``-D`` defines, links them with
-``linker_scripts/<target.linker_script>`` (vdsotool.link.driver), runs the image checks
-(vdsotool.inspect.check) and only then writes ``<out>/<image>.so`` and its debug twin
-``<out>/<image>.so.dbg`` (the same plus ``.symtab``, like GNU ld's unstripped output)
-atomically. Everything is computed in memory first, so a failing build leaves old outputs
+For a target and a kernel ABI (vdsotool.abi.abis: 2.6.15 by default, or 6.1) it reads the
+ABI's ``images.toml`` (``asm/`` or ``asm/linux-6.1/``: ordered sources), assembles each
+source with the ABI's generated includes (vdsotool.assemble.includes) and ``-D`` defines,
+links them with the ABI's ``linker_scripts/.../<target.linker_script>`` and link symbols
+(vdsotool.link.driver), runs the image checks (vdsotool.inspect.check) and only then writes
+``<out>/<image>.so`` and its debug twin ``<out>/<image>.so.dbg`` (the same plus ``.symtab``,
+like GNU ld's unstripped output) atomically. Everything is computed in memory first, so a failing build leaves old outputs
 untouched. Progress goes to a callback as Kbuild-style quiet lines
 (``  VDSO64A asm/sigtramp64.S``).
 
@@ -50,12 +51,16 @@ def shipped_source_root() -> str:
     return bundled if os.path.isdir(bundled) else os.path.dirname(package)
 
 
-def image_sources(root: str | os.PathLike, target: Target) -> list[str]:
-    """The sources of ``target``'s image in link order: ``asm/images.toml``'s
-    ``[<target>] sources`` list, each joined with ``asm/``."""
+def image_sources(root: str | os.PathLike, target: Target, abi=None) -> list[str]:
+    """The sources of ``target``'s image in link order for ``abi`` (vdsotool.abi.abis;
+    default the 2005 design): ``<asm dir>/images.toml``'s ``[<target>] sources`` list, each
+    joined with the ABI's sources folder (``asm/``, ``asm/linux-6.1/``)."""
     import tomllib
 
-    toml = os.path.join(root, "asm", "images.toml")
+    from vdsotool.abi.abis import DEFAULT
+
+    asm_dir = os.path.join(root, (abi or DEFAULT).asm_dir)
+    toml = os.path.join(asm_dir, "images.toml")
     try:
         with open(toml, "rb") as f:
             sources = tomllib.load(f).get(target.name, {}).get("sources")
@@ -68,44 +73,50 @@ def image_sources(root: str | os.PathLike, target: Target) -> list[str]:
         raise VdsoError.at(SourceLoc(toml, 0),
                            f"no source list for {target.name} (want [{target.name}] "
                            'sources = ["file.S", ...])')
-    return [os.path.join(root, "asm", name) for name in sources]
+    return [os.path.join(asm_dir, name) for name in sources]
 
 
 def build_outputs(target: Target, root: str | os.PathLike, out_dir: str | os.PathLike,
                   defines: dict[str, int] | None,
                   log: Callable[[str], None] = lambda line: None,
                   emit: frozenset[str] = frozenset(), page_size: int = 4096,
-                  inputs: list[str] | None = None, cpus=None) -> dict[str, bytes]:
+                  inputs: list[str] | None = None, cpus=None, abi=None) -> dict[str, bytes]:
     """Every output file of the build, in memory, by path (``out_dir`` joined with the file
     name); raises VdsoError with all diagnostics. ``inputs``, when given, receives the path of
     every input file the build read: ``asm/images.toml``, each source and the files it
     included, the linker script. ``cpus``: the CPU table of the kernel outputs (a
-    :class:`vdsotool.abi.cpus.CpuTable`; default: the packaged one)."""
-    from vdsotool.assemble.includes import asm_includes
+    :class:`vdsotool.abi.cpus.CpuTable`; default: the packaged one). ``abi``
+    (vdsotool.abi.abis, default the 2005 design) chooses the sources, the generated includes,
+    the linker script and the symbols the link defines (GNU ld's ``--defsym``)."""
+    from vdsotool.abi.abis import DEFAULT
     from vdsotool.assemble import assemble_file
     from vdsotool.errors import DiagnosticSink
     from vdsotool.elf import read
     from vdsotool.inspect.check import check_image
     from vdsotool.link.driver import link_image
-    from vdsotool.link.script import read_script
+    from vdsotool.link.script import Assignment, read_script
 
+    abi = abi or DEFAULT
     tag = f"VDSO{target.bits}"
-    includes = asm_includes(target)
+    includes = abi.asm_includes(target, page_size)
     sink, objects = DiagnosticSink(), []
     if inputs is not None:
-        inputs.append(os.path.join(root, "asm", "images.toml"))
-    for path in image_sources(root, target):
+        inputs.append(abi.sources_toml(root))
+    for path in image_sources(root, target, abi):
         log(f"  {tag}A {os.path.relpath(path, root)}")
         try:
-            objects.append(assemble_file(path, target, include_dirs=[os.path.join(root, "asm")],
+            objects.append(assemble_file(path, target,
+                                         include_dirs=[os.path.join(root, abi.asm_dir)],
                                          virtual_includes=includes, defines=defines or {}))
         except VdsoError as err:
             sink.extend(err)
     sink.raise_if_failed()
-    script_path = os.path.join(root, "linker_scripts", target.linker_script)
+    script_path = abi.linker_script(root, target)
     if inputs is not None:
         inputs += [p for obj in objects for p in obj.inputs] + [script_path]
     script = read_script(script_path)
+    script.sections[:0] = [Assignment(name, ("num", value), False, SourceLoc(script_path, 0))
+                           for name, value in abi.link_symbols(page_size).items()]
     log(f"  {tag}L {image_path(out_dir, target)}")
     linked = link_image(objects, script, target, debug=True)
     image, dbg = linked.image, linked.dbg
@@ -148,11 +159,12 @@ def build(target: Target, src: str | os.PathLike | None, out_dir: str | os.PathL
           defines: dict[str, int] | None = None, log: Callable[[str], None] = lambda l: None,
           emit: frozenset[str] = frozenset(), page_size: int = 4096,
           depfile: str | os.PathLike | None = None,
-          cpu_files: tuple[str | os.PathLike, ...] = ()) -> list[str]:
+          cpu_files: tuple[str | os.PathLike, ...] = (), abi=None) -> list[str]:
     """Build and write every output, all visible together; returns the paths written (those
     whose content changed, and the depfile). ``depfile``: also write a make depfile there
     (:func:`make_depfile`), on every build: it is the build's time stamp for make.
-    ``cpu_files``: ``--cpus`` files read over the packaged CPU table (inputs too)."""
+    ``cpu_files``: ``--cpus`` files read over the packaged CPU table (inputs too); ``abi``:
+    the kernel ABI (vdsotool.abi.abis; default 2.6.15)."""
     from vdsotool.util.atomic import write_outputs
 
     cpus = None
@@ -163,7 +175,7 @@ def build(target: Target, src: str | os.PathLike | None, out_dir: str | os.PathL
     root = find_source_root(src)
     inputs: list[str] = [os.fspath(f) for f in cpu_files]
     outputs = build_outputs(target, root, out_dir, defines, log, emit, page_size, inputs,
-                            cpus)
+                            cpus, abi)
     if depfile is None:
         return write_outputs(outputs)
     depfile = os.fspath(depfile)

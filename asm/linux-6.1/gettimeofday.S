@@ -86,7 +86,8 @@
 	ADD_PAGE r5
 	ADD_PAGE r7
 	b	\retry
-1:	CPU_RELAX
+1:
+	CPU_RELAX
 	b	\retry
 .endm
 
@@ -101,7 +102,7 @@
 .if PAGE_SIZE < 0x8000
 	addi	r10,r7,-PAGE_SIZE
 .else
-	addis	r10,r7,-(PAGE_SIZE >> 16)
+	addis	r10,r7,-PAGE_SIZE@ha
 .endif
 	ld	r11,VD_BASETIME(r10)
 	ld	r12,VD_BASETIME+8(r10)
@@ -295,7 +296,7 @@ V_FUNCTION_END __kernel_gettimeofday
 .if PAGE_SIZE < 0x8000
 	addi	r8,r7,-PAGE_SIZE
 .else
-	addis	r8,r7,-(PAGE_SIZE >> 16)
+	addis	r8,r7,-PAGE_SIZE@ha
 .endif
 	lwz	r0,VD_BASETIME+LO(r8)
 	addc	r11,r11,r0
@@ -475,7 +476,8 @@ V_FUNCTION_BEGIN __kernel_time
 3:	mr	r3,r5
 	crclr	CR0_SO
 	blr
-2:	ADD_PAGE r4
+2:
+	ADD_PAGE r4
 	b	1b
 	.cfi_endproc
 V_FUNCTION_END __kernel_time

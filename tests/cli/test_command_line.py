@@ -103,6 +103,8 @@ def test_a_plain_build_runs_without_typer(tmp_path, tree):
     (["--bits", "64", "--bogus"], "--bogus"),
     (["--bits", "64", "--linux-version", "6.x"], "--linux-version"),
     (["--bits", "64", "--linux-version", "256.1"], "--linux-version"),
+    (["--bits", "64", "--abi", "5.4"], "--abi"),
+    (["--bits", "64", "--abi", "6.1", "--page-size", "16384"], "--abi"),
 ])
 def test_usage_errors_come_from_typer(args, hint, tmp_path, tree):
     res = run_vdsotool(["build", *args, "--src", tree, "--out", "out"], tmp_path)

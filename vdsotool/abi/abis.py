@@ -36,6 +36,7 @@ class Abi:
     function_type_64: bool  # 64-bit exports typed STT_FUNC (32-bit ones always are)
     version_code: int  # the "Linux" note's default LINUX_VERSION_CODE (--linux-version: another)
     exports: tuple[exports.Export, ...]
+    page_sizes: tuple[int, ...] = ()  # kernel page sizes the image can be built for (): any
 
     def sources_toml(self, root: str | os.PathLike) -> str:
         return os.path.join(root, self.asm_dir, "images.toml")
@@ -76,7 +77,7 @@ ABI_2_6_15 = Abi("2.6.15", "the 2005 design: data page after the text, patched o
                  "asm", "linker_scripts", 0, False, 0x02060F, exports.EXPORTS_2_6_15)
 ABI_6_1 = Abi("6.1", "Linux 5.13-6.12: vvar pages before the text, generic vdso_data clocks",
               "asm/linux-6.1", "linker_scripts/linux-6.1", 2, True, 0x060100,
-              exports.EXPORTS_6_1)
+              exports.EXPORTS_6_1, (4096, 65536))
 
 ABIS: dict[str, Abi] = {a.name: a for a in (ABI_2_6_15, ABI_6_1)}
 DEFAULT = ABI_2_6_15

@@ -26,6 +26,7 @@
  *   icache                  sync_dicache on freshly written code, then run it
  *   oddwait CLK MS          seq odd on page 0's element of CLK: the call must wait
  *   regs                    callee-saved registers survive a clock_gettime call
+ *   info                    where page 0 and the text are mapped (for instruction counts)
  */
 #define _GNU_SOURCE
 #include <elf.h>
@@ -475,6 +476,9 @@ int main(int argc, char **argv)
 		else if (!strcmp(cmd, "oddwait")) cmd_oddwait(n, arg2 ? atoi(arg2) : 100);
 		else if (!strcmp(cmd, "regs")) cmd_regs(n);
 		else if (!strcmp(cmd, "lookup")) printf("lookup name=%s off=%ld\n", arg, lookup(arg));
+		else if (!strcmp(cmd, "info"))
+			printf("info vvar=%#lx text=%#lx page_size=%lu\n", (unsigned long)vvar,
+			       (unsigned long)base, page_size);
 		else printf("error unknown command %s\n", cmd);
 		fflush(stdout);
 	}
