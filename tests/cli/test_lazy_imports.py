@@ -1,6 +1,6 @@
-"""`vdsotool build` stays light: lief and capstone (readers for dump, check tests and the
-disassembler) are never imported on the build path, whichever way the command line is parsed,
-and a cold build imports none of the modules the performance work took off its path.
+"""`vdsotool build` stays light: lief, capstone and pyelftools (readers for dump, check tests
+and the disassembler) are never imported on the build path, whichever way the command line is
+parsed, and a cold build imports none of the modules the performance work took off its path.
 
 Measured with ``python -X importtime``, which names every module the process imported; a
 change that imports a heavy reader at module level anywhere on the build path fails here.
@@ -14,7 +14,7 @@ import sys
 import pytest
 from conftest import imported_modules, run_vdsotool
 
-HEAVY = ("lief", "capstone")
+HEAVY = ("lief", "capstone", "elftools")
 
 
 def build_imports(tmp_path, bits: str) -> set[str]:
