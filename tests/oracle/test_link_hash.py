@@ -8,8 +8,9 @@ from gnu import gnu_elf, section_bytes
 
 from vdsotool.abi.targets import TARGETS
 from vdsotool.elf import ElfKind
-from vdsotool.link.gnu_hash import build_gnu_hash, gnu_hash, order_for_buckets
-from vdsotool.link.hash import bucket_count, build_hash, elf_hash
+from vdsotool.elf.hashes import elf_hash, gnu_hash
+from vdsotool.link.gnu_hash import build_gnu_hash, order_for_buckets
+from vdsotool.link.hash import bucket_count, build_hash
 
 
 @pytest.mark.parametrize("name", list(TARGETS))

@@ -29,10 +29,9 @@ from __future__ import annotations
 from bisect import bisect_left
 
 from vdsotool.elf.constants import DT_GNU_HASH, DT_HASH
+from vdsotool.elf.hashes import elf_hash, gnu_hash
 from vdsotool.elf.reader import ElfImage, Symbol
 from vdsotool.errors import Diagnostic
-from vdsotool.link.gnu_hash import gnu_hash
-from vdsotool.link.hash import elf_hash
 
 STEPS_PER_ENTRY = 8  # chain steps allowed per bucket and chain word, all walks together
 

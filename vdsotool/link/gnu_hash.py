@@ -19,15 +19,8 @@ Sizes follow GNU ld: nbuckets as for .hash; Bloom size from the symbol count (se
 from __future__ import annotations
 
 from vdsotool.elf import ElfKind
+from vdsotool.elf.hashes import gnu_hash
 from vdsotool.link.hash import bucket_count, gnu_ld_walk_order
-
-
-def gnu_hash(name: str) -> int:
-    """The DJB hash GNU uses (h = h * 33 + c, from 5381), 32 bits."""
-    h = 5381
-    for byte in name.encode():
-        h = (h * 33 + byte) & 0xFFFFFFFF
-    return h
 
 
 def floor_log2(n: int) -> int:

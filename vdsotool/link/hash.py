@@ -18,22 +18,11 @@ table not above the number of hashed symbols (see :func:`bucket_count`).
 from __future__ import annotations
 
 from vdsotool.elf import ElfKind
+from vdsotool.elf.hashes import elf_hash
 
 # GNU ld's bucket-count table (bfd elflink.c), consulted as data.
 BUCKET_SIZES = (1, 3, 17, 37, 67, 97, 131, 197, 263, 521, 1031, 2053, 4099, 8209, 16411,
                 32771, 65537, 131101, 262147)
-
-
-def elf_hash(name: str) -> int:
-    """The System V ABI hash of a symbol name."""
-    h = 0
-    for byte in name.encode():
-        h = ((h << 4) + byte) & 0xFFFFFFFF
-        high = h & 0xF0000000
-        if high:
-            h ^= high >> 24
-        h &= ~high & 0xFFFFFFFF
-    return h
 
 
 BFD_TABLE_SLOTS = 4051

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from vdsotool.elf import ElfKind
 from vdsotool.elf.constants import VER_DEF_CURRENT, VER_FLG_BASE, VER_NDX_LOCAL
-from vdsotool.link.hash import elf_hash
+from vdsotool.elf.hashes import elf_hash
 
 
 def build_verdef(kind: ElfKind, names: list[str], dynstr_offset: dict[str, int]) -> bytes:
