@@ -87,6 +87,30 @@ def test_negative_define_is_stored_as_gnu_stores_it(tmp_path, target):
     assert ours[str(tmp_path / "ours" / dbg)] == (gnu.parent / dbg).read_bytes()
 
 
+FAR_APART = """SECTIONS {
+  . = SIZEOF_HEADERS;
+  .hash : { *(.hash) }  .gnu.hash : { *(.gnu.hash) }  .dynsym : { *(.dynsym) }
+  .dynstr : { *(.dynstr) }  .gnu.version : { *(.gnu.version) }
+  .gnu.version_d : { *(.gnu.version_d) }  .dynamic : { *(.dynamic) }
+  .eh_frame_hdr : { *(.eh_frame_hdr) }  .eh_frame : { *(.eh_frame) }
+  . = 0x100000000;
+  .text : { *(.text) }
+}
+VERSION { V { global: __kernel_get_syscall_map; }; }
+"""
+
+
+def test_code_beyond_the_reach_of_the_eh_frame_offsets_is_refused():
+    """.eh_frame and .eh_frame_hdr point at code with signed 32-bit offsets; 4 GiB away
+    they cannot, and the script is blamed instead of the offsets being cut to 32 bits."""
+    with pytest.raises(VdsoError) as err:
+        link(PPC64, one_function(PPC64), script=parse_script(FAR_APART, "far.lds"))
+    (diag,) = err.value.diagnostics
+    assert diag.loc == SourceLoc("far.lds", 0)
+    assert "more than its 32-bit field holds: the script places the sections too far " \
+        "apart" in diag.message
+
+
 def calls_to_link(count: int) -> int:
     """Function calls (Python and C) made while linking ``count`` global labels."""
     obj = one_function(PPC64, count=count)

@@ -11,12 +11,24 @@ computed once (link/layout.py), as mold does it.
 from __future__ import annotations
 
 from vdsotool.elf.constants import SHF_ALLOC, SHF_EXECINSTR, SHF_WRITE, SHT_NOTE, SHT_PROGBITS
+from vdsotool.errors import SourceLoc, VdsoError
 
 FLAG_BITS = {"a": SHF_ALLOC, "w": SHF_WRITE, "x": SHF_EXECINSTR}  # GNU's flag letters
 
 
 def flag_bits(letters: str) -> int:
     return sum(bit for letter, bit in FLAG_BITS.items() if letter in letters)
+
+
+def s32(value: int, script: str, what: str) -> int:
+    """``value`` as the unsigned 32-bit word of a signed 32-bit offset field
+    (``.eh_frame``, ``.eh_frame_hdr``), refused when it does not fit: the script placed the
+    sections too far apart."""
+    if not -(1 << 31) <= value < 1 << 31:
+        raise VdsoError.at(SourceLoc(script, 0), f"{what} is {value:#x} bytes away, more than "
+                                                 "its 32-bit field holds: the script places "
+                                                 "the sections too far apart")
+    return value & 0xFFFFFFFF
 
 
 class Chunk:

@@ -23,15 +23,15 @@ encoded once, before the layout, and the placed chunk writes the ``pc_begin`` fi
 
 from __future__ import annotations
 
+from vdsotool.abi.dwarf_regs import DEFAULT_RETURN_COLUMN, GPRS
 from vdsotool.abi.targets import Target
 from vdsotool.cfi import dwarf as D
 from vdsotool.cfi import model as M
 from vdsotool.cfi.encode import CfiEncoding, encode_program, sleb128, uleb128
-from vdsotool.link.chunk import Chunk
+from vdsotool.link.chunk import Chunk, s32
 from vdsotool.util.records import field, record
 
-LR_COLUMN = 65
-R1 = 1
+R1 = GPRS[1]  # the stack pointer: every CIE's CFA register
 PCREL_SDATA4 = D.DW_EH_PE_pcrel | D.DW_EH_PE_sdata4  # the FDE pointer encoding GNU as picks
 
 
@@ -56,7 +56,7 @@ def cie_body(target: Target, rec: FrameRecord) -> bytes:
     aug = b"zRS" if rec.signal_frame else b"zR"
     initial = b"" if rec.simple else encode_program([M.DefCfa(R1, 0)], enc)
     body = (bytes(4) + bytes([1]) + aug + b"\0" + uleb128(4) + sleb128(-target.wordsize)
-            + bytes([rec.return_column or LR_COLUMN]) + uleb128(1) + bytes([PCREL_SDATA4])
+            + bytes([rec.return_column or DEFAULT_RETURN_COLUMN]) + uleb128(1) + bytes([PCREL_SDATA4])
             + initial)
     return _pad4(body)
 
@@ -94,11 +94,13 @@ class EhFrame(Chunk):
         super().__init__(".eh_frame", len(out), 4)
         self.word, self.encoded, self.anchors = word, bytes(out), list(anchors)
 
-    def write_at(self, address: int, pc_begins: list[int]) -> bytes:
-        """The bytes at ``address``, FDE i covering code from ``pc_begins[i]``."""
+    def write_at(self, address: int, pc_begins: list[int], script: str = "") -> bytes:
+        """The bytes at ``address``, FDE i covering code from ``pc_begins[i]``; ``script``
+        is blamed for code too far away for the 32-bit pc-relative field."""
         data = bytearray(self.encoded)
-        for at, pc in zip(self.fde_offsets, pc_begins):  # s32, relative to the field
-            data[at + 8:at + 12] = self.word.pack((pc - (address + at + 8)) & 0xFFFFFFFF)
+        for at, pc in zip(self.fde_offsets, pc_begins):
+            data[at + 8:at + 12] = self.word.pack(s32(pc - (address + at + 8), script,
+                                                      "an FDE's pc_begin"))
         return bytes(data)
 
     def pc_begins(self, image) -> list[int]:
@@ -110,4 +112,4 @@ class EhFrame(Chunk):
         return [(pc, address + at) for pc, at in zip(self.pc_begins(image), self.fde_offsets)]
 
     def write(self, image) -> bytes:
-        return self.write_at(image.address[self.name], self.pc_begins(image))
+        return self.write_at(image.address[self.name], self.pc_begins(image), image.script.path)

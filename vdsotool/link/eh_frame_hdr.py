@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from vdsotool.cfi import dwarf as D
 from vdsotool.elf import ElfKind
-from vdsotool.link.chunk import Chunk
+from vdsotool.link.chunk import Chunk, s32
 
 VERSION = 1
 ENCODINGS = bytes([VERSION, D.DW_EH_PE_pcrel | D.DW_EH_PE_sdata4, D.DW_EH_PE_udata4,
@@ -23,12 +23,13 @@ ENCODINGS = bytes([VERSION, D.DW_EH_PE_pcrel | D.DW_EH_PE_sdata4, D.DW_EH_PE_uda
 
 
 def build_eh_frame_hdr(kind: ElfKind, hdr_addr: int, eh_frame_addr: int,
-                       fdes: list[tuple[int, int]]) -> bytes:
-    """``fdes``: (pc_begin, address of the FDE record) for every FDE, any order."""
-    s32 = [eh_frame_addr - (hdr_addr + 4)]
+                       fdes: list[tuple[int, int]], script: str = "") -> bytes:
+    """``fdes``: (pc_begin, address of the FDE record) for every FDE, any order; ``script``
+    is blamed for an offset the 32-bit fields cannot hold."""
+    offsets = [eh_frame_addr - (hdr_addr + 4)]
     for pc, fde_addr in sorted(fdes):
-        s32 += [pc - hdr_addr, fde_addr - hdr_addr]
-    words = [w & 0xFFFFFFFF for w in s32]
+        offsets += [pc - hdr_addr, fde_addr - hdr_addr]
+    words = [s32(w, script, "code or .eh_frame seen from .eh_frame_hdr") for w in offsets]
     return (ENCODINGS + kind.word.pack(words[0])
             + kind.word.pack(len(fdes)) + b"".join(map(kind.word.pack, words[1:])))
 
@@ -40,4 +41,5 @@ class EhFrameHdr(Chunk):
 
     def write(self, image) -> bytes:
         return build_eh_frame_hdr(self.kind, image.address[self.name],
-                                  image.address[self.eh_frame.name], self.eh_frame.fdes(image))
+                                  image.address[self.eh_frame.name], self.eh_frame.fdes(image),
+                                  image.script.path)

@@ -58,6 +58,6 @@ class Got(Chunk):
     def write(self, image) -> bytes:
         address = image.address[self.name]
         if self.kind.bits == 64:
-            return self.kind.nat.pack((address & ~(TOC_BASE_ALIGN - 1)) + TOC_BIAS)
+            return self.kind.nat.pack(((address & ~(TOC_BASE_ALIGN - 1)) + TOC_BIAS) % (1 << 64))
         words = (BLRL, image.address.get(".dynamic", 0), 0, 0)
         return b"".join(map(self.kind.word.pack, words))
