@@ -25,8 +25,8 @@ import os
 import stat
 from functools import cached_property
 
-from vdsotool.elf.constants import (ELFMAG, PT_DYNAMIC, PT_LOAD, PT_NOTE, SHN_UNDEF, DT_NULL,
-                                    STB_LOCAL, VERSYM_VERSION)
+from vdsotool.elf.constants import (DT_NULL, EI_CLASS, ELFMAG, PT_DYNAMIC, PT_LOAD, PT_NOTE,
+                                    SHN_UNDEF, STB_LOCAL, VERSYM_VERSION)
 from vdsotool.elf.layout import RECORDS, ElfKind, Layout
 from vdsotool.errors import ImageLoc, VdsoError
 from vdsotool.util.records import record
@@ -164,7 +164,7 @@ class ElfImage:
             raise VdsoError.at(ImageLoc(path, 0), "not an ELF file")
         kind = ElfKind.from_ident(data[4], data[5]) if len(data) >= 16 else None
         if kind is None:
-            raise VdsoError.at(ImageLoc(path, 4), "unknown ELF class or data encoding")
+            raise VdsoError.at(ImageLoc(path, EI_CLASS), "unknown ELF class or data encoding")
         self.kind = kind
         (_ident, self.e_type, self.e_machine, _version, _entry, self.e_phoff, self.e_shoff,
          self.e_flags, self.e_ehsize, self.e_phentsize, self.e_phnum, self.e_shentsize,

@@ -46,7 +46,8 @@ def check_image(img: ElfImage) -> list[Diagnostic]:
 
 def check_type(img: ElfImage) -> list[Diagnostic]:
     if img.e_type != E.ET_DYN:
-        return [Diagnostic(f"e_type is {img.e_type}, not ET_DYN ({E.ET_DYN})", img.loc(16))]
+        return [Diagnostic(f"e_type is {img.e_type}, not ET_DYN ({E.ET_DYN})",
+                           img.loc(img.kind.ehdr.offset("e_type")))]
     return []
 
 

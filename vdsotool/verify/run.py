@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from vdsotool.abi import datapage
 from vdsotool.abi.targets import POWERPC_MACHINES, Target, target_for
+from vdsotool.elf.constants import EI_CLASS
 from vdsotool.elf.reader import ElfImage
 from vdsotool.errors import ImageLoc, VdsoError
 from vdsotool.util.records import asdict, field, record
@@ -60,11 +61,12 @@ def exports(target: Target) -> tuple[str, ...]:
 def detect_target(img: ElfImage) -> Target:
     """The target of an image, from its class, byte order and machine."""
     if img.e_machine not in POWERPC_MACHINES:
-        raise VdsoError.at(img.loc(18), f"not a PowerPC image (e_machine {img.e_machine})")
+        raise VdsoError.at(img.loc(img.kind.ehdr.offset("e_machine")),
+                           f"not a PowerPC image (e_machine {img.e_machine})")
     try:
         return target_for(img.bits, img.kind.byteorder)
     except ValueError as err:
-        raise VdsoError.at(img.loc(4), str(err)) from None
+        raise VdsoError.at(img.loc(EI_CLASS), str(err)) from None
 
 
 def defined_dynsyms(img: ElfImage) -> dict[str, int]:
