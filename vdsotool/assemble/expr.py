@@ -8,9 +8,10 @@ Arithmetic is GNU as's on a 64-bit host (``offsetT``, a signed 64-bit integer): 
 wraps to 64 bits; ``/`` and ``%`` truncate toward zero; ``<<`` and ``>>`` shift the unsigned
 64-bit pattern; comparisons are signed and give -1 for true; ``&&`` and ``||`` give 1. The
 precedence is GNU's, not C's (highest first): ``* / % << >>``; ``| ^ & !`` (binary ``!`` is
-or-not); ``+ -``; the comparisons; ``&&``; ``||``. Where GNU as only warns and goes on
-(division by zero, a shift count outside 0..63, a literal wider than 64 bits), this is an
-error: never a value GNU would not give.
+or-not, ``!!`` xor, blanks between them or not: GNU as removes them first); ``+ -``; the
+comparisons; ``&&``; ``||``. Where GNU as only warns and goes on (division by zero, a shift
+count outside 0..63, a literal wider than 64 bits), this is an error: never a value GNU
+would not give.
 
 Each pass of the assembler evaluates every operand again with that pass's labels, so an
 expression's text is parsed once per process (:func:`compile_expr`, memoised) into a small
@@ -105,6 +106,8 @@ class Parser:
         while self.peek() in _BINARY[level] and self.tokens[self.pos][0] == "op":
             op = self.tokens[self.pos][1]
             self.pos += 1
+            if op == "!" and self.peek() == "!":  # GNU as: "!!" between operands is xor
+                op, self.pos = "^", self.pos + 1
             left = self.make_binary(op, left, self.binary(level + 1))
         return left
 

@@ -215,9 +215,10 @@ def new_pass(target: Target, labels: dict[str, Value], global_names: set[str], f
              path: str, defines: dict[str, int]) -> Pass:
     p = Pass(target, labels, global_names, final)
     p.obj = ObjectFile(path=path, target=target)
-    for name, value in defines.items():
+    # like GNU as --defsym: local absolute symbols, first in the object's table, the last
+    # one given first (GNU as keeps its --defsym list last-in first-out)
+    for name, value in reversed(defines.items()):
         p.symbols[name] = Value(value)
-        # like GNU as --defsym: a local absolute symbol, first in the object's table
         p.obj.symbols[name] = Symbol(name, None, address(value, target))
     p.section_of(".text")
     return p
