@@ -200,7 +200,7 @@ def _code_symbols(img) -> list[tuple[int, str]]:
     tables are unreadable (the CFI is still shown)."""
     try:
         return sorted({(s.value, s.name) for s in _all_symbols(img)
-                       if s.name and s.type in (0, 2) and s.shndx})
+                       if s.name and s.type in (E.STT_NOTYPE, E.STT_FUNC) and s.shndx})
     except VdsoError:
         return []
 
@@ -241,7 +241,8 @@ def _disasm(img) -> dict:
     from vdsotool.inspect.disasm import Disassembler
 
     dis = Disassembler(img.bits, img.little)  # capstone, corrected to read as objdump
-    labels = {s.value: s.name for s in _all_symbols(img) if s.name and s.type in (0, 2)}
+    labels = {s.value: s.name for s in _all_symbols(img)
+              if s.name and s.type in (E.STT_NOTYPE, E.STT_FUNC)}
     changes = _cfi_changes(img)
     code = img.bytes_at(sec.offset, sec.size)
     lines = []
