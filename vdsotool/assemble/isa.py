@@ -1,5 +1,6 @@
 """Instruction forms vdsotool encodes itself (branches, CR logic, mftb, mtocrf) and the
-allow-list of mnemonics handed to keystone (GNU ``as -mpower4 -mregnames`` dialect).
+allow-list of forms handed to keystone with the range of each operand (GNU
+``as -mpower4 -mregnames`` dialect).
 
 Branches are PC-relative in GNU ``as`` but absolute in keystone, so every branch form is
 encoded here: I-form (opcode 18: LI, AA, LK) and B-form (opcode 16: BO, BI, BD, AA, LK),

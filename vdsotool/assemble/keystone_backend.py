@@ -3,8 +3,8 @@ vetted instruction.
 
 Keystone's lexer radix is uninitialised unless ``ks_option`` is called (and forced to 16 if it
 is), so every number it sees is ``0x`` hex; we never call ``ks_option`` nor install a symbol
-resolver. Callers vet the mnemonic against :data:`vdsotool.assemble.isa.KEYSTONE_MNEMONICS`
-and pass only integers.
+resolver. Callers vet the mnemonic and every operand against
+:data:`vdsotool.assemble.isa.KEYSTONE_FORMS` and pass only integers.
 
 Encodings are memoised per (target, text) for the life of the process: keystone is a pure
 function of them, and the sources of one build repeat many instructions. Nothing is kept
