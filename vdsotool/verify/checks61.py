@@ -217,7 +217,21 @@ def check_gettimeofday(ctx: Context, export: str) -> list[str]:
                 problems.append(f"{export}{label} (tv {'set' if with_tv else 'NULL'}, tz "
                                 f"{'set' if with_tz else 'NULL'}): {r}, expected tv {tv} "
                                 f"tz {want[1]}")
-    return problems
+    return problems + _gettimeofday_timebase(ctx, export)
+
+
+def _gettimeofday_timebase(ctx: Context, export: str) -> list[str]:
+    """tv with the real timebase: between the model's values at tb0 and tb1."""
+    tb = int(ctx.run(["gtod_nulltz"])[0]["tb0"])
+    base = m.ClockBase(cycle_last=tb - 3 * m.TPS // 2)
+    pages = _Pages(ctx, m.Clocks(mono=base, basetime={0: (1700000000, 999999000 << 24)}))
+    r = ctx.run(pages.commands + ["gtod_nulltz"])[0]
+    lo, hi = (m.gettimeofday(pages.page0, None, int(r[k]), want_tz=False).values[0]
+              for k in ("tb0", "tb1"))
+    have = (int(r["sec"]), int(r["usec"]))
+    if r["rc"] != "0" or r["so"] != "0" or not lo <= have <= hi:
+        return [f"{export} with the timebase: {have} not within [{lo}, {hi}]"]
+    return []
 
 
 def check_time(ctx: Context, export: str) -> list[str]:

@@ -9,7 +9,12 @@
    :mod:`vdsotool.verify.model`. A shipped image reads the real timebase, so gettimeofday is
    checked against the model evaluated at two timebase reads bracketing the call.
 
-The result is one row per exported symbol: pass/fail/skip and the reason.
+The result is one row per exported symbol: pass/fail/skip and the reason; an export with
+no check fails ("not verified").
+
+An image of today's ABI (exporting ``__kernel_clock_gettime``, not the 2005 offset word)
+goes to :mod:`vdsotool.verify.run61` after the structure row: the ABI and page size read
+from the image, the 6.1 exports manifest, the model of vdsotool/verify/model61.py.
 """
 
 from __future__ import annotations
@@ -95,6 +100,15 @@ def verify(img: ElfImage, run_code: bool = True) -> Report:
     problems = _structure_problems(img)
     report.rows += [Row("(structure)", "fail", p) for p in problems] \
         or [Row("(structure)", "pass", "no defects (vdsotool check)")]
+    from vdsotool.verify.run61 import detect_abi
+
+    if detect_abi(symbols).vvar_pages:  # today's ABI: vdsotool/verify/run61.py
+        from vdsotool.verify import harness, run61
+
+        missing = harness.missing_tools(target) if run_code else []
+        report.rows += run61.verify_rows(target, path, img.data, symbols, run_code, missing,
+                                         _check_sigtramps(target, img.data, symbols))
+        return report
     present = [name for name in exports(target) if name in symbols]
     for name in exports(target):
         if name not in symbols:
@@ -113,7 +127,7 @@ def verify(img: ElfImage, run_code: bool = True) -> Report:
         return report
     checks = _run_checks(target, path, present)
     checks.update(static)
-    report.rows += [checks.get(n, Row(n, "pass", "exported")) for n in present]
+    report.rows += [checks.get(n, Row(n, "fail", "not verified: no check")) for n in present]
     return report
 
 
