@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import need_tool
 
-from vdsotool.abi.targets import PPC32, PPC64
+from vdsotool.abi.targets import PPC32, PPC64, PPC64LE
 from vdsotool.assemble import assemble, isa
 from vdsotool.errors import VdsoError
 
@@ -161,7 +161,7 @@ def form_lines() -> tuple[list[str], set[str]]:
     return list(dict.fromkeys(lines)), inside_lines
 
 
-@pytest.mark.parametrize("target", [PPC64, PPC32], ids=["ppc64", "ppc32"])
+@pytest.mark.parametrize("target", [PPC64, PPC32, PPC64LE], ids=["ppc64", "ppc32", "ppc64le"])
 def test_operand_ranges_of_every_form_are_gnu_as_ranges(target, tmp_path):
     lines, inside = form_lines()
     flagged, gnu_text = gnu_verdicts(target, lines, tmp_path)
