@@ -249,7 +249,7 @@ def includes(a: Args) -> int:
                 "overrides.", "X.Y.Z"),
          Option("depfile", ("--depfile",), "str", None, "Also write a make depfile there: "
                 "the outputs depend on every file the build read (asm/images.toml, the "
-                "sources and their includes, the linker script, vdsotool's own modules). "
+                "sources and their includes, the linker script, vdsotool's own files). "
                 "Rewritten on every build; outputs only when their content changes.", "FILE"),
          _cpus(),
          Option("json_out", ("--json",), "flag", False, "Print a JSON summary (target, files "
@@ -540,7 +540,8 @@ def typer_app(call=lambda cmd, args: cmd.run(args)):
                 annotation = Optional[str]
             make = typer.Argument if not o.flags else typer.Option
             default = [] if o.kind == "list" else o.default
-            info = make(default, *o.flags, help=o.help, metavar=o.metavar)
+            metavar = o.metavar or {"int": "INTEGER", "str": "TEXT", "list": "TEXT"}.get(o.kind)
+            info = make(default, *o.flags, help=o.help, metavar=metavar)
             params.append(inspect.Parameter(o.dest, inspect.Parameter.KEYWORD_ONLY,
                                             default=info, annotation=annotation))
         run.__signature__ = inspect.Signature(params)
