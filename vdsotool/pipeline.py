@@ -16,6 +16,9 @@ page_size, kinds)`` computes them and they are written together with the image (
 the debug twin's bytes, whose symbols give the offsets header as ``nm vdsoNN.so.dbg`` does
 in the kernel).
 
+Paths are plain strings joined with ``os.path``: ``pathlib`` would be one more import on
+every build's start-up for what ``os.path.join`` does.
+
 ``build_image(target)`` is the same build without files: the image bytes, as the tests and
 the benchmark use them; ``build_debug_image(target)`` gives the debug twin's.
 """
