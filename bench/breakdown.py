@@ -1,4 +1,4 @@
-"""Where a cold `vdsotool build` spends its time: the table of docs/performance.md.
+"""Where an image build (`vdsotool build --emit offsets`) spends its time (docs/performance.md).
 
 Every figure is a median over ``--rounds`` runs, fresh processes for what a process pays
 once (interpreter start, imports), phases timed inside one process for the build itself:
@@ -34,7 +34,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-# what `vdsotool build --emit offsets` imports (keystone aside), as the fast path does
+# what `vdsotool build --emit offsets` imports (keystone aside)
 BUILD_IMPORTS = ("vdsotool.cli", "vdsotool.util.atomic",
                  "vdsotool.pipeline", "vdsotool.assemble.includes", "vdsotool.abi.datapage",
                  "vdsotool.cfi.sigframe", "vdsotool.assemble.assembler",
