@@ -54,8 +54,8 @@ def _installed_env() -> dict:
 
 def test_sdist_carries_the_sources_and_the_wheel_a_derived_copy(installed):
     dist, _ = installed
-    sources = sorted(p.relative_to(ROOT).as_posix()
-                     for part in ("asm", "linker_scripts") for p in (ROOT / part).iterdir())
+    sources = sorted(p.relative_to(ROOT).as_posix() for part in ("asm", "linker_scripts")
+                     for p in (ROOT / part).rglob("*") if p.is_file())
     with tarfile.open(next(dist.glob("vdsotool-*.tar.gz"))) as sdist:
         names = {n.split("/", 1)[1] for n in sdist.getnames() if "/" in n}
     assert set(sources) <= names

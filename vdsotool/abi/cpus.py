@@ -347,12 +347,3 @@ def feature_list(features: int, table: CpuTable | None = None) -> list[str]:
     """Names of the known feature bits set in ``features``, in bit order."""
     return (table or default_table()).feature_list(features)
 
-
-def __getattr__(name: str):
-    """``CPUS`` and ``PATCHES``: the packaged table's, read on first use (importing this
-    module reads no file). Code that honours ``--cpus`` takes a :class:`CpuTable` instead."""
-    if name == "CPUS":
-        return default_table().cpus
-    if name == "PATCHES":
-        return default_table().patches
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
