@@ -12,7 +12,8 @@
 # gets unchanged. High resolution, with TB the timebase and vd the element:
 #   ns  = ((TB - cycle_last) * mult + basetime[clk].nsec) >> shift      (mod 2^64)
 #   sec = basetime[clk].sec + ns / 1e9,  ns %= 1e9
-# read under the seqlock: seq even, lwsync, the loads, lwsync, seq unchanged (else again).
+# read under the seqlock: seq even, lwsync (sync on ppc32), the loads, lwsync, seq
+# unchanged (else again).
 #
 # Time namespaces: an odd seq with clock_mode == INT_MAX on page 0 means page 0 is the
 # task's namespace page; the read then goes to the same element one page up (the real
@@ -197,6 +198,8 @@ V_FUNCTION_END __kernel_gettimeofday
 .else	# TARGET_BITS == 32
 
 # ppc32 is big-endian only (vdsotool/abi/targets.py): the high word of a u64 comes first.
+# The reads are ordered with sync, the 32-bit kernel's smp_rmb: e500v1/v2 cores have no
+# lwsync (the kernel patches sync into lwsync only where CPU_FTR_LWSYNC says it exists).
 .set HI, 0
 .set LO, 4
 
@@ -210,7 +213,7 @@ V_FUNCTION_END __kernel_gettimeofday
 	lwz	r8,VD_SEQ(r5)
 	andi.	r0,r8,1
 	bne-	.L\p\()_odd
-	lwsync
+	sync
 1:	mftbu	r9
 	mftb	r10
 	mftbu	r0
@@ -232,7 +235,7 @@ V_FUNCTION_END __kernel_gettimeofday
 	lwz	r6,VD_SHIFT(r5)
 	lwz	r11,VD_BASETIME+LO(r7)
 	lwz	r12,VD_BASETIME+HI(r7)
-	lwsync
+	sync
 	lwz	r0,VD_SEQ(r5)
 	cmplw	r0,r8
 	bne-	.L\p\()_retry		# the kernel published meanwhile
@@ -261,12 +264,12 @@ V_FUNCTION_END __kernel_gettimeofday
 	lwz	r8,VD_SEQ(r5)
 	andi.	r0,r8,1
 	bne-	.L\p\()_codd
-	lwsync
+	sync
 	lwz	r12,VD_BASETIME+HI(r7)
 	lwz	r11,VD_BASETIME+LO(r7)
 	lwz	r9,VD_BASETIME+8+HI(r7)
 	lwz	r10,VD_BASETIME+8+LO(r7)
-	lwsync
+	sync
 	lwz	r0,VD_SEQ(r5)
 	cmplw	r0,r8
 	bne-	.L\p\()_cretry
