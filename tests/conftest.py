@@ -88,26 +88,33 @@ def copy_sources(dest: Path) -> Path:
     return dest
 
 
+def vdsotool_command() -> list[str]:
+    """The command a user runs: the installed console script (``vdsotool/__main__.py``),
+    else ``python -m vdsotool``. For runs :func:`run_vdsotool` cannot make (a process to
+    signal part way)."""
+    script = Path(sys.executable).parent / "vdsotool"
+    return [str(script)] if script.is_file() else [sys.executable, "-m", "vdsotool"]
+
+
 def run_vdsotool(args: list, cwd: str | Path | None = None,
                  importtime: bool = False, extra_env: dict | None = None,
                  timeout: float = 120, stdout=None, drop_env: tuple[str, ...] = (),
-                 input: str | None = None) -> subprocess.CompletedProcess:
-    """``vdsotool <args>`` as a user runs it: a fresh process of the installed console script
-    (``vdsotool/__main__.py``), in ``cwd`` (None: this process's), text output captured.
-    ``importtime``: under ``python -X importtime``, whose
-    stderr :func:`imported_modules` reads. ``stdout``: a file to write stdout to instead of
-    capturing it; ``drop_env``: variables of this environment the run does not inherit;
-    ``input``: the text on its stdin."""
+                 input: str | None = None, preexec_fn=None) -> subprocess.CompletedProcess:
+    """``vdsotool <args>`` as a user runs it: a fresh process of :func:`vdsotool_command`,
+    in ``cwd`` (None: this process's), text output captured. ``importtime``: under
+    ``python -X importtime``, whose stderr :func:`imported_modules` reads. ``stdout``: a
+    file to write stdout to instead of capturing it; ``drop_env``: variables of this
+    environment the run does not inherit; ``input``: the text on its stdin;
+    ``preexec_fn``: run in the child before vdsotool (resource limits)."""
     env = {k: v for k, v in os.environ.items() if k not in drop_env}
     env |= extra_env or {}
-    script = Path(sys.executable).parent / "vdsotool"
-    cmd = [str(script)] if script.is_file() else [sys.executable, "-m", "vdsotool"]
+    cmd = vdsotool_command()
     if importtime:  # the console script itself when there is one: `-m` adds runpy's imports
-        cmd = [sys.executable, "-X", "importtime", *(cmd if script.is_file() else ["-m", "vdsotool"])]
+        cmd = [sys.executable, "-X", "importtime", *(cmd if len(cmd) == 1 else ["-m", "vdsotool"])]
     streams = {"capture_output": True} if stdout is None else \
         {"stdout": stdout, "stderr": subprocess.PIPE}
     return subprocess.run(cmd + [str(a) for a in args], cwd=cwd, env=env, text=True,
-                          input=input, timeout=timeout, **streams)
+                          input=input, timeout=timeout, preexec_fn=preexec_fn, **streams)
 
 
 def output_files(directory: Path) -> dict[str, bytes]:

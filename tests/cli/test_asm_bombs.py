@@ -6,11 +6,10 @@ a signal. The limits themselves are stated in docs/assembler.md ("Limits")."""
 from __future__ import annotations
 
 import resource
-import subprocess
-import sys
 import time
 
 import pytest
+from conftest import run_vdsotool
 
 MEMORY = 768 << 20  # address space of the child: several times what a normal run needs
 SECONDS = 60  # CPU and wall clock of the child; a case is expected to take a few
@@ -48,8 +47,7 @@ def test_a_resource_bomb_is_bounded(name, tmp_path):
     text, status = BOMBS[name]
     (tmp_path / "bomb.S").write_text(text)
     start = time.monotonic()
-    res = subprocess.run([sys.executable, "-m", "vdsotool", "asm", "bomb.S"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=SECONDS, preexec_fn=limits)
+    res = run_vdsotool(["asm", "bomb.S"], tmp_path, timeout=SECONDS, preexec_fn=limits)
     elapsed = time.monotonic() - start
     assert res.returncode == status, res.stderr[-2000:]
     assert "Traceback" not in res.stderr and "internal error" not in res.stderr

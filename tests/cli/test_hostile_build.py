@@ -9,17 +9,11 @@ import os
 import resource
 import signal
 import subprocess
-import sys
 import time
 
-from conftest import output_files, run_vdsotool
+from conftest import output_files, run_vdsotool, vdsotool_command
 
 BUILD = ["build", "--bits", "64", "--out", "out"]
-
-
-def vdsotool_command() -> list[str]:
-    script = os.path.join(os.path.dirname(sys.executable), "vdsotool")
-    return [script] if os.path.isfile(script) else [sys.executable, "-m", "vdsotool"]
 
 
 def test_a_file_size_limit_part_way_leaves_every_old_output(tmp_path):
@@ -33,8 +27,7 @@ def test_a_file_size_limit_part_way_leaves_every_old_output(tmp_path):
     def limit() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (image_size, image_size))
 
-    res = subprocess.run(vdsotool_command() + BUILD, cwd=tmp_path, capture_output=True,
-                         text=True, preexec_fn=limit, timeout=120)
+    res = run_vdsotool(BUILD, tmp_path, preexec_fn=limit)
     assert res.returncode == 1, res.stderr
     assert "out/vdso64-blob.c: error: cannot write: File too large" in res.stderr
     now = output_files(tmp_path / "out")

@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import need_tool
+from conftest import need_tool, run_vdsotool
 from gnu import built_image
 
 from vdsotool.abi.targets import TARGETS
@@ -74,11 +73,9 @@ def plant(directory: Path, content: bytes) -> Path:
 def verify(image: Path, tmp_path: Path, env: dict[str, str]) -> dict:
     """``vdsotool verify --json`` with the harness cache set by ``env``; it must pass."""
     marker = tmp_path / "marker"
-    full = {k: v for k, v in os.environ.items()
-            if k not in ("VDSOTOOL_CACHE_DIR", "VDSOTOOL_NO_CACHE", "XDG_CACHE_HOME")}
-    full |= {"PLANTED_MARKER": str(marker), **env}
-    res = subprocess.run([sys.executable, "-m", "vdsotool", "verify", "--json", str(image)],
-                         env=full, capture_output=True, text=True, timeout=300)
+    res = run_vdsotool(["verify", "--json", image], timeout=300,
+                       drop_env=("VDSOTOOL_CACHE_DIR", "VDSOTOOL_NO_CACHE", "XDG_CACHE_HOME"),
+                       extra_env={"PLANTED_MARKER": str(marker), **env})
     assert not marker.exists(), "the planted binary was run"
     assert res.returncode == 0, res.stdout + res.stderr
     report = json.loads(res.stdout)

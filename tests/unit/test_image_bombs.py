@@ -14,10 +14,10 @@ import os
 import random
 import resource
 import subprocess
-import sys
 import time
 
 import pytest
+from conftest import run_vdsotool
 
 from vdsotool.elf import ElfKind, read
 from vdsotool.elf import constants as E
@@ -131,8 +131,7 @@ def _limits() -> None:
 def vdsotool(*args, timeout: float = CHILD_SECONDS) -> subprocess.CompletedProcess:
     """``vdsotool ARGS`` in a child with a memory bound; a hang fails the test by timeout."""
     start = time.monotonic()
-    res = subprocess.run([sys.executable, "-m", "vdsotool", *map(str, args)], text=True,
-                         capture_output=True, timeout=timeout, preexec_fn=_limits)
+    res = run_vdsotool(list(args), timeout=timeout, preexec_fn=_limits)
     res.seconds = time.monotonic() - start
     return res
 
