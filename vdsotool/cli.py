@@ -351,25 +351,31 @@ def verify(a: Args) -> int:
                 "Where to write the patched image.", "FILE"),
          _page_size("Page size for the data-page word."), _cpus())
 def patch(a: Args) -> int:
-    """Write IMAGE as CPU's kernel maps it: its .dynsym patches and the data-page word."""
+    """Write IMAGE as CPU's kernel maps it: for a 2.6.15 image its .dynsym patches and the
+    data-page word; for a today's image its feature fixups (the CPUs of [today])."""
     from vdsotool.abi.cpus import load_table
-    from vdsotool.errors import VdsoError
-
-    try:
-        table = load_table(a.cpu_files)
-    except VdsoError as err:
-        return failed(err)
-    cpu = table.named(a.cpu)
-    if cpu is None:
-        names = ", ".join(c.name for c in table.cpus)
-        raise UsageError("--cpu", f"unknown CPU '{a.cpu}'; known CPUs: {names}")
-    page_size = page_size_of(a.page_size)
     from vdsotool.elf import load
+    from vdsotool.errors import VdsoError
+    from vdsotool.kernel import fixups
     from vdsotool.kernel.patches import patched_image
     from vdsotool.util.atomic import write_outputs
 
     try:
-        write_outputs({a.out: patched_image(load(a.image), cpu, page_size, table.patches)})
+        table = load_table(a.cpu_files)
+        img = load(a.image)
+    except VdsoError as err:
+        return failed(err)
+    today = fixups.is_today(img)
+    cpu = table.named_today(a.cpu) if today else table.named(a.cpu)
+    if cpu is None:
+        names = ", ".join(c.name for c in (table.today_cpus if today else table.cpus))
+        era = "today's kernels" if today else "2.6.15 kernels"
+        raise UsageError("--cpu", f"unknown CPU '{a.cpu}' for {era}; known CPUs: {names}")
+    page_size = page_size_of(a.page_size)
+    try:
+        data = fixups.patched_image(img, cpu, table) if today else \
+            patched_image(img, cpu, page_size, table.patches)
+        write_outputs({a.out: data})
     except VdsoError as err:
         return failed(err)
     return 0
@@ -412,13 +418,17 @@ def cpus(a: Args) -> int:
                 "tables, .eh_frame_hdr check."),
          Option("disasm", ("--disasm",), "flag", False,
                 "Disassembly of .text with symbols and CFI changes."),
+         Option("fixups", ("--fixups",), "flag", False,
+                "A today's image's feature-fixup tables entry by entry: mask, value, the "
+                "default and alternative code disassembled."),
          Option("patches", ("--patches",), "flag", False,
-                "Per CPU: the .dynsym symbols its kernel redirects or hides at boot."),
+                "Per CPU: what its kernel changes at boot (2.6.15 image: the .dynsym symbols "
+                "it redirects or hides; today's image: which fixup entries apply)."),
          Option("all_parts", ("--all",), "flag", False, "Everything."),
          Option("json_out", ("--json",), "flag", False, "The same content as JSON."),
          _page_size("Page size the data-page word of --patches is computed for."), _cpus())
 def dump(a: Args) -> int:
-    """Show an image's headers, symbols, CFI, disassembly and per-CPU patches (default:
+    """Show an image's headers, symbols, CFI, disassembly, fixups and per-CPU patches (default:
     headers, symbols, CFI). A part that cannot be decoded is reported, the rest is shown,
     and the exit status is 1."""
     from vdsotool.errors import VdsoError

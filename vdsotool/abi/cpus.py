@@ -47,7 +47,7 @@ import re
 from functools import lru_cache
 
 from vdsotool.errors import SourceLoc, VdsoError
-from vdsotool.util.records import record
+from vdsotool.util.records import field, record
 
 TABLE_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cpus.toml")
 # Bounds on what a --cpus file can make vdsotool hold.
@@ -104,6 +104,22 @@ class CpuTable:
     features: tuple[tuple[str, int], ...]
     cpus: tuple[Cpu, ...]
     patches: tuple[Patch, ...]
+    # today's kernels (``[today]``): their feature bits and CPUs, for feature fixups
+    today_features: tuple[tuple[str, int], ...] = field(default=())
+    today_cpus: tuple[Cpu, ...] = field(default=())
+
+    def named_today(self, name: str) -> Cpu | None:
+        """The today's-kernel CPU called ``name`` (case-insensitive), or None."""
+        return next((c for c in self.today_cpus if c.name.lower() == name.lower()), None)
+
+    def today_feature_list(self, features: int) -> list[str]:
+        """Names of today's feature bits set in ``features``, in bit order."""
+        return [name for name, bit in sorted(self.today_features, key=lambda f: f[1])
+                if features & bit]
+
+    def today_bit(self, name: str) -> int:
+        """Today's feature bit called ``name`` (0 when the table has none)."""
+        return dict(self.today_features).get(name, 0)
 
     def named(self, name: str) -> Cpu | None:
         """The CPU called ``name`` (case-insensitive), or None."""
@@ -194,51 +210,70 @@ def _read(path: str, base: CpuTable | None) -> CpuTable:
                          str(e)).strip()
         loc = file.loc(int(where[1]), int(where[2])) if where else file.loc(0)
         raise VdsoError.at(loc, f"bad TOML: {message}") from None
-    unknown = sorted(set(doc) - {"features", "cpu", "patch"})
+    unknown = sorted(set(doc) - {"features", "cpu", "patch", "today"})
     if unknown:
-        raise file.error(file.loc(0), f"unknown table '{unknown[0]}' "
-                                      "(a CPU table has [features], [[cpu]] and [[patch]])")
+        raise file.error(file.loc(0), f"unknown table '{unknown[0]}' (a CPU table has "
+                                      "[features], [[cpu]], [[patch]] and [today])")
     features = _features(file, doc.get("features", {}), base)
-    names = dict(features)
-    cpus = list(base.cpus) if base else []
-    for n, entry in enumerate(_array(file, doc, "cpu", MAX_CPUS)):
-        cpu = _cpu(file, file.header("cpu", n), entry, names)
+    cpus = _cpus(file, doc, "cpu", dict(features), list(base.cpus) if base else [],
+                 base is not None)
+    today = doc.get("today", {})
+    if not isinstance(today, dict) or set(today) - {"features", "cpu"}:
+        raise file.error(file.header("today"), "'today' holds [today.features] and "
+                                               "[[today.cpu]] only")
+    today_features = _features(file, today.get("features", {}),
+                               CpuTable(base.today_features, (), ()) if base else None,
+                               "today.features")
+    today_cpus = _cpus(file, today, "today.cpu", dict(today_features),
+                       list(base.today_cpus) if base else [], base is not None)
+    patches = list(base.patches) if base else []
+    for n, entry in enumerate(_array(file, doc, "patch", MAX_PATCHES)):
+        patches.append(_patch(file, file.header("patch", n), entry, dict(features)))
+        if len(patches) > MAX_PATCHES:
+            raise file.error(file.header("patch", n), f"more than {MAX_PATCHES} patches")
+    return CpuTable(tuple(features), tuple(cpus), tuple(patches), tuple(today_features),
+                    tuple(today_cpus))
+
+
+def _cpus(file: _File, doc: dict, key: str, names: dict[str, int], cpus: list[Cpu],
+          over: bool) -> list[Cpu]:
+    """``cpus`` with the ``[[key]]`` entries of ``doc`` read in (``over``: over a base
+    table, where a known name replaces its entry)."""
+    for n, entry in enumerate(_array(file, doc, key.rsplit(".", 1)[-1], MAX_CPUS, key)):
+        cpu = _cpu(file, file.header(key, n), entry, names)
         at = next((i for i, c in enumerate(cpus) if c.name.lower() == cpu.name.lower()), None)
-        if at is not None and base is None:
-            raise file.error(file.header("cpu", n), f"CPU '{cpu.name}' is defined twice")
+        if at is not None and not over:
+            raise file.error(file.header(key, n), f"CPU '{cpu.name}' is defined twice")
         if at is not None:
             cpus[at] = cpu
         else:
             catch_all = next((i for i, c in enumerate(cpus) if c.pvr_mask == 0), len(cpus))
-            cpus.insert(catch_all if base else len(cpus), cpu)
+            cpus.insert(catch_all if over else len(cpus), cpu)
         if len(cpus) > MAX_CPUS:
-            raise file.error(file.header("cpu", n), f"more than {MAX_CPUS} CPUs")
+            raise file.error(file.header(key, n), f"more than {MAX_CPUS} CPUs")
     c_names = {}
     for cpu in cpus:
         if c_names.setdefault(cpu.c_name, cpu.name) != cpu.name:
             raise file.error(file.loc(0), f"CPUs '{c_names[cpu.c_name]}' and '{cpu.name}' "
                                           f"have the same C name {cpu.c_name}")
-    patches = list(base.patches) if base else []
-    for n, entry in enumerate(_array(file, doc, "patch", MAX_PATCHES)):
-        patches.append(_patch(file, file.header("patch", n), entry, names))
-        if len(patches) > MAX_PATCHES:
-            raise file.error(file.header("patch", n), f"more than {MAX_PATCHES} patches")
-    return CpuTable(tuple(features), tuple(cpus), tuple(patches))
+    return cpus
 
 
-def _array(file: _File, doc: dict, key: str, limit: int) -> list[dict]:
+def _array(file: _File, doc: dict, key: str, limit: int, full: str | None = None) -> list[dict]:
     entries = doc.get(key, [])
+    full = full or key
     if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
-        raise file.error(file.loc(0), f"'{key}' must be an array of tables ([[{key}]])")
+        raise file.error(file.loc(0), f"'{full}' must be an array of tables ([[{full}]])")
     if len(entries) > limit:
-        raise file.error(file.loc(0), f"more than {limit} [[{key}]] entries")
+        raise file.error(file.loc(0), f"more than {limit} [[{full}]] entries")
     return entries
 
 
-def _features(file: _File, table, base: CpuTable | None) -> list[tuple[str, int]]:
-    loc = file.header("features")
+def _features(file: _File, table, base: CpuTable | None,
+              key: str = "features") -> list[tuple[str, int]]:
+    loc = file.header(key)
     if not isinstance(table, dict):
-        raise file.error(loc, "'features' must be a table of NAME = bit")
+        raise file.error(loc, f"'{key}' must be a table of NAME = bit")
     out = list(base.features) if base else []
     known = dict(out)
     for name, bit in table.items():

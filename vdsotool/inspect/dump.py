@@ -19,7 +19,7 @@ from vdsotool.elf.reader import ElfImage
 from vdsotool.errors import VdsoError
 
 FORMAT_VERSION = 1
-PART_NAMES = ("headers", "symbols", "cfi", "disasm", "patches")
+PART_NAMES = ("headers", "symbols", "cfi", "disasm", "fixups", "patches")
 MAX_EH_FRAME = 64 << 10  # bytes of .eh_frame decoded for --cfi (a vDSO's: a few KiB)
 
 
@@ -41,10 +41,13 @@ def build_report_and_errors(img: ElfImage, parts: tuple[str, ...], cpus=None,
         report["problems"].append(f"not a PowerPC image (e_machine {img.e_machine}): disassembly, "
                                   "signal-frame notes and patch tables unavailable")
     errors = []
-    options = {"patches": {"cpus": cpus, "page_size": page_size}}
+    options = {"patches": {"cpus": cpus, "page_size": page_size}, "fixups": {"cpus": cpus}}
     for part in parts:
         try:
-            report[part] = _PARTS[part](img, **options.get(part, {}))
+            value = _PARTS[part](img, **options.get(part, {}))
+            if value is _NOT_APPLICABLE:
+                continue  # a part the image's design has nothing for (fixups of a 2.6.15 image)
+            report[part] = value
         except VdsoError as err:
             report[part] = None
             report["problems"].extend(d.render() for d in err.diagnostics)
@@ -282,8 +285,18 @@ def _patches(img, cpus=None, page_size: int = 4096) -> dict:
     return patches_part(img, cpus, page_size)
 
 
+_NOT_APPLICABLE = object()
+
+
+def _fixups(img, cpus=None):
+    from vdsotool.inspect.fixup_view import fixups_part
+
+    part = fixups_part(img, cpus)
+    return _NOT_APPLICABLE if part is None else part
+
+
 _PARTS = {"headers": _headers, "symbols": _symbols, "cfi": _cfi, "disasm": _disasm,
-          "patches": _patches}
+          "fixups": _fixups, "patches": _patches}
 
 
 # --- instruction and expression text ------------------------------------------------------
@@ -461,5 +474,11 @@ def _text_patches(p: dict) -> list[str]:
     return text_lines(p)
 
 
+def _text_fixups(p: dict) -> list[str]:
+    from vdsotool.inspect.fixup_view import text_lines
+
+    return text_lines(p)
+
+
 _TEXT = {"headers": _text_headers, "symbols": _text_symbols, "cfi": _text_cfi,
-         "disasm": _text_disasm, "patches": _text_patches}
+         "disasm": _text_disasm, "fixups": _text_fixups, "patches": _text_patches}

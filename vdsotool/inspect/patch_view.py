@@ -33,6 +33,10 @@ def patches_part(img: ElfImage, cpus=None, page_size: int = PAGE_SIZE) -> dict:
     if img.e_machine not in POWERPC_MACHINES:
         return {"page_size": page_size, "datapage": None, "cpus": [],
                 "note": "not a PowerPC image: no kernel patches it"}
+    from vdsotool.kernel.fixups import is_today
+
+    if is_today(img):
+        return _today_part(img, cpus, page_size)
     from vdsotool.kernel.patches import datapage_fixup, dynsym, patch_tables
 
     original = dynsym(img).symbols  # located error first when .dynsym itself is malformed
@@ -48,6 +52,25 @@ def patches_part(img: ElfImage, cpus=None, page_size: int = PAGE_SIZE) -> dict:
             "old": int.from_bytes(fix.old, order), "new": int.from_bytes(fix.new, order)},
         "cpus": [_cpu_view(table, original, order, cpus) for table in patch_tables(img, cpus)],
     }
+
+
+def _today_part(img: ElfImage, cpus, page_size: int) -> dict:
+    """A today's image: per CPU of the table's ``[today]`` CPUs that maps it, which fixup
+    entries its kernel keeps and which it patches (no .dynsym patch, no data-page word)."""
+    from vdsotool.abi.cpus import default_table
+    from vdsotool.kernel.fixups import outcomes
+
+    cpus = cpus or default_table()
+    views = []
+    for cpu in cpus.today_cpus:
+        if not cpu.maps(img.bits, img.little):
+            continue
+        views.append({"name": cpu.name, "pvr_value": cpu.pvr_value, "pvr_mask": cpu.pvr_mask,
+                      "features": cpus.today_feature_list(cpu.features), "symbols": [],
+                      "notes": [],
+                      "fixups": [{"table": o.entry.table, "index": o.entry.index,
+                                  "kept": o.kept} for o in outcomes(img, cpu, cpus)]})
+    return {"page_size": page_size, "datapage": None, "cpus": views}
 
 
 def _cpu_view(table, entries, order: str, cpus) -> dict:
@@ -85,7 +108,9 @@ def _entry_with(entries: list[Symbol], new: dict[str, int], index: int) -> str |
 
 def text_lines(part: dict) -> list[str]:
     """The text printer's lines for the ``patches`` part."""
-    out = ["Patches (what each CPU's kernel changes in .dynsym at boot):"]
+    today = any("fixups" in cpu for cpu in part["cpus"])
+    out = ["Patches (what each CPU's kernel changes " +
+           ("with the feature fixups at boot):" if today else "in .dynsym at boot):")]
     if part.get("note"):
         return out + [f"  {part['note']}"]
     fix = part["datapage"]
@@ -97,7 +122,11 @@ def text_lines(part: dict) -> list[str]:
                    f"  {' '.join(cpu['features']) or '-'}")
         out.extend(f"    {_symbol_text(s)}" for s in cpu["symbols"])
         out.extend(f"    note: {n}" for n in cpu["notes"])
-        if not cpu["symbols"] and not cpu["notes"]:
+        patched = [f"{f['table']} #{f['index']}" for f in cpu.get("fixups", ()) if not f["kept"]]
+        if patched:
+            out.append(f"    patches {', '.join(patched)}; keeps the other "
+                       f"{len(cpu['fixups']) - len(patched)} fixup entries")
+        if not cpu["symbols"] and not cpu["notes"] and not patched:
             out.append("    no change")
     return out
 
