@@ -183,3 +183,36 @@ def test_fixups_json_matches_schema(version, debian_vdso):
     doc = json.loads(res.stdout)
     assert doc["fixups"]["tables"] and doc["patches"]["cpus"]
     assert schema_errors(doc, json.loads(SCHEMA.read_text())) == []
+
+
+def test_lwsync_entry_is_rewritten_on_a_cpu_with_lwsync(debian_vdso, tmp_path):
+    """Debian's __lwsync_fixup is empty (VDSO_lwsync_fixup_start == _end): widen it over 8
+    bytes of .dynamic holding one entry that points at the first ARCH_31 pair's `or 1,1,1`.
+    A CPU with LWSYNC makes that word `lwsync`; one without leaves it."""
+    image = debian_vdso("6.1")
+    elf = _elf(image)
+    symtab = elf.get_section_by_name(".symtab")
+    start = symtab.get_symbol_by_name("VDSO_lwsync_fixup_start")[0]["st_value"]
+    end_index = next(i for i, s in enumerate(symtab.iter_symbols())
+                     if s.name == "VDSO_lwsync_fixup_end")
+    target = _entries(image)[1][2]
+    data = bytearray(image.read_bytes())
+    struct.pack_into("<q", data, start, target - start)  # linked at 0: address = offset
+    struct.pack_into("<Q", data, symtab["sh_offset"] + 24 * end_index + 8, start + 8)
+    path = tmp_path / "lwsync.so"
+    path.write_bytes(bytes(data))
+    table = tmp_path / "cpus.toml"
+    table.write_text('[[today.cpu]]\nname = "NOLWSYNC"\npvr_value = 0x00990000\n'
+                     'pvr_mask = 0xFFFF0000\nfeatures = ["COHERENT_ICACHE"]\nbits = 64\n'
+                     'little_endian = true\n')
+    res = run_vdsotool(["dump", "--fixups", "--json", path])
+    assert res.returncode == 0, res.stderr
+    lwsync = next(t for t in json.loads(res.stdout)["fixups"]["tables"]
+                  if t["name"] == "__lwsync_fixup")
+    assert [(e["offset"], e["target"]) for e in lwsync["entries"]] == [(start, target)]
+    assert _patch(path, "POWER9", tmp_path / "p9.so").returncode == 0
+    after = (tmp_path / "p9.so").read_bytes()
+    assert after[target:target + 4] == bytes.fromhex("ac04207c")  # lwsync, little-endian
+    assert after[:target] == bytes(data[:target]) and after[target + 4:] == data[target + 4:]
+    assert _patch(path, "NOLWSYNC", tmp_path / "no.so", "--cpus", table).returncode == 0
+    assert (tmp_path / "no.so").read_bytes()[target:target + 4] == data[target:target + 4]

@@ -20,6 +20,27 @@ def raw() -> dict:
         return tomllib.load(f)
 
 
+def test_the_packaged_today_table_is_the_file():
+    doc, table = raw()["today"], default_table()
+    assert table.today_features == tuple(doc["features"].items())
+    bits = doc["features"]
+    assert [(c.name, c.pvr_value, c.pvr_mask, c.bits, c.little_endian, c.features)
+            for c in table.today_cpus] == [
+        (c["name"], c["pvr_value"], c["pvr_mask"], c["bits"], c.get("little_endian", False),
+         sum(bits[f] for f in c["features"])) for c in doc["cpu"]]
+
+
+def test_a_cpus_file_overrides_a_today_cpu(tmp_path):
+    path = tmp_path / "today.toml"
+    path.write_text('[[today.cpu]]\nname = "power10"\npvr_value = 0x00800000\n'
+                    'pvr_mask = 0xFFFF0000\nfeatures = ["LWSYNC"]\nbits = 64\n')
+    base, table = default_table(), load_table([path])
+    assert [c.name for c in table.today_cpus] == [
+        "power10" if c.name == "POWER10" else c.name for c in base.today_cpus]
+    assert table.named_today("POWER10").features == table.today_bit("LWSYNC")
+    assert table.cpus == base.cpus  # the 2.6.15 CPUs are another table
+
+
 def test_the_packaged_table_is_the_file():
     doc, table = raw(), default_table()
     assert table.features == tuple(doc["features"].items())
@@ -95,6 +116,10 @@ def test_a_cpus_file_adds_and_overrides(tmp_path):
     ("[cpu\n", ":1:5", "bad TOML"),
     ("[[patch]]\nmask = []\nvalue = []\nsymbol = \"a@b\"\n", ":1", "[[patch]] symbol 'a@b'"),
     ("[bogus]\n", "", "unknown table 'bogus'"),
+    ("[today]\nfoo = 1\n", ":1", "'today' holds [today.features] and [[today.cpu]] only"),
+    ("[today.features]\nLWSYNC = 0x100\n", ":1", "feature LWSYNC is 0x80 already, not 0x100"),
+    ("\n[[today.cpu]]\nname = \"Q\"\npvr_value = 0\npvr_mask = 0\nfeatures = [\"USE_TB\"]\n"
+     "bits = 32\n", ":2", "CPU Q: features: unknown feature 'USE_TB'"),  # a 2.6.15 bit
 ])
 def test_a_bad_cpus_file_is_a_located_error(tmp_path, text, where, message):
     path = tmp_path / "bad.toml"
