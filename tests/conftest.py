@@ -13,6 +13,10 @@ CI installs them (``scripts/install-test-deps.sh``), so a missing one is a broke
 
 Golden files live under ``tests/golden/``; ``BLESS=1`` (or ``make bless``) rewrites them
 from the current output instead of comparing.
+
+Property tests (hypothesis) are derandomized: every run draws the same examples, so a
+failure reproduces and CI never passes or fails by chance; more examples come from each
+test's own ``max_examples``, not from luck.
 """
 
 from __future__ import annotations
@@ -24,11 +28,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
 from debian_images import _debian_images, debian_vdso  # noqa: F401 - fixtures for every test
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "golden"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+settings.register_profile("vdsotool", derandomize=True, database=None)
+settings.load_profile("vdsotool")
 BLESS = os.environ.get("BLESS", "") not in ("", "0")
 
 
