@@ -550,7 +550,8 @@ def typer_app(call=lambda cmd, args: cmd.run(args)):
                 annotation = Optional[str]
             make = typer.Argument if not o.flags else typer.Option
             default = [] if o.kind == "list" else o.default
-            metavar = o.metavar or {"int": "INTEGER", "str": "TEXT", "list": "TEXT"}.get(o.kind)
+            metavar = o.metavar or {"int": "INTEGER", "str": "TEXT", "list": "TEXT"}.get(
+                o.kind, o.dest.upper())  # an argument: its name, as typer shows one
             info = make(default, *o.flags, help=o.help, metavar=metavar)
             params.append(inspect.Parameter(o.dest, inspect.Parameter.KEYWORD_ONLY,
                                             default=info, annotation=annotation))
