@@ -212,16 +212,19 @@ def asm(a: Args) -> int:
 
 @command("includes",
          Option("out", ("--out", "-o"), "str", REQUIRED, "Directory to write into.", "DIR"),
-         _bits(), _endian())
+         _bits(), _endian(),
+         Option("abi", ("--abi",), "str", "2.6.15", "Kernel ABI whose includes to write: "
+                "2.6.15 or 6.1 (docs/abis.md).", "ABI"),
+         _page_size("The kernel's page size (the 6.1 includes depend on it: 4096 or 65536)."))
 def includes(a: Args) -> int:
-    """Write the generated asm includes and the data-page C header (vdso_datapage.h)."""
+    """Write the generated asm includes and the data-page C header (vdso_datapage.h) of
+    the ABI's sources."""
     target = target_of(a)
-    from vdsotool.abi import datapage
-    from vdsotool.assemble.includes import asm_includes
+    abi = abi_of(a.abi, page_size_of(a.page_size))
     from vdsotool.errors import VdsoError
     from vdsotool.util.atomic import write_outputs
 
-    files = asm_includes(target) | {"vdso_datapage.h": datapage.c_header()}
+    files = abi.asm_includes(target, a.page_size) | {"vdso_datapage.h": abi.c_header()}
     try:
         write_outputs({os.path.join(a.out, name): text for name, text in files.items()})
     except VdsoError as err:

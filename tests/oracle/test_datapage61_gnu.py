@@ -55,3 +55,24 @@ def test_c_header_static_asserts_hold(gcc, tmp_path):
     header.write_text(dp.c_header().replace("hrtimer_res) == 0xe8", "hrtimer_res) == 0xe0"))
     bad = subprocess.run(cmd, capture_output=True, text=True)
     assert bad.returncode != 0 and "vdso61_data.hrtimer_res" in bad.stderr
+
+
+def test_includes_command_writes_the_abis_files(tmp_path):
+    """``vdsotool includes --abi 6.1``: the 6.1 includes and header, as the build uses them;
+    the default ABI's files are the 2005 ones."""
+    from conftest import run_vdsotool
+
+    target = TARGETS["ppc64le"]
+    res = run_vdsotool(["includes", "--bits", "64", "--endian", "little", "--abi", "6.1",
+                        "--page-size", "65536", "-o", "inc"], tmp_path)
+    assert res.returncode == 0, res.stderr
+    written = {p.name: p.read_text() for p in (tmp_path / "inc").iterdir()}
+    assert written["vdso_datapage.h"] == dp.c_header()
+    for name, text in abis.ABI_6_1.asm_includes(target, 65536).items():
+        assert written[name] == text
+    res = run_vdsotool(["includes", "--bits", "64", "-o", "old"], tmp_path)
+    assert res.returncode == 0
+    assert "vdso_abi.inc" not in {p.name for p in (tmp_path / "old").iterdir()}
+    bad = run_vdsotool(["includes", "--bits", "64", "--abi", "6.1", "--page-size", "8192",
+                        "-o", "x"], tmp_path)
+    assert bad.returncode == 2 and "--abi" in bad.stderr

@@ -52,12 +52,22 @@ class Abi:
         from vdsotool.assemble import includes as generated
 
         includes = generated.asm_includes(target)
-        if self.vvar_pages:
+        if self.vvar_pages:  # the 2005 sources read neither: their includes stay as they were
             from vdsotool.abi import datapage61
 
             includes["vdso_datapage.inc"] = datapage61.asm_include(target, page_size)
-        includes["vdso_abi.inc"] = abi_include(self)
+            includes["vdso_abi.inc"] = abi_include(self)
         return includes
+
+    def c_header(self) -> str:
+        """The C header of this ABI's data page (static asserts per field offset)."""
+        if self.vvar_pages:
+            from vdsotool.abi import datapage61
+
+            return datapage61.c_header()
+        from vdsotool.abi import datapage
+
+        return datapage.c_header()
 
     def link_symbols(self, page_size: int) -> dict[str, int]:
         """Symbols the link defines besides the script (GNU ld ``--defsym``): the vvar size
