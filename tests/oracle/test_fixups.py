@@ -216,3 +216,34 @@ def test_lwsync_entry_is_rewritten_on_a_cpu_with_lwsync(debian_vdso, tmp_path):
     assert after[:target] == bytes(data[:target]) and after[target + 4:] == data[target + 4:]
     assert _patch(path, "NOLWSYNC", tmp_path / "no.so", "--cpus", table).returncode == 0
     assert (tmp_path / "no.so").read_bytes()[target:target + 4] == data[target:target + 4]
+
+
+def test_fixup_code_is_bounded(debian_vdso, tmp_path):
+    """A table grown over the rest of the file, every entry's code the whole image: reading
+    stops at the bound (a located error at the entry that crosses it), quickly, instead of
+    making patch nop the image hundreds of times."""
+    from vdsotool.kernel.fixups import MAX_CODE
+
+    image = debian_vdso("6.1")
+    elf = _elf(image)
+    index = next(i for i, s in enumerate(elf.iter_sections()) if s.name == "__ftr_fixup")
+    symtab = elf.get_section_by_name(".symtab")["sh_offset"]  # keep the symbols readable
+    data = bytearray(image.read_bytes())
+    base = elf.get_section(index)["sh_offset"]
+    count = (symtab - base) // ENTRY
+    whole = len(data) // 8 * 8
+    for i in range(count):
+        at = base + i * ENTRY
+        struct.pack_into("<QQqqqq", data, at, 1, 0, -at, whole - at, 0, 0)
+    struct.pack_into("<Q", data, elf["e_shoff"] + index * elf["e_shentsize"] + 32,
+                     count * ENTRY)
+    assert count * whole > MAX_CODE  # the crafted table would exceed the bound
+    path = tmp_path / "big.so"
+    path.write_bytes(bytes(data))
+    crossing = MAX_CODE // whole  # entries 0..crossing-1 fit, this one crosses
+    for args in (["patch", "--cpu", "POWER9", path, "-o", str(tmp_path / "o.so")],
+                 ["dump", "--fixups", path]):
+        res = run_vdsotool(args, timeout=60)
+        assert res.returncode == 1, res.stderr
+        assert f"{path}+{base + crossing * ENTRY:#x}: error: __ftr_fixup entry {crossing}: " \
+               f"the fixup tables cover more than {MAX_CODE} bytes of code in all" in res.stderr

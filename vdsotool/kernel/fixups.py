@@ -29,8 +29,9 @@ An LWSYNC entry is one signed offset (kernel ``long``) to an instruction that be
 The kernel finds the tables from the generated offsets header (``VDSO_*_fixup_start/_end``);
 here they are found from the section headers, else from the image's local bracket symbols
 of the same names (:func:`read_fixups`). Everything read from the image is bounds-checked:
-a crafted table is an ``image+0xOFF: error:`` at the offending entry, and at most
-:data:`MAX_ENTRIES` entries per table are read.
+a crafted table is an ``image+0xOFF: error:`` at the offending entry; at most
+:data:`MAX_ENTRIES` entries per table are read, covering at most :data:`MAX_CODE` bytes of
+code and alternatives in all, so applying them is bounded too.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ TABLES = (
 FIELD_SIZE = {64: 8, 32: 4}  # the kernel's `long`, by the kernel's word size
 FEATURE_FIELDS = 6  # mask, value, start, end, alt_start, alt_end
 MAX_ENTRIES = 4096  # per table (Debian's images have 7; a kernel's own table a few hundred)
+MAX_CODE = 1 << 20  # bytes of code and alternative ranges in all tables (Debian's: 52)
 NOP = 0x60000000  # ori 0,0,0
 LWSYNC = 0x7C2004AC  # sync 1
 CPU_FTR_LWSYNC = "LWSYNC"  # the name in the CPU table's today's feature bits
@@ -152,7 +154,7 @@ def read_fixups(img: ElfImage, kernel_bits: int | None = None) -> list[FixupTabl
     """The fixup tables the image holds (a table it does not name is left out), entries
     decoded and checked against the image."""
     width = field_size(img, kernel_bits)
-    tables = []
+    tables, budget = [], MAX_CODE
     for section, stem, word, kind in TABLES:
         where = _locate(img, section, stem)
         if where is None:
@@ -169,6 +171,12 @@ def read_fixups(img: ElfImage, kernel_bits: int | None = None) -> list[FixupTabl
         img.need(at, size)
         entries = tuple(_entry(img, section, kind, i, at + i * entry_size, width)
                         for i in range(count))
+        for e in entries:
+            budget -= 4 if kind == "lwsync" else e.end - e.start + e.alt_end - e.alt_start
+            if budget < 0:
+                raise VdsoError.at(img.loc(e.at), f"{section} entry {e.index}: the fixup "
+                                                  f"tables cover more than {MAX_CODE} bytes "
+                                                  "of code in all")
         tables.append(FixupTable(section, word, at, size, entry_size, entries))
     return tables
 
