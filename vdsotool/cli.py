@@ -386,7 +386,8 @@ def patch(a: Args) -> int:
 
 @command("cpus", _json("the tables"), _cpus())
 def cpus(a: Args) -> int:
-    """List the CPUs (PVR, kernel feature bits) and the .dynsym patches their kernels apply."""
+    """List the CPUs (PVR, kernel feature bits), the .dynsym patches their kernels apply, and
+    the CPUs of today's kernels (feature fixups)."""
     from vdsotool.abi.cpus import load_table
     from vdsotool.emit.cpu_list import cpu_tables, cpus_document
     from vdsotool.errors import VdsoError

@@ -247,3 +247,20 @@ def test_fixup_code_is_bounded(debian_vdso, tmp_path):
         assert res.returncode == 1, res.stderr
         assert f"{path}+{base + crossing * ENTRY:#x}: error: __ftr_fixup entry {crossing}: " \
                f"the fixup tables cover more than {MAX_CODE} bytes of code in all" in res.stderr
+
+
+def test_cpus_lists_today_cpus_as_the_file_has_them():
+    import tomllib
+
+    from vdsotool.abi.cpus import TABLE_FILE
+
+    with open(TABLE_FILE, "rb") as f:
+        today = tomllib.load(f)["today"]
+    res = run_vdsotool(["cpus", "--json"])
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)["today"]
+    assert doc["features"] == today["features"]
+    assert [(c["name"], c["feature_names"], int(c["features"], 16)) for c in doc["cpus"]] == [
+        (c["name"], sorted(c["features"], key=today["features"].get),
+         sum(today["features"][f] for f in c["features"])) for c in today["cpu"]]
+    assert "Today's kernels' CPUs" in run_vdsotool(["cpus"]).stdout
