@@ -33,13 +33,10 @@ def image_sources(target: Target, abi=None) -> list[Path]:
 
 
 def write_includes(target: Target, directory: Path, abi=None, page_size: int = 4096) -> None:
-    if abi is None:
-        from vdsotool.assemble import includes as generated
+    from vdsotool.abi.abis import DEFAULT
+    from vdsotool.assemble.includes import write_asm_includes
 
-        generated.write_asm_includes(target, directory)
-        return
-    for name, text in abi.asm_includes(target, page_size).items():
-        (Path(directory) / name).write_text(text)
+    write_asm_includes(target, directory, abi or DEFAULT, page_size)
 
 
 def _run(cmd: list[str]) -> None:

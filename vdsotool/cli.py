@@ -224,7 +224,9 @@ def includes(a: Args) -> int:
     from vdsotool.errors import VdsoError
     from vdsotool.util.atomic import write_outputs
 
-    files = abi.asm_includes(target, a.page_size) | {"vdso_datapage.h": abi.c_header()}
+    from vdsotool.assemble.includes import asm_includes
+
+    files = asm_includes(target, abi, a.page_size) | {"vdso_datapage.h": abi.c_header()}
     try:
         write_outputs({os.path.join(a.out, name): text for name, text in files.items()})
     except VdsoError as err:

@@ -93,6 +93,7 @@ def build_outputs(target: Target, root: str | os.PathLike, out_dir: str | os.Pat
     the linker script and the symbols the link defines (GNU ld's ``--defsym``)."""
     from vdsotool.abi.abis import DEFAULT
     from vdsotool.assemble import assemble_file
+    from vdsotool.assemble.includes import asm_includes
     from vdsotool.errors import DiagnosticSink
     from vdsotool.elf import read
     from vdsotool.inspect.check import check_image
@@ -101,7 +102,7 @@ def build_outputs(target: Target, root: str | os.PathLike, out_dir: str | os.Pat
 
     abi = abi or DEFAULT
     tag = f"VDSO{target.bits}"
-    includes = abi.asm_includes(target, page_size)
+    includes = asm_includes(target, abi, page_size)
     sink, objects = DiagnosticSink(), []
     if inputs is not None:
         inputs.append(abi.sources_toml(root))
