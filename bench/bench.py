@@ -29,11 +29,16 @@ byte.
 Then the image sizes side by side, the instructions executed by ``__kernel_gettimeofday``
 (fast path) and ``__kernel_get_syscall_map`` in both images (counted under
 ``qemu -singlestep -d exec,nochain``: one logged block per guest instruction), and the time
-of ``vdsotool dump --all`` on a ~40 KB image. Results are printed and written as JSON.
+of ``vdsotool dump --all`` on a ~40 KB image. Then today's ABI: the instructions executed on
+each 6.1 fast path (clock_gettime per clock class, gettimeofday, time, clock_getres,
+get_tbfreq, get_syscall_map) in our ppc64le 6.1 image and in the Debian 6.1 and 6.12 images
+cached by ``scripts/fetch-debian-vdso.py`` (a missing one is reported, not fatal), all on
+the same data page (``bench/pathlen61.py``). Results are printed and written as JSON.
 
 Targets (pass/fail, reported here, never asserted in the test suite): build with every
 output <= 1.5x GNU, check and dump of our image <= 0.15 s each, image size <= GNU ld's, equal
-path lengths, ``dump --all`` of a 40 KB image <= 0.5 s.
+path lengths, ``dump --all`` of a 40 KB image <= 0.5 s, and on every 6.1 fast path our
+instruction count <= the kernel's.
 """
 
 from __future__ import annotations
@@ -248,6 +253,45 @@ def path_lengths(target: Target, images: dict[str, str], probe: Path) -> dict:
     return counts
 
 
+# --- today's ABI: fast paths of our 6.1 image and the kernel's ------------------------------
+
+KERNEL_IMAGES = (("Debian 6.1", "vdso64-6.1.so"), ("Debian 6.12", "vdso64-6.12.so"))
+
+
+def modern_path_lengths(tmp: Path) -> dict:
+    """Instructions executed on each 6.1 fast path (bench/pathlen61.py) in our ppc64le 6.1
+    image and in each cached Debian image; a missing image gives the reason instead."""
+    import pathlen61
+    from debian_images import images_dir
+
+    out = tmp / "ours-6.1"
+    run(vdsotool_command() + ["build", "--bits", "64", "--endian", "little", "--abi", "6.1",
+                              "--emit", "offsets", "--out", str(out)], _python_env)
+    images = {"vdsotool": out / f"{pathlen61.TARGET.image}.so"}
+    images |= {who: images_dir() / name for who, name in KERNEL_IMAGES}
+    result: dict = {"calls": [label for label, _ in pathlen61.CALLS], "images": {}}
+    for who, image in images.items():
+        if image.is_file():
+            result["images"][who] = {"path": str(image), "counts": pathlen61.count_image(image)}
+        else:
+            result["images"][who] = {"path": str(image),
+                                     "missing": "not cached: run scripts/fetch-debian-vdso.py"}
+    return result
+
+
+def modern_verdicts(modern: dict) -> dict[str, bool]:
+    """ours <= the kernel's, per call, against every kernel image that was measured."""
+    ours = modern["images"]["vdsotool"]["counts"]
+    kernels = {who: e["counts"] for who, e in modern["images"].items()
+               if who != "vdsotool" and "counts" in e}
+    if not kernels:
+        return {}
+    names = ", ".join(kernels)
+    return {f"ppc64le 6.1: {call} path length <= the kernel's ({names})":
+            all(ours[call] <= counts[call] for counts in kernels.values())
+            for call in modern["calls"]}
+
+
 # --- dump --------------------------------------------------------------------------------
 
 def dump_time(tmp: Path, rounds: int) -> dict:
@@ -278,6 +322,7 @@ def verdicts(results: dict) -> dict[str, bool]:
             out[f"{name}: {fn} path length equal to GNU's"] = counts["vdsotool"] == counts["gnu"]
     out[f"dump --all of a 40 KB image <= {LIMITS['dump_seconds']} s"] = \
         results["dump"]["median_seconds"] <= LIMITS["dump_seconds"]
+    out |= modern_verdicts(results["abi61"])
     return out
 
 
@@ -304,6 +349,18 @@ def print_report(results: dict) -> None:
         for fn, c in t["path_length"].items():
             paths.add_row(name, fn, str(c["vdsotool"]), str(c["gnu"]))
     console.print(paths)
+    modern = results["abi61"]
+    fast = Table(title="6.1 fast paths, ppc64le: instructions executed (qemu, one call, the same data page)")
+    fast.add_column("call")
+    for who in modern["images"]:
+        fast.add_column(who, justify="right")
+    for call in modern["calls"]:
+        fast.add_row(call, *(str(e["counts"][call]) if "counts" in e else "missing"
+                             for e in modern["images"].values()))
+    console.print(fast)
+    for who, e in modern["images"].items():
+        if "missing" in e:
+            console.print(f"{who}: {e['path']} {e['missing']}")
     console.print("Python bytecode cache: " + ("on (as installed tools run)" if results["python_bytecode"]
                                                 else "none written (PYTHONDONTWRITEBYTECODE=1; .pyc beside the sources are read)"))
     d = results["dump"]
@@ -339,6 +396,7 @@ def main(argv: list[str] | None = None) -> int:
             entry["path_length"] = path_lengths(target, images, compile_probe(target, tmp))
             results["targets"][name] = entry
         results["dump"] = dump_time(tmp, args.rounds)
+        results["abi61"] = modern_path_lengths(tmp)
     results["verdicts"] = verdicts(results)
     print_report(results)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -48,8 +48,10 @@ def test_one_round_of_the_benchmark(tmp_path):
                  "image size <= GNU ld's", "__kernel_gettimeofday path length equal to GNU's"):
         assert f"ppc64: {name}" in verdicts
     assert any(v.startswith("dump --all of a 40 KB image") for v in verdicts)
-    for line in ("build time", "instructions executed", "PASS"):
+    for line in ("build time", "instructions executed", "6.1 fast paths", "PASS"):
         assert line in res.stdout
+    ours = report["abi61"]["images"]["vdsotool"]["counts"]
+    assert set(ours) == set(report["abi61"]["calls"]) and min(ours.values()) > 5
 
 
 def _results(build: float, check: float, vd_size: int, gnu_size: int, dump: float) -> dict:
@@ -57,7 +59,10 @@ def _results(build: float, check: float, vd_size: int, gnu_size: int, dump: floa
     return {"targets": {"ppc64": {"build": timings, "size": {"vdsotool": vd_size, "gnu": gnu_size},
                                   "image_identical": True, "offsets_identical": True,
                                   "path_length": {"f": {"vdsotool": 3, "gnu": 3}}}},
-            "dump": {"median_seconds": dump}}
+            "dump": {"median_seconds": dump},
+            "abi61": {"calls": ["f"], "images": {"vdsotool": {"counts": {"f": 10}},
+                                                 "Debian 6.1": {"counts": {"f": 10}},
+                                                 "Debian 6.12": {"missing": "not cached"}}}}
 
 
 @pytest.mark.parametrize("build,check,size,dump,failed", [
@@ -70,3 +75,18 @@ def _results(build: float, check: float, vd_size: int, gnu_size: int, dump: floa
 def test_verdicts_apply_the_limits(build, check, size, dump, failed):
     verdicts = bench.verdicts(_results(build, check, size, 100, dump))
     assert {name for name, ok in verdicts.items() if not ok} == failed
+
+
+@pytest.mark.parametrize("ours,kernel,missing,failed", [
+    (10, 10, False, set()),
+    (11, 10, False, {"ppc64le 6.1: f path length <= the kernel's (Debian 6.1)"}),
+    (11, 10, True, set()),  # no kernel image measured: no verdict, the table says so
+])
+def test_modern_path_verdicts(ours, kernel, missing, failed):
+    results = _results(1.0, 0.1, 100, 100, 0.1)
+    images = results["abi61"]["images"]
+    images["vdsotool"]["counts"]["f"] = ours
+    images["Debian 6.1"] = {"missing": "not cached"} if missing else {"counts": {"f": kernel}}
+    verdicts = bench.verdicts(results)
+    assert {name for name, ok in verdicts.items() if not ok} == failed
+    assert any(name.startswith("ppc64le 6.1: f") for name in verdicts) is not missing

@@ -26,13 +26,15 @@ def harness_defines(target: Target) -> dict[str, int]:
 
 
 def run(target: Target, image: str | Path, page_size: int, commands: list[str],
-        timeout: float = 120) -> list[dict[str, str]]:
-    """Run ``commands`` against ``image``; one parsed result per call command."""
+        timeout: float = 120, qemu_args: tuple[str, ...] = ()) -> list[dict[str, str]]:
+    """Run ``commands`` against ``image``; one parsed result per call command.
+    ``qemu_args`` go to qemu-user before the program (``make bench`` traces with them)."""
     from vdsotool.verify.private import fd_path
 
     binary = compile_harness(target, SOURCE, harness_defines(target))
     try:
-        proc = subprocess.run([target.qemu, fd_path(binary), str(image), str(page_size)],
+        proc = subprocess.run([target.qemu, *qemu_args, fd_path(binary), str(image),
+                               str(page_size)],
                               pass_fds=(binary,), input="\n".join(commands) + "\n",
                               capture_output=True, text=True, timeout=timeout)
     finally:
