@@ -52,13 +52,14 @@ def gnu_commands(target: Target, workdir: str | Path, defines: dict[str, int] | 
     (the includes of step 1 must be in ``workdir/include``: :func:`write_includes`).
     ``tools`` maps "as"/"ld"/"objcopy" to the programs to run (default: the cross tools).
     ``abi`` (vdsotool.abi.abis; default the 2005 one) picks sources and linker script; its
-    link symbols become ``--defsym`` options of ld."""
+    link symbols become ``--defsym`` options of ld, its build id ``--build-id=``."""
     workdir = Path(workdir)
     asm = ROOT / abi.asm_dir if abi is not None else ASM
     script = Path(abi.linker_script(ROOT, target)) if abi is not None \
         else SCRIPTS / target.linker_script
     link_defsyms = [f"--defsym={name}={value:#x}"
                     for name, value in (abi.link_symbols(page_size) if abi else {}).items()]
+    build_id = [f"--build-id={abi.build_id}"] if abi is not None and abi.build_id else []
     tools = tools or {t: target.gnu_tool(t) for t in ("as", "ld", "objcopy")}
     include = workdir / "include"
     defsyms = [f"--defsym={name}={value}" for name, value in sorted((defines or {}).items())]
@@ -70,8 +71,8 @@ def gnu_commands(target: Target, workdir: str | Path, defines: dict[str, int] | 
         objects.append(str(obj))
     dbg = workdir / f"{target.image}.so.dbg"
     commands.append([tools["ld"], "-shared", f"-soname={target.soname}", "--hash-style=both",
-                     "--eh-frame-hdr", *link_defsyms, "-T", str(script), "-o", str(dbg),
-                     *objects])
+                     "--eh-frame-hdr", *build_id, *link_defsyms, "-T", str(script),
+                     "-o", str(dbg), *objects])
     commands.append([tools["objcopy"], "-S", str(dbg), str(workdir / f"{target.image}.so")])
     return commands
 

@@ -122,7 +122,7 @@ def build_outputs(target: Target, root: str | os.PathLike, out_dir: str | os.Pat
     script.sections[:0] = [Assignment(name, ("num", value), False, SourceLoc(script_path, 0))
                            for name, value in abi.link_symbols(page_size).items()]
     log(f"  {tag}L {image_path(out_dir, target)}")
-    linked = link_image(objects, script, target, debug=True)
+    linked = link_image(objects, script, target, debug=True, build_id=abi.build_id)
     image, dbg = linked.image, linked.dbg
     img = read(image, image_path(out_dir, target))  # parsed once, for the checks and outputs
     defects = check_image(img)

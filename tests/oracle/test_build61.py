@@ -68,3 +68,35 @@ def test_the_command_line_builds_the_same(tmp_path):
     assert "asm/linux-6.1/gettimeofday.S" in res.stderr
     image = ours(target, 65536, tmp_path / "lib")
     assert (tmp_path / "out" / "vdso64.so").read_bytes() == image.read_bytes()
+
+
+def _build_id(image: Path) -> bytes:
+    from vdsotool.elf.constants import NT_GNU_BUILD_ID
+
+    [desc] = [n.desc for n in read(image.read_bytes(), str(image)).notes
+              if n.name == "GNU" and n.type == NT_GNU_BUILD_ID]
+    return desc
+
+
+def test_build_id_follows_the_sources(tmp_path):
+    """Two builds carry the same build id; one source byte changed gives another."""
+    import shutil
+
+    target = TARGETS["ppc64le"]
+    first = _build_id(ours(target, 65536, tmp_path / "a"))
+    assert len(first) == 20 and first != bytes(20)
+    assert _build_id(ours(target, 65536, tmp_path / "b")) == first
+    root = Path(pipeline.find_source_root(None))
+    for sub in (ABI.asm_dir, ABI.script_dir):
+        shutil.copytree(root / sub, tmp_path / "src" / sub)
+    note = tmp_path / "src" / ABI.asm_dir / "note.S"
+    text = note.read_text()
+    assert "\t.long\t0\t\t\t# type" in text
+    note.write_text(text.replace("\t.long\t0\t\t\t# type", "\t.long\t1\t\t\t# type"))
+    out = tmp_path / "changed"
+    out.mkdir()
+    outputs = pipeline.build_outputs(target, str(tmp_path / "src"), out, None,
+                                     page_size=65536, abi=ABI)
+    image = Path(pipeline.image_path(out, target))
+    image.write_bytes(outputs[str(image)])
+    assert _build_id(image) != first

@@ -11,6 +11,7 @@ and verify choose by ABI without ``if abi == ...`` branches:
 | symbol types   | 64-bit exports NOTYPE               | every export STT_FUNC                 |
 | version note   | LINUX_VERSION_CODE 2.6.15           | 6.1.0                                 |
 | exports        | vdsotool/abi/exports.py EXPORTS_2_6_15 | EXPORTS_6_1                        |
+| build id       | none                                | NT_GNU_BUILD_ID, SHA-1 of the image   |
 
 ``vvar_pages`` is the number of data pages the kernel maps before the text (0: the 2005
 page follows the text). A 6.1 image is page-size specific (the vvar size and the
@@ -37,6 +38,7 @@ class Abi:
     version_code: int  # the "Linux" note's default LINUX_VERSION_CODE (--linux-version: another)
     exports: tuple[exports.Export, ...]
     page_sizes: tuple[int, ...] = ()  # kernel page sizes the image can be built for (): any
+    build_id: str = ""  # hash of the image's NT_GNU_BUILD_ID note, as ld --build-id= ("": none)
 
     def sources_toml(self, root: str | os.PathLike) -> str:
         return os.path.join(root, self.asm_dir, "images.toml")
@@ -68,7 +70,7 @@ ABI_2_6_15 = Abi("2.6.15", "the 2005 design: data page after the text, patched o
                  "asm", "linker_scripts", 0, False, 0x02060F, exports.EXPORTS_2_6_15)
 ABI_6_1 = Abi("6.1", "Linux 5.13-6.12: vvar pages before the text, generic vdso_data clocks",
               "asm/linux-6.1", "linker_scripts/linux-6.1", 2, True, 0x060100,
-              exports.EXPORTS_6_1, (4096, 65536))
+              exports.EXPORTS_6_1, (4096, 65536), "sha1")
 
 ABIS: dict[str, Abi] = {a.name: a for a in (ABI_2_6_15, ABI_6_1)}
 DEFAULT = ABI_2_6_15

@@ -13,6 +13,9 @@ makes is made too (got.py), so the image is GNU's byte for byte.
 With ``debug`` the link also returns the debug twin (``vdsoNN.so.dbg``): the same image
 plus ``.symtab``/``.strtab`` as GNU ld writes them (debug_twin.py, symtab.py); the kernel
 derives its offsets header from that twin's symbols.
+
+With ``build_id`` (a hashlib name, as GNU ld ``--build-id=``) the image carries an
+``NT_GNU_BUILD_ID`` note computed from the debug twin's own bytes (build_id.py).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from __future__ import annotations
 from vdsotool.abi.targets import Target
 from vdsotool.elf.constants import SHT_STRTAB, SHT_SYMTAB
 from vdsotool.errors import SourceLoc, VdsoError
+from vdsotool.link import build_id as bid
 from vdsotool.link.chunk import Blob, InputSections
 from vdsotool.link.debug_twin import debug_symbols
 from vdsotool.link.eh_frame import EhFrame, FrameRecord
@@ -29,8 +33,8 @@ from vdsotool.link.image import Image
 from vdsotool.link.resolve import apply_relocations
 from vdsotool.link.script import LinkerScript
 from vdsotool.link.symtab import OutSymbol, build_symtab
-from vdsotool.objfile import ObjectFile
-from vdsotool.util.records import record
+from vdsotool.objfile import ObjectFile, Section
+from vdsotool.util.records import record, replace
 
 
 @record(frozen=True)
@@ -45,8 +49,16 @@ def link(objects: list[ObjectFile], script: LinkerScript, target: Target) -> byt
 
 
 def link_image(objects: list[ObjectFile], script: LinkerScript, target: Target, *,
-               debug: bool = False) -> LinkedImage:
-    """The image and, with ``debug``, its debug twin."""
+               debug: bool = False, build_id: str = "") -> LinkedImage:
+    """The image and, with ``debug``, its debug twin; with ``build_id``, a build-id note."""
+    if build_id:
+        # GNU ld adds its note to the first input, after that input's own sections
+        first = objects[0]
+        if bid.SECTION in first.sections:
+            raise VdsoError.at(first.sections[bid.SECTION].loc or SourceLoc(first.path, 0),
+                               f"section {bid.SECTION} is the linker's build-id note")
+        note = Section(bid.SECTION, "a", "note", 4, bytearray(bid.note_size(build_id)))
+        objects = [replace(first, sections=first.sections | {bid.SECTION: note}), *objects[1:]]
     groups = gather(script, objects)
     chunks = {out: InputSections(out, [(key, objects[key[0]].sections[key[1]]) for key in keys])
               for out, keys in groups.items()}
@@ -77,9 +89,12 @@ def link_image(objects: list[ObjectFile], script: LinkerScript, target: Target, 
                  for key in keys}
     image.exports = {s.name: _out_symbol(s, i, placement) for i, s in exports}
     loaded = image.loaded()
-    if not debug:
+    if not debug and not build_id:
         return LinkedImage(image.file(loaded), None)
-    symbols = debug_symbols(objects, script, image.layout, placement, set(image.exports),
+    # the note belongs to no object's symbols (GNU ld makes it in a stub input)
+    symbols = debug_symbols(objects, script, image.layout,
+                            {k: v for k, v in placement.items() if k != (0, bid.SECTION)},
+                            set(image.exports),
                             dynobj_first=target.bits == 32,
                             got_symbol=got.symbol(image) if got is not None else None)
     symtab, strtab, first_global = build_symtab(target.elf, symbols, image.index)
@@ -87,8 +102,13 @@ def link_image(objects: list[ObjectFile], script: LinkerScript, target: Target, 
     extra = [Blob(".symtab", symtab, word, 0, sh_type=SHT_SYMTAB, link=".strtab",
                   info=first_global, entsize=target.elf.sym.size),
              Blob(".strtab", strtab, 1, 0, sh_type=SHT_STRTAB)]
-    return LinkedImage(image.file(loaded), image.file(loaded, extra,
-                                                      (".symtab", ".strtab", ".shstrtab")))
+    dbg = image.file(loaded, extra, (".symtab", ".strtab", ".shstrtab"))
+    if build_id:
+        at = image.input_address[(0, bid.SECTION)]  # file offset == address
+        note = bid.note(target.elf, bid.digest(dbg, build_id))
+        dbg = dbg[:at] + note + dbg[at + len(note):]
+        loaded = loaded[:at] + note + loaded[at + len(note):]
+    return LinkedImage(image.file(loaded), dbg if debug else None)
 
 
 def _out_symbol(sym, index, placement) -> OutSymbol:
