@@ -13,7 +13,7 @@ it was cut from. Without network (or apt) the tests that use them skip, except u
 from __future__ import annotations
 
 import json
-import os
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -27,11 +27,9 @@ CANNOT_FETCH = 3  # the script's "not on this machine" status
 
 
 def images_dir() -> Path:
-    explicit = os.environ.get("VDSOTOOL_TEST_IMAGES")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "vdsotool-test-images"
+    """Where the fetch script keeps the images: its own ``default_dest`` rule, read from the
+    script (which is not an importable module name) so the two can never disagree."""
+    return runpy.run_path(str(SCRIPT))["default_dest"]()
 
 
 def fetch_images() -> tuple[Path, str | None]:
