@@ -89,6 +89,18 @@ def gnu_images() -> dict[str, Path]:
     return {name: built_image("gnu", name) for name in TARGETS}
 
 
+def compile_header(compiler: str, directory: Path, name: str,
+                   text: str) -> subprocess.CompletedProcess:
+    """Compile a C file that includes ``text`` as ``directory/name`` (strict C11, warnings
+    as errors): how the tests check a generated header's static asserts with each compiler."""
+    (directory / name).write_text(text)
+    src = directory / "t.c"
+    src.write_text(f'#include "{name}"\nint main(void) {{ return 0; }}\n')
+    return subprocess.run([compiler, "-std=c11", "-Wall", "-Wextra", "-Werror", "-c", "-I",
+                           str(directory), "-o", str(directory / "t.o"), str(src)],
+                          capture_output=True, text=True)
+
+
 def copy_sources(dest: Path) -> Path:
     """A private copy of the vDSO sources (``asm/``, ``linker_scripts/``) at ``dest``, for
     tests that edit them or build from another directory; returns ``dest``."""

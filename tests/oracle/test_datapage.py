@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from conftest import need_tool, run_vdsotool
+from conftest import compile_header, need_tool, run_vdsotool
 from gnu import write_includes
 
 from vdsotool.abi import datapage
@@ -78,17 +78,11 @@ def test_asm_include_assembles_to_the_offsets(name, tmp_path):
                                  "powerpc64le-linux-gnu-gcc"])
 def test_c_header_static_asserts_hold(gcc, tmp_path):
     compiler = need_tool(gcc)
-    header = tmp_path / "vdso_datapage.h"
-    header.write_text(datapage.c_header())
-    src = tmp_path / "t.c"
-    src.write_text('#include "vdso_datapage.h"\nint main(void) { return 0; }\n')
-    cmd = [compiler, "-std=c11", "-Wall", "-Wextra", "-Werror", "-c", "-I", str(tmp_path),
-           "-o", str(tmp_path / "t.o"), str(src)]
-    ok = subprocess.run(cmd, capture_output=True, text=True)
+    ok = compile_header(compiler, tmp_path, "vdso_datapage.h", datapage.c_header())
     assert ok.returncode == 0, ok.stderr
     # and the asserts bite: a wrong offset must not compile
-    header.write_text(datapage.c_header().replace("tb_to_xs) == 0x40", "tb_to_xs) == 0x48"))
-    bad = subprocess.run(cmd, capture_output=True, text=True)
+    bad = compile_header(compiler, tmp_path, "vdso_datapage.h",
+                         datapage.c_header().replace("tb_to_xs) == 0x40", "tb_to_xs) == 0x48"))
     assert bad.returncode != 0 and "tb_to_xs offset" in bad.stderr
 
 

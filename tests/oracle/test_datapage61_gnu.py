@@ -6,7 +6,7 @@ from __future__ import annotations
 import subprocess
 
 import pytest
-from conftest import need_tool
+from conftest import compile_header, need_tool
 
 from vdsotool.abi import abis
 from vdsotool.abi import datapage61 as dp
@@ -45,16 +45,10 @@ def test_asm_include_assembles_to_the_offsets(name, page_size, tmp_path):
                                  "powerpc64le-linux-gnu-gcc"])
 def test_c_header_static_asserts_hold(gcc, tmp_path):
     compiler = need_tool(gcc)
-    header = tmp_path / "vdso_datapage61.h"
-    header.write_text(dp.c_header())
-    src = tmp_path / "t.c"
-    src.write_text('#include "vdso_datapage61.h"\nint main(void) { return 0; }\n')
-    cmd = [compiler, "-std=c11", "-Wall", "-Wextra", "-Werror", "-c", "-I", str(tmp_path),
-           "-o", str(tmp_path / "t.o"), str(src)]
-    ok = subprocess.run(cmd, capture_output=True, text=True)
+    ok = compile_header(compiler, tmp_path, "vdso_datapage61.h", dp.c_header())
     assert ok.returncode == 0, ok.stderr
-    header.write_text(dp.c_header().replace("hrtimer_res) == 0xe8", "hrtimer_res) == 0xe0"))
-    bad = subprocess.run(cmd, capture_output=True, text=True)
+    bad = compile_header(compiler, tmp_path, "vdso_datapage61.h",
+                         dp.c_header().replace("hrtimer_res) == 0xe8", "hrtimer_res) == 0xe0"))
     assert bad.returncode != 0 and "vdso61_data.hrtimer_res" in bad.stderr
 
 
