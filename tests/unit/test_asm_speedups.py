@@ -31,7 +31,8 @@ from vdsotool.pipeline import find_source_root, image_sources
 from vdsotool.assemble.includes import asm_includes
 from vdsotool.assemble import assemble, assemble_with_listing
 from vdsotool.assemble.assembler import Assembler
-from vdsotool.assemble.source import read_lines, split_operands, strip_comments
+from vdsotool.assemble.source import (read_lines, split_by_characters, split_operands,
+                                      strip_comments)
 from vdsotool.assemble.expr import ExprError, Parser, Value, compile_expr, parse_value
 from vdsotool.errors import VdsoError
 
@@ -266,28 +267,7 @@ def test_branches_ask_nothing_in_the_label_passes(monkeypatch):
     assert (rel.offset, rel.kind, rel.symbol) == (0, "rel24", "x")
 
 
-def split_operands_by_characters(text: str) -> list[str]:
-    """The definition: commas split, except inside parentheses or a string."""
-    out, depth, cur, in_str = [], 0, [], False
-    for c in text:
-        if c == '"':
-            in_str = not in_str
-        if not in_str and c == "(":
-            depth += 1
-        if not in_str and c == ")":
-            depth -= 1
-        if c == "," and depth == 0 and not in_str:
-            out.append("".join(cur).strip())
-            cur = []
-        else:
-            cur.append(c)
-    last = "".join(cur).strip()
-    if last or out:
-        out.append(last)
-    return out
-
-
 @settings(max_examples=1500, deadline=None)
 @given(st.text(alphabet=',()" a\t', max_size=16))
 def test_operand_splitting_follows_its_definition(text):
-    assert split_operands(text) == split_operands_by_characters(text)
+    assert tuple(split_operands(text)) == split_by_characters(text)

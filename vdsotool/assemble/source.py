@@ -132,6 +132,12 @@ def _split_operands(text: str) -> tuple[str, ...]:
     if '"' not in text and "(" not in text and ")" not in text:
         parts = tuple(part.strip() for part in text.split(","))  # every comma splits
         return () if parts == ("",) else parts
+    return split_by_characters(text)
+
+
+def split_by_characters(text: str) -> tuple[str, ...]:
+    """The definition of operand splitting, character by character: commas split, except
+    inside parentheses or a string (``_split_operands`` takes a shortcut without them)."""
     out, depth, cur, in_str = [], 0, [], False
     for c in text:
         if c == '"':
